@@ -1,0 +1,83 @@
+// Turns raw stack configuration into a validated StageConfig, or into the full list of problems,
+// each prefixed with its path in the user's own keys.
+import { SECRET_KEYS, StageConfig, stageConfigSchema } from "./schema";
+
+export const NAMESPACE = "stagewise";
+
+export type ParseResult = { ok: true; config: StageConfig } | { ok: false; problems: string[] };
+
+/** Dotted path as the user writes it with `pulumi config set --path`, e.g. `servers.main.port`. */
+function pathOf(path: PropertyKey[]): string {
+    return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
+}
+
+/**
+ * Validates the stack's configuration.
+ * @param raw every configuration value of the stack, by full key (`stagewise:servers`), as Pulumi hands them
+ *   to the program: plain text, with structured values as JSON text.
+ * @param secretKeys the full keys whose values are Pulumi secrets.
+ */
+export function parseStageConfig(raw: Record<string, string>, secretKeys: ReadonlySet<string>): ParseResult {
+    const problems: string[] = [];
+    const values: Record<string, unknown> = {};
+    const undecodable = new Set<string>();
+    for (const [fullKey, text] of Object.entries(raw)) {
+        const [namespace, key] = fullKey.split(":", 2);
+        if (namespace !== NAMESPACE || key === undefined) {
+            continue; // other namespaces belong to Pulumi and the providers
+        }
+        const value = decode(text);
+        if (value === UNDECODABLE) {
+            problems.push(`${key}: is not a valid map or list (check the YAML in the stack's config file)`);
+            undecodable.add(key);
+        } else {
+            values[key] = value;
+        }
+    }
+    for (const key of SECRET_KEYS) {
+        if (values[key] !== undefined && !secretKeys.has(`${NAMESPACE}:${key}`)) {
+            problems.push(
+                `${key}: is given in plain text but must be a secret (set it with: pulumi config set --secret ${key} <value>)`,
+            );
+        }
+    }
+    const parsed = stageConfigSchema.safeParse(values, { reportInput: true });
+    if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+            if (undecodable.has(String(issue.path[0]))) {
+                continue; // already reported as undecodable, not as missing
+            }
+            if (issue.code === "unrecognized_keys") {
+                problems.push(...issue.keys.map((key) => `${pathOf([...issue.path, key])}: ${issue.message}`));
+            } else {
+                problems.push(`${pathOf(issue.path)}: ${issue.message}`);
+            }
+        }
+    }
+    if (problems.length > 0 || !parsed.success) {
+        return { ok: false, problems };
+    }
+    return { ok: true, config: parsed.data };
+}
+
+const UNDECODABLE = Symbol("undecodable");
+
+/** Structured values arrive as JSON text; everything else is a plain string. */
+function decode(text: string): unknown {
+    const trimmed = text.trimStart();
+    if (!trimmed.startsWith("{") && !trimmed.startsWith("[")) {
+        return text;
+    }
+    try {
+        return JSON.parse(text);
+    } catch {
+        return UNDECODABLE;
+    }
+}
+
+/** The whole report as one message, as the program prints it. */
+export function formatProblems(stack: string, problems: string[]): string {
+    const heading = `Configuration of stack "${stack}" (Pulumi.${stack}.yaml, namespace ${NAMESPACE}) has ${problems.length} problem${problems.length === 1 ? "" : "s"}:`;
+    return [heading, ...problems.map((p) => `  - ${p}`)].join("\n");
+}
+

@@ -1,0 +1,173 @@
+// The stack configuration of one stage, as zod schemas. Every message names the problem in the
+// user's own keys; problems.ts adds the path and collects them all.
+import { z } from "zod";
+import { parseDuration } from "./duration";
+
+/** How a received value is shown in a message (never used for secrets). */
+export function show(value: unknown): string {
+    if (value === undefined) {
+        return "nothing";
+    }
+    const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** A message for a missing value, or for a received one that is not what is allowed. */
+function expect(what: string, allowed: string) {
+    return (issue: { input?: unknown }) =>
+        issue.input === undefined ? `missing (${allowed})` : `${show(issue.input)} is not ${what} (${allowed})`;
+}
+
+/** An object that rejects unknown keys, listing the keys it allows. */
+function strictObject<T extends z.core.$ZodLooseShape>(shape: T) {
+    const allowed = Object.keys(shape).join(", ");
+    return z.strictObject(shape, {
+        error: (issue) => {
+            if (issue.code === "unrecognized_keys") {
+                return `unknown key (allowed: ${allowed})`; // problems.ts writes one line per key
+            }
+            return expect("an object", `use a map with keys: ${allowed}`)(issue);
+        },
+    });
+}
+
+export const STAGE_KINDS = ["production", "development", "test"] as const;
+export type StageKind = (typeof STAGE_KINDS)[number];
+
+const stageKind = z.enum(STAGE_KINDS, { error: expect("a stage kind", `use one of: ${STAGE_KINDS.join(", ")}`) });
+
+export const duration = z
+    .string({ error: expect("a duration", 'use e.g. "15m", "4h"') })
+    .refine((text) => parseDuration(text) !== undefined, {
+        error: (issue) => `${show(issue.input)} is not a duration (use e.g. "15m", "4h", "1h30m")`,
+    });
+
+const port = z
+    .number({ error: expect("a port", "use a whole number from 1024 to 65535") })
+    .refine((n) => Number.isInteger(n) && n >= 1024 && n <= 65535, {
+        error: (issue) => `${show(issue.input)} is not a port (use a whole number from 1024 to 65535)`,
+    });
+
+const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
+const identifier = (what: string) =>
+    z.string({ error: expect(`a ${what}`, "use lower-case letters, digits and _") }).refine((s) => IDENTIFIER.test(s), {
+        error: (issue) => `${show(issue.input)} is not a ${what} (use lower-case letters, digits and _, starting with a letter)`,
+    });
+
+const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|::1)$/;
+const loopbackHost = z
+    .string({ error: expect("a host", 'use a loopback address such as "127.0.0.1"') })
+    .refine((h) => LOOPBACK.test(h), {
+        error: (issue) => `${show(issue.input)} is not a loopback address (the local platform listens on 127.0.0.1, localhost or ::1 only)`,
+    });
+
+const settingValue = z.union([z.string(), z.number(), z.boolean()], {
+    error: expect("a setting value", "use a string, number or true/false"),
+});
+
+const SERVER_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+
+export const serverSchema = strictObject({
+    /** Loopback port the server listens on. */
+    port,
+    /** @default "127.0.0.1" */
+    host: loopbackHost.default("127.0.0.1"),
+    /** postgresql.conf settings, by name. @default {} */
+    settings: z.record(z.string(), settingValue).default({}),
+    /** Keep the data directory when the server is deleted. @default false */
+    retain: z.boolean({ error: expect("true or false", "use true or false") }).default(false),
+});
+export type ServerConfig = z.output<typeof serverSchema>;
+
+const localPlatform = strictObject({
+    kind: z.literal("local"),
+    /** Folder holding the servers' data directories. @default ".stagewise/<stack>" */
+    dataRoot: z.string({ error: expect("a folder", "use a path") }).min(1, { error: "is empty (use a path)" }).optional(),
+    /** Folder of the PostgreSQL programs (initdb, pg_ctl, postgres). @default the newest /usr/lib/postgresql/N/bin, or PATH */
+    binDir: z.string({ error: expect("a folder", "use a path") }).optional(),
+    /** OS user that runs the servers when the deployer is root. @default "postgres" */
+    osUser: z.string({ error: expect("a user name", "use an OS user name") }).optional(),
+});
+
+const dockerPlatform = strictObject({
+    kind: z.literal("docker"),
+    /** Image of the PostgreSQL servers. */
+    image: z.string({ error: expect("an image", 'use e.g. "postgres:15"') }),
+    /** Docker host. @default the local Docker socket */
+    host: z.string({ error: expect("a Docker host", 'use e.g. "unix:///var/run/docker.sock"') }).optional(),
+});
+
+const PLATFORM_KINDS = ["local", "docker"];
+const platform = z.discriminatedUnion("kind", [localPlatform, dockerPlatform], {
+    error: (issue) => {
+        if (issue.code === "invalid_union") {
+            const kind = (issue.input as { kind?: unknown } | undefined)?.kind;
+            return `${show(kind)} is not a platform (use one of: ${PLATFORM_KINDS.join(", ")})`;
+        }
+        return expect("a platform", `use a map with kind: ${PLATFORM_KINDS.join(" | ")}`)(issue);
+    },
+});
+export type PlatformConfig = z.output<typeof platform>;
+
+const production = strictObject({
+    /** Fully qualified name of the production stack, e.g. "organization/stagewise/prod". */
+    stack: z.string({ error: expect("a stack name", 'use e.g. "organization/stagewise/prod"') }).min(1),
+});
+
+/** Keys whose values must be Pulumi secrets (`pulumi config set --secret`). */
+export const SECRET_KEYS = ["superuserPassword", "applicationPassword", "licenseKey"] as const;
+
+// Never echo what was received for a secret.
+const secret = z.string({ error: "is not a text value (set it with: pulumi config set --secret <key> <value>)" });
+
+export const stageConfigSchema = strictObject({
+    /** Which stage this stack is. */
+    stage: stageKind,
+    /** Where the servers run. @default { kind: "local" } */
+    platform: platform.default({ kind: "local" }),
+    /** The stage's database servers, by stable name. */
+    servers: z
+        .record(
+            z.string().regex(SERVER_NAME),
+            serverSchema,
+            {
+                error: (issue) =>
+                    issue.code === "invalid_key"
+                        ? "is not a server name (use lower-case letters, digits and -, starting with a letter)"
+                        : expect("a map of servers", "use a map from server name to { port, settings }")(issue),
+            },
+        )
+        .refine((servers) => Object.keys(servers).length > 0, { error: "is empty (declare at least one server)" }),
+    /** Names of the engine's databases created on every server. @default ["work", "business", "config"] */
+    databases: z.array(identifier("database name"), { error: expect("a list", "use a list of database names") }).default(["work", "business", "config"]),
+    /** Accepted data loss. @default "4h" */
+    rpo: duration.default("4h"),
+    /** The production stack a staging stage is bound to. */
+    production: production.optional(),
+    /** Password of the servers' superuser. @default generated */
+    superuserPassword: secret.optional(),
+    /** Password of the engine's application role. @default generated */
+    applicationPassword: secret.optional(),
+    /** This site's own licence key, re-applied after copies and restores. */
+    licenseKey: secret.optional(),
+}).superRefine((config, ctx) => {
+    // Two servers of one stage on one port cannot both start.
+    const byPort = new Map<number, string>();
+    for (const [name, server] of Object.entries(config.servers)) {
+        const other = byPort.get(server.port);
+        if (other !== undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["servers", name, "port"],
+                message: `${server.port} is already the port of servers.${other} (give each server its own port)`,
+            });
+        }
+        byPort.set(server.port, name);
+    }
+    const dups = new Set(config.databases.filter((d, i) => config.databases.indexOf(d) !== i));
+    for (const db of dups) {
+        ctx.addIssue({ code: "custom", path: ["databases"], message: `"${db}" is listed twice (list each database once)` });
+    }
+});
+
+export type StageConfig = z.output<typeof stageConfigSchema>;

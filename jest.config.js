@@ -1,0 +1,8 @@
+/** Unit tests run first and fast; integration and e2e tests drive real PostgreSQL and the real engine. */
+module.exports = {
+    testEnvironment: "node",
+    transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] },
+    testMatch: ["<rootDir>/test/**/*.test.ts"],
+    testTimeout: 30_000,
+    maxWorkers: 1,
+};

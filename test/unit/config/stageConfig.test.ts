@@ -1,0 +1,131 @@
+import { formatProblems, parseStageConfig } from "../../../components/config";
+
+const servers = (value: unknown) => JSON.stringify(value);
+const valid = { "stagewise:stage": "development", "stagewise:servers": servers({ main: { port: 55432 } }) };
+const PORT_RULE = "use a whole number from 1024 to 65535";
+
+describe("parseStageConfig", () => {
+    test("accepts a minimal stage and fills every default", () => {
+        expect(parseStageConfig(valid, new Set())).toEqual({
+            ok: true,
+            config: {
+                stage: "development",
+                platform: { kind: "local" },
+                servers: { main: { port: 55432, host: "127.0.0.1", settings: {}, retain: false } },
+                databases: ["work", "business", "config"],
+                rpo: "4h",
+            },
+        });
+    });
+
+    test("ignores keys of other namespaces and accepts secrets given as secrets", () => {
+        const result = parseStageConfig(
+            { ...valid, "pulumi:tags": "{}", "command:foo": "x", "stagewise:superuserPassword": "s3cret" },
+            new Set(["stagewise:superuserPassword"]),
+        );
+        expect(result.ok && result.config.superuserPassword).toBe("s3cret");
+    });
+
+    test.each<[string, Record<string, string>, string[]]>([
+        ["stage missing", { "stagewise:servers": valid["stagewise:servers"] }, [
+            "stage: missing (use one of: production, development, test)",
+        ]],
+        ["wrong stage kind", { ...valid, "stagewise:stage": "staging" }, [
+            'stage: "staging" is not a stage kind (use one of: production, development, test)',
+        ]],
+        ["unknown top-level key", { ...valid, "stagewise:prot": "1" }, [
+            "prot: unknown key (allowed: stage, platform, servers, databases, rpo, production, superuserPassword, applicationPassword, licenseKey)",
+        ]],
+        ["unknown key in a server", { ...valid, "stagewise:servers": servers({ main: { port: 55432, prot: 1 } }) }, [
+            "servers.main.prot: unknown key (allowed: port, host, settings, retain)",
+        ]],
+        ["port out of range", { ...valid, "stagewise:servers": servers({ main: { port: 70000 } }) }, [
+            `servers.main.port: 70000 is not a port (${PORT_RULE})`,
+        ]],
+        ["port not a number", { ...valid, "stagewise:servers": servers({ main: { port: "abc" } }) }, [
+            `servers.main.port: "abc" is not a port (${PORT_RULE})`,
+        ]],
+        ["port not whole", { ...valid, "stagewise:servers": servers({ main: { port: 5432.5 } }) }, [
+            `servers.main.port: 5432.5 is not a port (${PORT_RULE})`,
+        ]],
+        ["port missing", { ...valid, "stagewise:servers": servers({ main: {} }) }, [
+            `servers.main.port: missing (${PORT_RULE})`,
+        ]],
+        ["malformed duration", { ...valid, "stagewise:rpo": "90x" }, [
+            'rpo: "90x" is not a duration (use e.g. "15m", "4h", "1h30m")',
+        ]],
+        ["no servers", { ...valid, "stagewise:servers": "{}" }, ["servers: is empty (declare at least one server)"]],
+        ["servers missing", { "stagewise:stage": "test" }, [
+            "servers: missing (use a map from server name to { port, settings })",
+        ]],
+        ["bad server name", { ...valid, "stagewise:servers": servers({ "Main DB": { port: 55432 } }) }, [
+            "servers.Main DB: is not a server name (use lower-case letters, digits and -, starting with a letter)",
+        ]],
+        ["password in plain text", { ...valid, "stagewise:superuserPassword": "hunter2" }, [
+            "superuserPassword: is given in plain text but must be a secret (set it with: pulumi config set --secret superuserPassword <value>)",
+        ]],
+        ["unknown platform", { ...valid, "stagewise:platform": JSON.stringify({ kind: "kubernetes" }) }, [
+            'platform.kind: "kubernetes" is not a platform (use one of: local, docker)',
+        ]],
+        ["docker platform without image", { ...valid, "stagewise:platform": JSON.stringify({ kind: "docker" }) }, [
+            'platform.image: missing (use e.g. "postgres:15")',
+        ]],
+        ["two servers on one port", { ...valid, "stagewise:servers": servers({ a: { port: 55432 }, b: { port: 55432 } }) }, [
+            "servers.b.port: 55432 is already the port of servers.a (give each server its own port)",
+        ]],
+        ["setting that is a map", { ...valid, "stagewise:servers": servers({ main: { port: 55432, settings: { work_mem: { a: 1 } } } }) }, [
+            'servers.main.settings.work_mem: {"a":1} is not a setting value (use a string, number or true/false)',
+        ]],
+        ["host off loopback", { ...valid, "stagewise:servers": servers({ main: { port: 55432, host: "10.0.0.5" } }) }, [
+            'servers.main.host: "10.0.0.5" is not a loopback address (the local platform listens on 127.0.0.1, localhost or ::1 only)',
+        ]],
+        ["structured value that is not JSON", { ...valid, "stagewise:servers": "{main: [" }, [
+            "servers: is not a valid map or list (check the YAML in the stack's config file)",
+        ]],
+        ["bad and repeated database names", { ...valid, "stagewise:databases": JSON.stringify(["work", "Work-DB", "work"]) }, [
+            'databases[1]: "Work-DB" is not a database name (use lower-case letters, digits and _, starting with a letter)',
+            'databases: "work" is listed twice (list each database once)',
+        ]],
+        ["production reference without a stack", { ...valid, "stagewise:production": "{}" }, [
+            'production.stack: missing (use e.g. "organization/stagewise/prod")',
+        ]],
+        ["empty data root", { ...valid, "stagewise:platform": JSON.stringify({ kind: "local", dataRoot: "" }) }, [
+            "platform.dataRoot: is empty (use a path)",
+        ]],
+        ["retain that is not a boolean", { ...valid, "stagewise:servers": servers({ main: { port: 55432, retain: "yes" } }) }, [
+            'servers.main.retain: "yes" is not true or false (use true or false)',
+        ]],
+        ["every problem at once", {
+            "stagewise:stage": "prod",
+            "stagewise:rpo": "4 hours",
+            "stagewise:licenseKey": "abc",
+            "stagewise:servers": servers({ main: { port: 80 } }),
+        }, [
+            "licenseKey: is given in plain text but must be a secret (set it with: pulumi config set --secret licenseKey <value>)",
+            'stage: "prod" is not a stage kind (use one of: production, development, test)',
+            `servers.main.port: 80 is not a port (${PORT_RULE})`,
+            'rpo: "4 hours" is not a duration (use e.g. "15m", "4h", "1h30m")',
+        ]],
+    ])("rejects %s", (_name, raw, problems) => {
+        expect(parseStageConfig(raw, new Set())).toEqual({ ok: false, problems });
+    });
+
+    test("never echoes a secret's value", () => {
+        const result = parseStageConfig({ ...valid, "stagewise:licenseKey": "LIC-123-SECRET" }, new Set());
+        expect(JSON.stringify(result)).not.toContain("LIC-123-SECRET");
+    });
+
+    test("a secret of the wrong type is reported without its value", () => {
+        const result = parseStageConfig({ ...valid, "stagewise:licenseKey": '["LIC-9"]' }, new Set(["stagewise:licenseKey"]));
+        expect(result).toEqual({
+            ok: false,
+            problems: ["licenseKey: is not a text value (set it with: pulumi config set --secret <key> <value>)"],
+        });
+    });
+});
+
+test("formatProblems writes one line a problem under a heading naming the stack's file", () => {
+    expect(formatProblems("dev", ["stage: missing", "rpo: bad"])).toBe(
+        'Configuration of stack "dev" (Pulumi.dev.yaml, namespace stagewise) has 2 problems:\n  - stage: missing\n  - rpo: bad',
+    );
+});
