@@ -1,0 +1,87 @@
+// Throwaway projects for driving the real Pulumi engine through the Automation API: a temporary
+// folder with its own file backend and a Pulumi.yaml whose program is this repository's index.ts.
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export const REPO_ROOT = path.resolve(__dirname, "../..");
+
+export interface ThrowawayProject {
+    /** Root of everything the project writes (backend, data, stack files). */
+    dir: string;
+    stack: Stack;
+    /** Processes whose working directory lies inside `dir`, as "pid command" lines. */
+    strayProcesses(): string[];
+    /** Removes the stack and the folder; call once the stack is destroyed. */
+    dispose(): Promise<void>;
+}
+
+/** Creates stack `stackName` of a fresh project running this repository's program, with `config`. */
+export async function throwawayProject(stackName: string, config: Record<string, string>): Promise<ThrowawayProject> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stagewise-e2e-"));
+    const projectDir = path.join(dir, "project");
+    fs.mkdirSync(path.join(dir, "state"), { recursive: true });
+    fs.mkdirSync(projectDir);
+    fs.writeFileSync(
+        path.join(projectDir, "Pulumi.yaml"),
+        [
+            "name: stagewise",
+            "runtime:",
+            "  name: nodejs",
+            "  options:",
+            "    typescript: true",
+            `main: ${path.relative(projectDir, REPO_ROOT)}`,
+            "",
+        ].join("\n"),
+    );
+    const stack = await LocalWorkspace.createStack(
+        { stackName, workDir: projectDir },
+        {
+            envVars: {
+                PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
+                PULUMI_CONFIG_PASSPHRASE: "stagewise-e2e",
+                PULUMI_SKIP_UPDATE_CHECK: "true",
+                PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+            },
+        },
+    );
+    await stack.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, value]) => [k, { value }])));
+    return {
+        dir,
+        stack,
+        strayProcesses: () => processesInside(dir),
+        async dispose() {
+            await stack.workspace.removeStack(stackName);
+            fs.rmSync(dir, { recursive: true, force: true });
+        },
+    };
+}
+
+function processesInside(dir: string): string[] {
+    const found: string[] = [];
+    for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+        try {
+            const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+            if (cwd === dir || cwd.startsWith(dir + path.sep)) {
+                found.push(`${pid} ${fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim()}`);
+            }
+        } catch {
+            // the process ended while we looked, or is not ours to read
+        }
+    }
+    return found;
+}
+
+/** A free loopback TCP port, chosen by the kernel. */
+export async function freePort(): Promise<number> {
+    const net = await import("net");
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as { port: number };
+            server.close(() => resolve(port));
+        });
+    });
+}
