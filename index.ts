@@ -1,12 +1,36 @@
-// The program of every stage: read the stack's configuration, build its topology, export its outputs.
+// The program of every stage: read the stack's configuration, build its topology, export its outputs
+// (the contract in components/outputs.ts).
 import * as pulumi from "@pulumi/pulumi";
-import { loadStageConfig } from "./components/config";
+import { databasesOf, loadStageConfig } from "./components/config";
+import { OUTPUTS_VERSION } from "./components/outputs";
 import { Stage } from "./components/stage";
 
 const config = loadStageConfig();
-const stage = new Stage(pulumi.getStack(), { config });
+const topology = new Stage(pulumi.getStack(), { config });
 
-export const stageKind = stage.kind;
+export const outputsVersion = OUTPUTS_VERSION;
+export const stage = topology.kind;
 export const platform = config.platform.kind;
-export const dataRoot = stage.dataRoot;
-export const postgresVersion = stage.postgresVersion;
+export const dataRoot = topology.dataRoot;
+export const postgresVersion = topology.postgresVersion;
+export const servers = pulumi.all(
+    Object.fromEntries(
+        Object.entries(topology.servers).map(([name, s]) => [
+            name,
+            pulumi.all([s.host, s.port, s.serverVersion, s.systemIdentifier, s.running, s.startedAt]).apply(
+                ([host, port, serverVersion, systemIdentifier, running, startedAt]) => ({
+                    host,
+                    port,
+                    endpoint: `${host}:${port}`,
+                    serverVersion,
+                    systemIdentifier,
+                    running,
+                    startedAt,
+                    databases: databasesOf(config, name).map((role) => config.engine.databases[role]),
+                }),
+            ),
+        ]),
+    ),
+);
+export const databases = topology.databases;
+export const connectionStrings = topology.connectionStrings;

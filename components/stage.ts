@@ -1,15 +1,27 @@
-// Stage: one environment of the engine (production, development or test) and everything it runs on.
+// Stage: one environment of the engine (production, development or test) and its database servers.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { StageConfig } from "./config";
+import * as path from "path";
+import { databasesOf, StageConfig } from "./config";
+import { DATABASE_ROLES, DatabaseRole, referenceSchemaSql } from "./engine/referenceSchema";
+import { parseQualifiedName } from "./engine/tables";
 import { findPostgresBinDir, resolveDataRoot, serverOsUser } from "./platform/local";
 import { DataRoot } from "./providers/dataRoot";
+import { PostgresServer } from "./providers/postgresServer";
 
 export interface StageArgs {
     /** The stack's validated configuration. */
     readonly config: StageConfig;
     /** Folder that relative paths in the configuration are resolved against. @default process.cwd() */
     readonly projectDir?: string;
+}
+
+/** Where one of the engine's databases lives. */
+export interface DatabasePlacement {
+    server: string;
+    name: string;
+    host: string;
+    port: number;
 }
 
 export class Stage extends pulumi.ComponentResource {
@@ -21,6 +33,12 @@ export class Stage extends pulumi.ComponentResource {
     public readonly postgresBinDir: string;
     /** What `postgres --version` printed on the deploying machine. */
     public readonly postgresVersion: pulumi.Output<string>;
+    /** The stage's servers, by their stable names. */
+    public readonly servers: Record<string, PostgresServer>;
+    /** Where each engine database lives, by role. */
+    public readonly databases: Record<DatabaseRole, DatabasePlacement>;
+    /** libpq connection string of each engine database for the owner role (secret). */
+    public readonly connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
 
     constructor(name: string, args: StageArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("stagewise:index:Stage", name, {}, opts);
@@ -35,18 +53,11 @@ export class Stage extends pulumi.ComponentResource {
         } catch (err) {
             throw new pulumi.ResourceError((err as Error).message, this);
         }
-
+        const osUser = serverOsUser(platform.osUser);
+        const rootPath = resolveDataRoot(platform.dataRoot, pulumi.getStack(), args.projectDir);
         const owner = `${pulumi.getProject()}/${pulumi.getStack()}`;
-        const dataRoot = new DataRoot(
-            `${name}-data`,
-            {
-                path: resolveDataRoot(platform.dataRoot, pulumi.getStack(), args.projectDir),
-                owner,
-                stage: config.stage,
-                osUser: serverOsUser(platform.osUser),
-            },
-            { parent: this },
-        );
+
+        const dataRoot = new DataRoot(`${name}-data`, { path: rootPath, owner, stage: config.stage, osUser }, { parent: this });
         this.dataRoot = dataRoot.path;
 
         // Proves the programs run here, and records which PostgreSQL the stage is built with.
@@ -61,11 +72,69 @@ export class Stage extends pulumi.ComponentResource {
         );
         this.postgresVersion = postgresCheck.stdout;
 
+        const tables = {
+            server: parseQualifiedName(config.engine.tables.server)!,
+            licenseKey: parseQualifiedName(config.engine.tables.licenseKey)!,
+        };
+        const secretOrUndefined = (value: string | undefined) => (value === undefined ? undefined : pulumi.secret(value));
+        const protect = config.stage === "production"; // production data is never replaced or deleted by accident
+
+        this.servers = {};
+        const placements: Partial<Record<DatabaseRole, DatabasePlacement>> = {};
+        for (const [serverName, server] of Object.entries(config.servers)) {
+            const roles = databasesOf(config, serverName);
+            this.servers[serverName] = new PostgresServer(
+                `${name}-${serverName}`,
+                {
+                    serverName,
+                    owner,
+                    binDir: this.postgresBinDir,
+                    serverDir: path.join(rootPath, serverName),
+                    host: server.host,
+                    port: server.port,
+                    osUser,
+                    settings: Object.fromEntries(Object.entries(server.settings).map(([k, v]) => [k, String(v)])),
+                    ownerRole: config.engine.owner,
+                    databases: roles.map((role) => ({
+                        name: config.engine.databases[role],
+                        schemaSql: config.engine.schema === "reference" ? referenceSchemaSql(role, tables) : "",
+                    })),
+                    superuserPassword: secretOrUndefined(config.superuserPassword),
+                    applicationPassword: secretOrUndefined(config.applicationPassword),
+                    retain: server.retain,
+                },
+                { parent: this, dependsOn: [dataRoot], protect },
+            );
+            for (const role of roles) {
+                placements[role] = { server: serverName, name: config.engine.databases[role], host: server.host, port: server.port };
+            }
+        }
+        this.databases = placements as Record<DatabaseRole, DatabasePlacement>;
+
+        const passwords = Object.fromEntries(Object.entries(this.servers).map(([n, s]) => [n, s.applicationPassword]));
+        this.connectionStrings = pulumi.secret(
+            pulumi.all(passwords).apply((byServer) =>
+                Object.fromEntries(
+                    DATABASE_ROLES.map((role) => {
+                        const p = this.databases[role];
+                        const password = encodeURIComponent(byServer[p.server]);
+                        return [role, `postgresql://${config.engine.owner}:${password}@${hostForUrl(p.host)}:${p.port}/${p.name}`];
+                    }),
+                ) as Record<DatabaseRole, string>,
+            ),
+        );
+
         this.registerOutputs({
             kind: this.kind,
             dataRoot: this.dataRoot,
-            postgresBinDir: this.postgresBinDir,
             postgresVersion: this.postgresVersion,
+            servers: Object.keys(this.servers),
+            databases: this.databases,
+            connectionStrings: this.connectionStrings,
         });
     }
+}
+
+function hostForUrl(host: string): string {
+    return host.includes(":") ? `[${host}]` : host;
 }

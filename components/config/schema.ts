@@ -2,6 +2,8 @@
 // user's own keys; problems.ts adds the path and collects them all.
 import { z } from "zod";
 import { parseDuration } from "./duration";
+import { DATABASE_ROLES } from "../engine/referenceSchema";
+import { parseQualifiedName } from "../engine/tables";
 
 /** How a received value is shown in a message (never used for secrets). */
 export function show(value: unknown): string {
@@ -76,6 +78,12 @@ export const serverSchema = strictObject({
     settings: z.record(z.string(), settingValue).default({}),
     /** Keep the data directory when the server is deleted. @default false */
     retain: z.boolean({ error: expect("true or false", "use true or false") }).default(false),
+    /** Which of the engine's databases this server holds. @default all of them, when the stage has one server */
+    databases: z
+        .array(z.enum(DATABASE_ROLES, { error: expect("a database role", `use one of: ${DATABASE_ROLES.join(", ")}`) }), {
+            error: expect("a list", `use a list of: ${DATABASE_ROLES.join(", ")}`),
+        })
+        .optional(),
 });
 export type ServerConfig = z.output<typeof serverSchema>;
 
@@ -114,6 +122,33 @@ const production = strictObject({
     stack: z.string({ error: expect("a stack name", 'use e.g. "organization/stagewise/prod"') }).min(1),
 });
 
+const qualifiedTable = z
+    .string({ error: expect("a table name", 'use "Schema.Table", e.g. "HostServer.LicenseKey"') })
+    .refine((t) => parseQualifiedName(t) !== undefined, {
+        error: (issue) => `${show(issue.input)} is not a schema-qualified table name (use "Schema.Table", e.g. "HostServer.LicenseKey")`,
+    });
+
+const engine = strictObject({
+    /** Database name of each of the engine's databases, by role. @default { work: "work", business: "business", config: "config" } */
+    databases: strictObject({
+        work: identifier("database name").default("work"),
+        business: identifier("database name").default("business"),
+        config: identifier("database name").default("config"),
+    }).default({ work: "work", business: "business", config: "config" }),
+    /** Role that owns the engine's databases; the engine connects as it. @default "engine" */
+    owner: identifier("role name").default("engine"),
+    /** Load stagewise's reference schema into the databases ("none" for a real engine's own schema). @default "reference" */
+    schema: z.enum(["reference", "none"], { error: expect("a schema choice", "use reference or none") }).default("reference"),
+    /** Tables later features act on, in the configuration database. */
+    tables: strictObject({
+        /** @default "Server.Server" */
+        server: qualifiedTable.default("Server.Server"),
+        /** @default "HostServer.LicenseKey" */
+        licenseKey: qualifiedTable.default("HostServer.LicenseKey"),
+    }).default({ server: "Server.Server", licenseKey: "HostServer.LicenseKey" }),
+});
+export type EngineConfig = z.output<typeof engine>;
+
 /** Keys whose values must be Pulumi secrets (`pulumi config set --secret`). */
 export const SECRET_KEYS = ["superuserPassword", "applicationPassword", "licenseKey"] as const;
 
@@ -138,8 +173,13 @@ export const stageConfigSchema = strictObject({
             },
         )
         .refine((servers) => Object.keys(servers).length > 0, { error: "is empty (declare at least one server)" }),
-    /** Names of the engine's databases created on every server. @default ["work", "business", "config"] */
-    databases: z.array(identifier("database name"), { error: expect("a list", "use a list of database names") }).default(["work", "business", "config"]),
+    /** The engine's databases, their owner and the tables stagewise acts on. */
+    engine: engine.default({
+        databases: { work: "work", business: "business", config: "config" },
+        owner: "engine",
+        schema: "reference",
+        tables: { server: "Server.Server", licenseKey: "HostServer.LicenseKey" },
+    }),
     /** Accepted data loss. @default "4h" */
     rpo: duration.default("4h"),
     /** The production stack a staging stage is bound to. */
@@ -164,10 +204,39 @@ export const stageConfigSchema = strictObject({
         }
         byPort.set(server.port, name);
     }
-    const dups = new Set(config.databases.filter((d, i) => config.databases.indexOf(d) !== i));
-    for (const db of dups) {
-        ctx.addIssue({ code: "custom", path: ["databases"], message: `"${db}" is listed twice (list each database once)` });
+    const names = Object.values(config.engine.databases);
+    for (const [i, [role, name]] of Object.entries(config.engine.databases).entries()) {
+        if (names.indexOf(name) !== i) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["engine", "databases", role],
+                message: `"${name}" is already the name of another engine database (give each its own name)`,
+            });
+        }
     }
-});
+    // Each engine database lives on exactly one server of the stage.
+    const serverNames = Object.keys(config.servers);
+    if (serverNames.length > 1) {
+        for (const role of DATABASE_ROLES) {
+            const holders = serverNames.filter((s) => config.servers[s].databases?.includes(role));
+            if (holders.length !== 1) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["servers"],
+                    message:
+                        holders.length === 0
+                            ? `no server holds the ${role} database (list it in one server's databases)`
+                            : `the ${role} database is listed on ${holders.map((h) => `servers.${h}`).join(" and ")} (list it on one server)`,
+                });
+            }
+        }
+    }
+}, { when: (payload) => payload.issues.length === 0 }); // cross-field checks need every field valid
+
+/** The database roles each server holds: all of them on a stage's only server, else as listed. */
+export function databasesOf(config: StageConfig, server: string): (typeof DATABASE_ROLES)[number][] {
+    const listed = config.servers[server].databases;
+    return listed ?? (Object.keys(config.servers).length === 1 ? [...DATABASE_ROLES] : []);
+}
 
 export type StageConfig = z.output<typeof stageConfigSchema>;

@@ -24,13 +24,13 @@ afterAll(async () => {
     await project?.dispose();
 });
 
-const RESOURCES = 4; // the stack, the Stage, its DataRoot and its PostgreSQL check
+const RESOURCES = 5; // the stack, the Stage, its DataRoot, its PostgreSQL check and its server
 
 test("up creates the stage's resources and exports its outputs", async () => {
     const result = await project.stack.up({ color: "never" });
     expect(result.summary.result).toBe("succeeded");
     expect(result.summary.resourceChanges).toEqual({ create: RESOURCES });
-    expect(result.outputs.stageKind.value).toBe("development");
+    expect(result.outputs.stage.value).toBe("development");
     expect(result.outputs.platform.value).toBe("local");
     expect(result.outputs.dataRoot.value).toBe(dataRoot);
     expect(result.outputs.postgresVersion.value).toMatch(/^postgres \(PostgreSQL\) \d+\.\d+/);

@@ -20,6 +20,7 @@ export interface ThrowawayProject {
 /** Creates stack `stackName` of a fresh project running this repository's program, with `config`. */
 export async function throwawayProject(stackName: string, config: Record<string, string>): Promise<ThrowawayProject> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stagewise-e2e-"));
+    fs.chmodSync(dir, 0o755); // the servers' OS user must reach the data root inside
     const projectDir = path.join(dir, "project");
     fs.mkdirSync(path.join(dir, "state"), { recursive: true });
     fs.mkdirSync(projectDir);

@@ -52,6 +52,12 @@ export async function installMocks(
     };
 }
 
+/** Waits until every registration the program started has reached the mock monitor. */
+export async function settled(): Promise<void> {
+    // Exported by the SDK at run time, internal in its typings.
+    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+}
+
 /** The value of an Output, for assertions. */
 export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => output.apply(resolve));

@@ -12,7 +12,12 @@ describe("parseStageConfig", () => {
                 stage: "development",
                 platform: { kind: "local" },
                 servers: { main: { port: 55432, host: "127.0.0.1", settings: {}, retain: false } },
-                databases: ["work", "business", "config"],
+                engine: {
+                    databases: { work: "work", business: "business", config: "config" },
+                    owner: "engine",
+                    schema: "reference",
+                    tables: { server: "Server.Server", licenseKey: "HostServer.LicenseKey" },
+                },
                 rpo: "4h",
             },
         });
@@ -34,10 +39,10 @@ describe("parseStageConfig", () => {
             'stage: "staging" is not a stage kind (use one of: production, development, test)',
         ]],
         ["unknown top-level key", { ...valid, "stagewise:prot": "1" }, [
-            "prot: unknown key (allowed: stage, platform, servers, databases, rpo, production, superuserPassword, applicationPassword, licenseKey)",
+            "prot: unknown key (allowed: stage, platform, servers, engine, rpo, production, superuserPassword, applicationPassword, licenseKey)",
         ]],
         ["unknown key in a server", { ...valid, "stagewise:servers": servers({ main: { port: 55432, prot: 1 } }) }, [
-            "servers.main.prot: unknown key (allowed: port, host, settings, retain)",
+            "servers.main.prot: unknown key (allowed: port, host, settings, retain, databases)",
         ]],
         ["port out of range", { ...valid, "stagewise:servers": servers({ main: { port: 70000 } }) }, [
             `servers.main.port: 70000 is not a port (${PORT_RULE})`,
@@ -70,7 +75,10 @@ describe("parseStageConfig", () => {
         ["docker platform without image", { ...valid, "stagewise:platform": JSON.stringify({ kind: "docker" }) }, [
             'platform.image: missing (use e.g. "postgres:15")',
         ]],
-        ["two servers on one port", { ...valid, "stagewise:servers": servers({ a: { port: 55432 }, b: { port: 55432 } }) }, [
+        ["two servers on one port", {
+            ...valid,
+            "stagewise:servers": servers({ a: { port: 55432, databases: ["work", "business", "config"] }, b: { port: 55432, databases: [] } }),
+        }, [
             "servers.b.port: 55432 is already the port of servers.a (give each server its own port)",
         ]],
         ["setting that is a map", { ...valid, "stagewise:servers": servers({ main: { port: 55432, settings: { work_mem: { a: 1 } } } }) }, [
@@ -82,9 +90,30 @@ describe("parseStageConfig", () => {
         ["structured value that is not JSON", { ...valid, "stagewise:servers": "{main: [" }, [
             "servers: is not a valid map or list (check the YAML in the stack's config file)",
         ]],
-        ["bad and repeated database names", { ...valid, "stagewise:databases": JSON.stringify(["work", "Work-DB", "work"]) }, [
-            'databases[1]: "Work-DB" is not a database name (use lower-case letters, digits and _, starting with a letter)',
-            'databases: "work" is listed twice (list each database once)',
+        ["bad and repeated database names", {
+            ...valid,
+            "stagewise:engine": JSON.stringify({ databases: { work: "work", business: "Work-DB", config: "work" } }),
+        }, [
+            'engine.databases.business: "Work-DB" is not a database name (use lower-case letters, digits and _, starting with a letter)',
+        ]],
+        ["two engine databases with one name", {
+            ...valid,
+            "stagewise:engine": JSON.stringify({ databases: { work: "engine", business: "business", config: "engine" } }),
+        }, [
+            'engine.databases.config: "engine" is already the name of another engine database (give each its own name)',
+        ]],
+        ["a table name without its schema", { ...valid, "stagewise:engine": JSON.stringify({ tables: { licenseKey: "LicenseKey" } }) }, [
+            'engine.tables.licenseKey: "LicenseKey" is not a schema-qualified table name (use "Schema.Table", e.g. "HostServer.LicenseKey")',
+        ]],
+        ["two servers without database placement", { ...valid, "stagewise:servers": servers({ a: { port: 55432 }, b: { port: 55433, databases: ["work", "files"] } }) }, [
+            'servers.b.databases[1]: "files" is not a database role (use one of: work, business, config)',
+        ]],
+        ["two servers that leave a database out and list one twice", {
+            ...valid,
+            "stagewise:servers": servers({ a: { port: 55432, databases: ["work", "business"] }, b: { port: 55433, databases: ["work"] } }),
+        }, [
+            "servers: the work database is listed on servers.a and servers.b (list it on one server)",
+            "servers: no server holds the config database (list it in one server's databases)",
         ]],
         ["production reference without a stack", { ...valid, "stagewise:production": "{}" }, [
             'production.stack: missing (use e.g. "organization/stagewise/prod")',

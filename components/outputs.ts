@@ -1,0 +1,44 @@
+// The stack outputs every stage exports: a versioned contract for other pipelines
+// (`pulumi stack output --json`, StackReference). Bump OUTPUTS_VERSION on any breaking change.
+import { z } from "zod";
+import { STAGE_KINDS } from "./config/schema";
+
+export const OUTPUTS_VERSION = 1;
+
+const placement = z.strictObject({
+    server: z.string(),
+    name: z.string(),
+    host: z.string(),
+    port: z.number().int(),
+});
+
+const server = z.strictObject({
+    host: z.string(),
+    port: z.number().int(),
+    /** "host:port" */
+    endpoint: z.string(),
+    serverVersion: z.string(),
+    systemIdentifier: z.string(),
+    running: z.boolean(),
+    startedAt: z.string(),
+    /** Names of the engine databases on this server. */
+    databases: z.array(z.string()),
+});
+
+/** What `pulumi stack output --json --show-secrets` prints for a stage (secrets as their values). */
+export const stageOutputsSchema = z.strictObject({
+    outputsVersion: z.literal(OUTPUTS_VERSION),
+    stage: z.enum(STAGE_KINDS),
+    platform: z.enum(["local", "docker"]),
+    dataRoot: z.string(),
+    postgresVersion: z.string(),
+    servers: z.record(z.string(), server),
+    databases: z.strictObject({ work: placement, business: placement, config: placement }),
+    /** libpq URLs of the engine databases for the owner role. A secret: "[secret]" without --show-secrets. */
+    connectionStrings: z.union([
+        z.literal("[secret]"),
+        z.strictObject({ work: z.string(), business: z.string(), config: z.string() }),
+    ]),
+});
+
+export type StageOutputs = z.output<typeof stageOutputsSchema>;

@@ -1,0 +1,339 @@
+// PostgresServer: a PostgreSQL cluster on this machine as a Pulumi resource with a full lifecycle.
+// create: refuse a busy port or a foreign folder, initdb, settings, start, bootstrap the engine's
+// databases. update: reload or restart as PostgreSQL says, start a server stopped behind our back.
+// delete: stop, and remove the folder unless retained. The work itself is in platform/cluster.ts.
+import * as pulumi from "@pulumi/pulumi";
+import * as cluster from "../platform/cluster";
+import { describePortHolder } from "../platform/ports";
+
+/** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
+const PROVIDER_VERSION = "1";
+
+export interface PostgresServerArgs {
+    /** The server's stable name within its stage. */
+    readonly serverName: pulumi.Input<string>;
+    /** `<project>/<stack>` that owns it. */
+    readonly owner: pulumi.Input<string>;
+    /** Folder of the PostgreSQL programs. */
+    readonly binDir: pulumi.Input<string>;
+    /** Folder of this server (its data directory is `pgdata/` inside). Changing it replaces the server. */
+    readonly serverDir: pulumi.Input<string>;
+    /** Loopback address it listens on. @default "127.0.0.1" */
+    readonly host?: pulumi.Input<string>;
+    /** Port it listens on. Changing it replaces the server. */
+    readonly port: pulumi.Input<number>;
+    /** OS user that runs it (when deploying as root). @default the deployer */
+    readonly osUser?: pulumi.Input<string>;
+    /** postgresql.conf settings. @default {} */
+    readonly settings?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Role owning the engine's databases. */
+    readonly ownerRole: pulumi.Input<string>;
+    /** Databases to create, each with the SQL loaded into it as the owner. */
+    readonly databases: pulumi.Input<pulumi.Input<{ name: string; schemaSql: string }>[]>;
+    /** Superuser password. @default generated, and kept as a secret output */
+    readonly superuserPassword?: pulumi.Input<string>;
+    /** The owner role's password. @default generated, and kept as a secret output */
+    readonly applicationPassword?: pulumi.Input<string>;
+    /** Keep the folder when the resource is deleted. @default false */
+    readonly retain?: pulumi.Input<boolean>;
+}
+
+interface ServerInputs {
+    serverName: string;
+    owner: string;
+    binDir: string;
+    serverDir: string;
+    host: string;
+    port: number;
+    osUser?: string;
+    settings: Record<string, string>;
+    ownerRole: string;
+    databases: { name: string; schemaSql: string }[];
+    superuserPassword?: string;
+    applicationPassword?: string;
+    retain: boolean;
+    providerVersion: string;
+}
+
+interface ServerOutputs extends ServerInputs {
+    superuserPassword: string;
+    applicationPassword: string;
+    /** Whether the server was accepting connections when last looked at. */
+    running: boolean;
+    /** When the postmaster started (PostgreSQL's own clock). */
+    startedAt: string;
+    systemIdentifier: string;
+    serverVersion: string;
+    /** What the last update did to apply settings: "none", "reloaded" or "restarted". */
+    lastSettingsChange: string;
+}
+
+/** Inputs whose change means a new cluster. */
+const REPLACING_INPUTS = ["serverDir", "port", "osUser"] as const;
+
+function locationOf(props: ServerInputs): cluster.ClusterLocation {
+    return { binDir: props.binDir, serverDir: props.serverDir, host: props.host, port: props.port, osUser: props.osUser };
+}
+
+function newPassword(): string {
+    const crypto = require("crypto") as typeof import("crypto");
+    return crypto.randomBytes(24).toString("base64url");
+}
+
+async function portIsFree(host: string, port: number): Promise<boolean> {
+    const net = require("net") as typeof import("net");
+    return new Promise((resolve) => {
+        const probe = net.createServer();
+        probe.once("error", () => resolve(false));
+        probe.listen(port, host, () => probe.close(() => resolve(true)));
+    });
+}
+
+/** Refuses, before anything is created, a busy port or a folder that is not this server's. */
+async function assertCanCreate(inputs: ServerInputs): Promise<"new" | "adopt"> {
+    const fs = require("fs") as typeof import("fs");
+    const path = require("path") as typeof import("path");
+    const markerPath = path.join(inputs.serverDir, cluster.SERVER_MARKER);
+    let mode: "new" | "adopt" = "new";
+    if (fs.existsSync(markerPath)) {
+        const marker = JSON.parse(fs.readFileSync(markerPath, "utf8")) as cluster.ServerMarker;
+        if (marker.owner !== inputs.owner || marker.server !== inputs.serverName) {
+            throw new Error(
+                `${inputs.serverDir} holds server ${marker.server} of stack ${marker.owner}, not ${inputs.serverName} of ${inputs.owner}; ` +
+                    "refusing to touch it (choose another platform.dataRoot or server name)",
+            );
+        }
+        mode = "adopt"; // our own retained server: take it back as it is
+    } else if (fs.existsSync(inputs.serverDir) && fs.readdirSync(inputs.serverDir).length > 0) {
+        throw new Error(
+            `${inputs.serverDir} already exists and is not a stagewise server of this stage; refusing to overwrite or delete it ` +
+                "(choose another platform.dataRoot or server name, or move that folder away)",
+        );
+    }
+    const running = mode === "adopt" && cluster.clusterStatus(locationOf(inputs)) === "running";
+    if (!running && !(await portIsFree(inputs.host, inputs.port))) {
+        const holder = describePortHolder(inputs.port);
+        throw new Error(
+            `port ${inputs.port} on ${inputs.host} is already in use${holder ? ` by ${holder}` : ""}; ` +
+                `choose another port for server ${inputs.serverName} (servers.${inputs.serverName}.port)`,
+        );
+    }
+    return mode;
+}
+
+/** Brings a created or adopted cluster to the declared state; returns the outputs. */
+async function converge(inputs: ServerInputs, passwords: { superuser: string; application: string }, settingsChange: string): Promise<ServerOutputs> {
+    const loc = locationOf(inputs);
+    if (cluster.clusterStatus(loc) !== "running") {
+        cluster.startCluster(loc);
+    }
+    await cluster.bootstrap(loc, passwords.superuser, {
+        ownerRole: inputs.ownerRole,
+        ownerPassword: passwords.application,
+        databases: inputs.databases,
+    });
+    const facts = await cluster.liveFacts(loc, passwords.superuser);
+    return {
+        ...inputs,
+        superuserPassword: passwords.superuser,
+        applicationPassword: passwords.application,
+        running: true,
+        ...facts,
+        lastSettingsChange: settingsChange,
+    };
+}
+
+const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, ServerOutputs> = {
+    async check(_olds, news) {
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        const path = require("path") as typeof import("path");
+        for (const key of ["binDir", "serverDir"] as const) {
+            if (typeof news[key] !== "string" || !path.isAbsolute(news[key])) {
+                failures.push({ property: key, reason: `${JSON.stringify(news[key])} is not an absolute path` });
+            }
+        }
+        if (!Number.isInteger(news.port) || news.port < 1024 || news.port > 65535) {
+            failures.push({ property: "port", reason: `${JSON.stringify(news.port)} is not a port from 1024 to 65535` });
+        }
+        for (const name of Object.keys(news.settings ?? {})) {
+            if (!/^[a-z_][a-z0-9_.]*$/.test(name)) {
+                failures.push({ property: "settings", reason: `${JSON.stringify(name)} is not a PostgreSQL setting name` });
+            }
+        }
+        return { inputs: { ...news, host: news.host ?? "127.0.0.1", settings: news.settings ?? {}, retain: news.retain ?? false }, failures };
+    },
+
+    async diff(_id, olds, news) {
+        const replaces = REPLACING_INPUTS.filter((k) => olds[k] !== news[k]);
+        const changed: string[] = []; // kept as a list to reason about; the engine only needs the verdict
+        const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+        for (const key of ["serverName", "owner", "binDir", "host", "settings", "ownerRole", "databases", "retain", "providerVersion"] as const) {
+            if (!same(olds[key], news[key])) {
+                changed.push(key);
+            }
+        }
+        // Passwords left to the provider stay as generated; given ones replace them.
+        for (const key of ["superuserPassword", "applicationPassword"] as const) {
+            if (news[key] !== undefined && news[key] !== olds[key]) {
+                changed.push(key);
+            }
+        }
+        // Drift: a server stopped behind Pulumi's back shows in every preview, and `up` starts it.
+        let running = olds.running;
+        try {
+            running = running && cluster.clusterStatus(locationOf(olds)) === "running";
+        } catch {
+            running = false;
+        }
+        if (!running) {
+            changed.push("running");
+        }
+        // Dynamic providers cannot return a detailed diff: preview shows the input changes, and a
+        // stopped server as an update with none (`pulumi refresh` shows running: true => false).
+        return { changes: changed.length + replaces.length > 0, replaces: [...replaces], deleteBeforeReplace: true };
+    },
+
+    async create(inputs) {
+        const fs = require("fs") as typeof import("fs");
+        const path = require("path") as typeof import("path");
+        const loc = locationOf(inputs);
+        const mode = await assertCanCreate(inputs);
+        const passwords = {
+            superuser: inputs.superuserPassword ?? newPassword(),
+            application: inputs.applicationPassword ?? newPassword(),
+        };
+        if (mode === "adopt") {
+            if (inputs.superuserPassword === undefined) {
+                throw new Error(
+                    `${inputs.serverDir} holds this server's retained cluster; set its superuser password ` +
+                        "(pulumi config set --secret superuserPassword <value>) so stagewise can take it back",
+                );
+            }
+            cluster.writeSettings(loc, inputs.settings);
+            return { id: inputs.serverDir, outs: await converge(inputs, passwords, "none") };
+        }
+        const createdDir = !fs.existsSync(inputs.serverDir);
+        try {
+            fs.mkdirSync(inputs.serverDir, { recursive: true, mode: 0o700 });
+            cluster.chownToServerUser(loc, inputs.serverDir);
+            cluster.assertServerUserCanReach(loc, inputs.serverDir);
+            cluster.initCluster(loc, passwords.superuser);
+            cluster.writeSettings(loc, inputs.settings);
+            const outs = await converge(inputs, passwords, "none");
+            // The marker comes last: a folder without it was never a finished server.
+            const marker: cluster.ServerMarker = { owner: inputs.owner, server: inputs.serverName, createdAt: new Date().toISOString() };
+            fs.writeFileSync(path.join(inputs.serverDir, cluster.SERVER_MARKER), JSON.stringify(marker, null, 2) + "\n");
+            return { id: inputs.serverDir, outs };
+        } catch (err) {
+            // Leave nothing half-made behind: the next `up` starts from scratch.
+            try {
+                cluster.stopCluster(loc);
+            } catch {
+                // it never started
+            }
+            if (createdDir) {
+                fs.rmSync(inputs.serverDir, { recursive: true, force: true });
+            } else {
+                fs.rmSync(cluster.dataDirOf(loc), { recursive: true, force: true });
+            }
+            throw err;
+        }
+    },
+
+    async read(id, props) {
+        if (props === undefined) {
+            return {};
+        }
+        const loc = locationOf(props);
+        const status = cluster.clusterStatus(loc);
+        if (status === "missing") {
+            return {}; // the data directory is gone: the resource no longer exists
+        }
+        if (status === "stopped") {
+            return { id, props: { ...props, running: false } };
+        }
+        const facts = await cluster.liveFacts(loc, props.superuserPassword);
+        return { id, props: { ...props, running: true, ...facts } };
+    },
+
+    async update(_id, olds, news) {
+        const loc = locationOf(news);
+        const passwords = {
+            superuser: olds.superuserPassword,
+            application: news.applicationPassword ?? olds.applicationPassword,
+        };
+        if (cluster.clusterStatus(loc) !== "running") {
+            cluster.writeSettings(loc, news.settings);
+            cluster.startCluster(loc);
+        }
+        let settingsChange = "none";
+        if (JSON.stringify(olds.settings) !== JSON.stringify(news.settings) || olds.host !== news.host || olds.binDir !== news.binDir) {
+            settingsChange = await cluster.applySettings(loc, passwords.superuser, news.settings);
+            if (olds.binDir !== news.binDir && settingsChange !== "restarted") {
+                cluster.restartCluster(loc); // a new postgres binary only takes over on restart
+                settingsChange = "restarted";
+            }
+        }
+        if (news.superuserPassword !== undefined && news.superuserPassword !== olds.superuserPassword) {
+            await cluster.setSuperuserPassword(loc, olds.superuserPassword, news.superuserPassword);
+            passwords.superuser = news.superuserPassword;
+        }
+        return { outs: await converge(news, passwords, settingsChange) };
+    },
+
+    async delete(_id, props) {
+        const fs = require("fs") as typeof import("fs");
+        const path = require("path") as typeof import("path");
+        const loc = locationOf(props);
+        const markerPath = path.join(props.serverDir, cluster.SERVER_MARKER);
+        if (!fs.existsSync(markerPath)) {
+            cluster.stopCluster(loc); // whatever is left there is not ours to remove
+            return;
+        }
+        const marker = JSON.parse(fs.readFileSync(markerPath, "utf8")) as cluster.ServerMarker;
+        if (marker.owner !== props.owner || marker.server !== props.serverName) {
+            return; // taken over by another stack since: leave it alone
+        }
+        cluster.stopCluster(loc);
+        if (!props.retain) {
+            fs.rmSync(props.serverDir, { recursive: true, force: true });
+        }
+    },
+};
+
+/** A PostgreSQL server on this machine. */
+export class PostgresServer extends pulumi.dynamic.Resource {
+    declare public readonly serverName: pulumi.Output<string>;
+    declare public readonly host: pulumi.Output<string>;
+    declare public readonly port: pulumi.Output<number>;
+    declare public readonly serverDir: pulumi.Output<string>;
+    declare public readonly superuserPassword: pulumi.Output<string>;
+    declare public readonly applicationPassword: pulumi.Output<string>;
+    declare public readonly running: pulumi.Output<boolean>;
+    declare public readonly startedAt: pulumi.Output<string>;
+    declare public readonly systemIdentifier: pulumi.Output<string>;
+    declare public readonly serverVersion: pulumi.Output<string>;
+    declare public readonly lastSettingsChange: pulumi.Output<string>;
+
+    constructor(name: string, args: PostgresServerArgs, opts: pulumi.CustomResourceOptions = {}) {
+        super(
+            postgresServerProvider,
+            name,
+            {
+                ...args,
+                // Present even when not given, so the generated ones come back as (secret) outputs.
+                superuserPassword: args.superuserPassword,
+                applicationPassword: args.applicationPassword,
+                providerVersion: PROVIDER_VERSION,
+                running: undefined,
+                startedAt: undefined,
+                systemIdentifier: undefined,
+                serverVersion: undefined,
+                lastSettingsChange: undefined,
+            },
+            { ...opts, additionalSecretOutputs: ["superuserPassword", "applicationPassword"] },
+            "stagewise",
+            "PostgresServer",
+        );
+    }
+}

@@ -1,0 +1,39 @@
+// Real PostgreSQL clusters for integration tests: their own folders and free loopback ports, run as
+// an unprivileged OS user when the tests run as root, and always stopped and removed afterwards.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ClusterLocation, chownToServerUser, stopCluster } from "../../components/platform/cluster";
+import { findPostgresBinDir, serverOsUser } from "../../components/platform/local";
+import { freePort } from "./engine";
+
+/** A folder the servers' OS user can reach (mkdtemp makes 0700 folders). */
+export function tempDir(prefix: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    fs.chmodSync(dir, 0o755);
+    return dir;
+}
+
+/** Where a fresh cluster would live: a new folder owned by the servers' user, and a free port. */
+export async function clusterLocation(root: string, name = "db"): Promise<ClusterLocation> {
+    const loc: ClusterLocation = {
+        binDir: findPostgresBinDir(undefined),
+        serverDir: path.join(root, name),
+        host: "127.0.0.1",
+        port: await freePort(),
+        osUser: serverOsUser(undefined),
+    };
+    fs.mkdirSync(loc.serverDir, { mode: 0o700 });
+    chownToServerUser(loc, loc.serverDir);
+    return loc;
+}
+
+/** Stops the cluster if it runs and removes its folder; never throws. */
+export function removeCluster(loc: ClusterLocation): void {
+    try {
+        stopCluster(loc);
+    } catch {
+        // already stopped or never created
+    }
+    fs.rmSync(loc.serverDir, { recursive: true, force: true });
+}

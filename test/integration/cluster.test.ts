@@ -1,0 +1,119 @@
+// A real PostgreSQL cluster through components/platform/cluster.ts: create, bootstrap, reload versus
+// restart, stop.
+import * as fs from "fs";
+import * as path from "path";
+import {
+    applySettings,
+    bootstrap,
+    clusterStatus,
+    connect,
+    dataDirOf,
+    initCluster,
+    liveFacts,
+    startCluster,
+    stopCluster,
+    writeSettings,
+    ClusterLocation,
+} from "../../components/platform/cluster";
+import { clusterLocation, removeCluster, tempDir } from "../harness/postgres";
+
+jest.setTimeout(120_000);
+
+const PASSWORD = "integration-superuser-pw";
+let root: string;
+let loc: ClusterLocation;
+
+beforeAll(async () => {
+    root = tempDir("stagewise-cluster-");
+    loc = await clusterLocation(root);
+    initCluster(loc, PASSWORD);
+    writeSettings(loc, { work_mem: "4MB" });
+    startCluster(loc);
+});
+
+afterAll(() => {
+    removeCluster(loc);
+    fs.rmSync(root, { recursive: true, force: true });
+});
+
+test("initdb enabled data checksums and SCRAM, and the server listens on its loopback port", async () => {
+    const client = await connect(loc, PASSWORD);
+    try {
+        const { rows } = await client.query(
+            "SELECT current_setting('data_checksums') AS checksums, current_setting('password_encryption') AS enc, current_setting('port') AS port, current_setting('listen_addresses') AS listen",
+        );
+        expect(rows[0]).toEqual({ checksums: "on", enc: "scram-sha-256", port: String(loc.port), listen: "127.0.0.1" });
+    } finally {
+        await client.end();
+    }
+    expect(clusterStatus(loc)).toBe("running");
+});
+
+test("a wrong password is refused (no trust authentication anywhere)", async () => {
+    await expect(connect(loc, "wrong")).rejects.toThrow(/password authentication failed for user "postgres"/);
+});
+
+test("bootstrap creates the owner role and databases with the schema, and is idempotent", async () => {
+    const spec = {
+        ownerRole: "engine",
+        ownerPassword: "integration-app-pw",
+        databases: [
+            { name: "work", schemaSql: 'CREATE SCHEMA IF NOT EXISTS "Work"; CREATE TABLE IF NOT EXISTS "Work"."T" (id int);' },
+            { name: "config", schemaSql: "" },
+        ],
+    };
+    await bootstrap(loc, PASSWORD, spec);
+    await bootstrap(loc, PASSWORD, spec);
+    const { Client } = await import("pg");
+    const app = new Client({ host: loc.host, port: loc.port, user: "engine", password: "integration-app-pw", database: "work" });
+    await app.connect();
+    try {
+        const { rows } = await app.query(
+            "SELECT d.datname, pg_get_userbyid(d.datdba) AS owner FROM pg_database d WHERE datname IN ('work', 'config') ORDER BY 1",
+        );
+        expect(rows).toEqual([{ datname: "config", owner: "engine" }, { datname: "work", owner: "engine" }]);
+        const tables = await app.query("SELECT schemaname, tablename, tableowner FROM pg_tables WHERE schemaname = 'Work'");
+        expect(tables.rows).toEqual([{ schemaname: "Work", tablename: "T", tableowner: "engine" }]);
+    } finally {
+        await app.end();
+    }
+});
+
+test("a reload-only setting reloads (postmaster start time unchanged); a restart-only one restarts", async () => {
+    const before = await liveFacts(loc, PASSWORD);
+    expect(await applySettings(loc, PASSWORD, { work_mem: "8MB" })).toBe("reloaded");
+    const afterReload = await liveFacts(loc, PASSWORD);
+    expect(afterReload.startedAt).toBe(before.startedAt);
+
+    expect(await applySettings(loc, PASSWORD, { work_mem: "8MB", shared_buffers: "48MB" })).toBe("restarted");
+    const afterRestart = await liveFacts(loc, PASSWORD);
+    expect(afterRestart.startedAt).not.toBe(before.startedAt);
+    expect(afterRestart.systemIdentifier).toBe(before.systemIdentifier);
+
+    const client = await connect(loc, PASSWORD);
+    try {
+        const { rows } = await client.query("SELECT current_setting('work_mem') AS w, current_setting('shared_buffers') AS s");
+        expect(rows[0]).toEqual({ w: "8MB", s: "48MB" });
+    } finally {
+        await client.end();
+    }
+});
+
+test("the managed settings file holds exactly the base and user settings", () => {
+    expect(fs.readFileSync(path.join(dataDirOf(loc), "stagewise.conf"), "utf8")).toBe(
+        [
+            "# Managed by stagewise; edits are overwritten.",
+            "listen_addresses = '127.0.0.1'",
+            `port = '${loc.port}'`,
+            `unix_socket_directories = '${loc.serverDir}'`,
+            "work_mem = '8MB'",
+            "shared_buffers = '48MB'",
+            "",
+        ].join("\n"),
+    );
+});
+
+test("stop leaves the cluster stopped", () => {
+    stopCluster(loc);
+    expect(clusterStatus(loc)).toBe("stopped");
+});
