@@ -1,53 +1,98 @@
-// The main job: `pulumi up` (or destroy) of the stages, in order, through the Automation API, with the
-// engine's progress streamed and each stage's outputs printed. Run through scripts/toolchain.sh.
+// The main job: `pulumi up` of the stages in order (production first: staging stages bind to it),
+// or their destruction in reverse, through the Automation API, with the engine's progress streamed
+// and each stage's outputs printed. Run through scripts/toolchain.sh (npm start / npm run down).
 //
 //   ts-node scripts/stages.ts up|down|preview [stack...]
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
+import * as childProcess from "child_process";
 import * as path from "path";
 
-const ROOT = path.resolve(__dirname, "..");
-
 /** Stacks the main job brings up, in order; `down` goes in reverse. */
-export const MAIN_JOB_STACKS = ["dev"];
+export const MAIN_JOB_STACKS = ["prod", "test", "dev"];
 
-type Action = "up" | "down" | "preview";
-
-async function selectStack(stackName: string): Promise<Stack> {
-    return LocalWorkspace.createOrSelectStack({ stackName, workDir: ROOT });
+export interface StageRunOptions {
+    /** Folder holding Pulumi.yaml and the stack files. */
+    workDir: string;
+    /** Extra environment for the engine (backend, passphrase). */
+    envVars?: Record<string, string>;
+    /** Where the engine's progress goes. @default process.stdout */
+    onOutput?: (text: string) => void;
 }
 
-async function run(action: Action, stacks: string[]): Promise<void> {
-    const ordered = action === "down" ? [...stacks].reverse() : stacks;
-    for (const name of ordered) {
-        const stack = await selectStack(name);
-        const onOutput = (text: string) => process.stdout.write(text);
-        console.log(`\n=== ${action} ${name} ===`);
-        if (action === "up") {
-            const result = await stack.up({ onOutput, color: "never" });
-            const outputs = Object.fromEntries(
-                Object.entries(result.outputs).map(([k, v]) => [k, v.secret ? "[secret]" : v.value]),
-            );
-            console.log(`\n=== outputs of ${name} ===\n${JSON.stringify(outputs, null, 2)}`);
-        } else if (action === "down") {
-            await stack.destroy({ onOutput, color: "never" });
-        } else {
-            await stack.preview({ onOutput, color: "never", diff: true });
+async function selectStack(stackName: string, opts: StageRunOptions): Promise<Stack> {
+    return LocalWorkspace.createOrSelectStack({ stackName, workDir: opts.workDir }, { envVars: opts.envVars });
+}
+
+/** Outputs as other pipelines see them without --show-secrets. */
+export function publicOutputs(outputs: OutputMap): Record<string, unknown> {
+    return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.secret ? "[secret]" : v.value]));
+}
+
+/** Brings the stacks up in order; returns each one's outputs (secrets hidden). */
+export async function upStages(stacks: string[], opts: StageRunOptions): Promise<Record<string, Record<string, unknown>>> {
+    const onOutput = opts.onOutput ?? ((text: string) => process.stdout.write(text));
+    const results: Record<string, Record<string, unknown>> = {};
+    for (const [i, name] of stacks.entries()) {
+        onOutput(`\n=== [${i + 1}/${stacks.length}] pulumi up ${name} ===\n`);
+        const stack = await selectStack(name, opts);
+        const result = await stack.up({ onOutput, color: "never" });
+        results[name] = publicOutputs(result.outputs);
+    }
+    return results;
+}
+
+/**
+ * Destroys the stacks in reverse order. Production servers are protected against accidental deletion;
+ * `down` is the deliberate teardown of these stacks, so it lifts that protection first, and says so.
+ */
+export async function downStages(stacks: string[], opts: StageRunOptions): Promise<void> {
+    const onOutput = opts.onOutput ?? ((text: string) => process.stdout.write(text));
+    const reversed = [...stacks].reverse();
+    for (const [i, name] of reversed.entries()) {
+        onOutput(`\n=== [${i + 1}/${reversed.length}] pulumi destroy ${name} ===\n`);
+        const stack = await selectStack(name, opts);
+        const state = await stack.exportStack();
+        const protectedUrns = (state.deployment.resources ?? []).filter((r: { protect?: boolean }) => r.protect).map((r: { urn: string }) => r.urn);
+        if (protectedUrns.length > 0) {
+            onOutput(`lifting protection from ${protectedUrns.length} resource(s) of ${name} for this deliberate teardown:\n  ${protectedUrns.join("\n  ")}\n`);
+            childProcess.execFileSync("pulumi", ["state", "unprotect", "--all", "--yes", "--stack", name], {
+                cwd: opts.workDir,
+                env: { ...process.env, ...opts.envVars },
+                stdio: ["ignore", "ignore", "inherit"],
+            });
         }
+        await stack.destroy({ onOutput, color: "never" });
     }
 }
 
 async function main(): Promise<void> {
-    const [action, ...stacks] = process.argv.slice(2);
-    if (action !== "up" && action !== "down" && action !== "preview") {
+    const [action, ...named] = process.argv.slice(2);
+    const stacks = named.length > 0 ? named : MAIN_JOB_STACKS;
+    const opts: StageRunOptions = { workDir: path.resolve(__dirname, "..") };
+    if (action === "up") {
+        const outputs = await upStages(stacks, opts);
+        for (const [name, values] of Object.entries(outputs)) {
+            console.log(`\n=== outputs of ${name} ===\n${JSON.stringify(values, null, 2)}`);
+        }
+    } else if (action === "down") {
+        await downStages(stacks, opts);
+    } else if (action === "preview") {
+        for (const name of stacks) {
+            const stack = await selectStack(name, opts);
+            await stack.preview({ onOutput: (t) => process.stdout.write(t), color: "never", diff: true });
+        }
+    } else {
         console.error("usage: stages.ts up|down|preview [stack...]");
         process.exit(2);
     }
-    await run(action, stacks.length > 0 ? stacks : MAIN_JOB_STACKS);
 }
 
-main().catch((err: unknown) => {
-    // The engine already printed the details above; one line says which step failed.
-    const message = err instanceof Error ? err.message.split("\n").slice(-3).join("\n") : String(err);
-    console.error(`\nstagewise: ${message}`);
-    process.exit(1);
-});
+if (require.main === module) {
+    main().catch((err: unknown) => {
+        // The engine's own report is above; this names the step that failed.
+        const message = err instanceof Error ? err.message : String(err);
+        const reason = /error: (.+)/.exec(message)?.[1] ?? message.split("\n")[0];
+        console.error(`\nstagewise: stopped: ${reason}`);
+        process.exit(1);
+    });
+}

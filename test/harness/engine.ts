@@ -7,20 +7,25 @@ import * as path from "path";
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 
-export interface ThrowawayProject {
+export interface ThrowawayWorkspace {
     /** Root of everything the project writes (backend, data, stack files). */
     dir: string;
-    stack: Stack;
+    /** Folder of its Pulumi.yaml and stack files. */
+    projectDir: string;
+    /** Environment the engine needs for this workspace's backend. */
+    envVars: Record<string, string>;
+    /** Creates a stack of this project with `config` (full keys, plain values). */
+    createStack(stackName: string, config: Record<string, string>): Promise<Stack>;
     /** Processes whose working directory lies inside `dir`, as "pid command" lines. */
     strayProcesses(): string[];
-    /** Removes the stack and the folder; call once the stack is destroyed. */
-    dispose(): Promise<void>;
+    /** Removes the folder (and with it the backend and every stack). */
+    dispose(): void;
 }
 
-/** Creates stack `stackName` of a fresh project running this repository's program, with `config`. */
-export async function throwawayProject(stackName: string, config: Record<string, string>): Promise<ThrowawayProject> {
+/** A fresh project running this repository's program, with its own file backend in a temporary folder. */
+export function throwawayWorkspace(): ThrowawayWorkspace {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stagewise-e2e-"));
-    fs.chmodSync(dir, 0o755); // the servers' OS user must reach the data root inside
+    fs.chmodSync(dir, 0o755); // the servers' OS user must reach the data roots inside
     const projectDir = path.join(dir, "project");
     fs.mkdirSync(path.join(dir, "state"), { recursive: true });
     fs.mkdirSync(projectDir);
@@ -36,25 +41,47 @@ export async function throwawayProject(stackName: string, config: Record<string,
             "",
         ].join("\n"),
     );
-    const stack = await LocalWorkspace.createStack(
-        { stackName, workDir: projectDir },
-        {
-            envVars: {
-                PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-                PULUMI_CONFIG_PASSPHRASE: "stagewise-e2e",
-                PULUMI_SKIP_UPDATE_CHECK: "true",
-                PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-            },
-        },
-    );
-    await stack.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, value]) => [k, { value }])));
+    const envVars = {
+        PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
+        PULUMI_CONFIG_PASSPHRASE: "stagewise-e2e",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    };
     return {
         dir,
-        stack,
+        projectDir,
+        envVars,
+        async createStack(stackName, config) {
+            const stack = await LocalWorkspace.createStack({ stackName, workDir: projectDir }, { envVars });
+            await stack.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, value]) => [k, { value }])));
+            return stack;
+        },
         strayProcesses: () => processesInside(dir),
+        dispose: () => fs.rmSync(dir, { recursive: true, force: true }),
+    };
+}
+
+export interface ThrowawayProject {
+    /** Root of everything the project writes (backend, data, stack files). */
+    dir: string;
+    stack: Stack;
+    /** Processes whose working directory lies inside `dir`, as "pid command" lines. */
+    strayProcesses(): string[];
+    /** Removes the stack and the folder; call once the stack is destroyed. */
+    dispose(): Promise<void>;
+}
+
+/** One stack `stackName` of a throwaway workspace, with `config`. */
+export async function throwawayProject(stackName: string, config: Record<string, string>): Promise<ThrowawayProject> {
+    const workspace = throwawayWorkspace();
+    const stack = await workspace.createStack(stackName, config);
+    return {
+        dir: workspace.dir,
+        stack,
+        strayProcesses: workspace.strayProcesses,
         async dispose() {
             await stack.workspace.removeStack(stackName);
-            fs.rmSync(dir, { recursive: true, force: true });
+            workspace.dispose();
         },
     };
 }
