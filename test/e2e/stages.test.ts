@@ -1,6 +1,7 @@
 // The main job through the Automation API: the repository's three stage configurations (on free ports
 // and throwaway data roots) come up production first, and go down in reverse, production protected.
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
+import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { stageOutputsSchema } from "../../components/outputs";
@@ -53,6 +54,22 @@ test("up brings production, then test, then development up, each with outputs th
     // Three servers side by side, on distinct ports.
     const ports = Object.values(outputs).map((o) => Object.values(stageOutputsSchema.parse(o).servers)[0].port);
     expect(new Set(ports).size).toBe(3);
+});
+
+test("`pulumi stack output --json` of each stage parses with the exported contract, secrets hidden or shown", () => {
+    for (const stack of MAIN_JOB_STACKS) {
+        const cli = (...extra: string[]) =>
+            JSON.parse(
+                childProcess.execFileSync("pulumi", ["stack", "output", "--json", "--stack", stack, ...extra], {
+                    cwd: workspace.projectDir,
+                    env: { ...process.env, ...workspace.envVars },
+                    encoding: "utf8",
+                }),
+            );
+        expect(stageOutputsSchema.parse(cli()).connectionStrings).toBe("[secret]");
+        const shown = stageOutputsSchema.parse(cli("--show-secrets")).connectionStrings as Record<string, string>;
+        expect(shown.work).toMatch(/^postgresql:\/\/engine:[^@]{24,}@127\.0\.0\.1:\d+\/work$/);
+    }
 });
 
 test("production's servers are protected: a plain destroy of prod is refused and deletes nothing", async () => {

@@ -45,6 +45,7 @@ export function throwawayWorkspace(): ThrowawayWorkspace {
         PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
         PULUMI_CONFIG_PASSPHRASE: "stagewise-e2e",
         PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_NODEJS_TRANSPILE_ONLY: "true", // ts-jest type-checks the program already
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     };
     return {
