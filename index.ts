@@ -2,11 +2,13 @@
 // (the contract in components/outputs.ts).
 import * as pulumi from "@pulumi/pulumi";
 import { databasesOf, loadStageConfig } from "./components/config";
+import { Coordination } from "./components/coordination";
 import { OUTPUTS_VERSION } from "./components/outputs";
 import { Stage } from "./components/stage";
 
 const config = loadStageConfig();
 const topology = new Stage(pulumi.getStack(), { config });
+const coordination = new Coordination(pulumi.getStack(), { config, stage: topology });
 
 export const outputsVersion = OUTPUTS_VERSION;
 export const stage = topology.kind;
@@ -34,3 +36,6 @@ export const servers = pulumi.all(
 );
 export const databases = topology.databases;
 export const connectionStrings = topology.connectionStrings;
+export const locks = coordination.locks;
+export const boundStagingServers = coordination.boundStagingServers;
+export const boundTo = coordination.boundTo;

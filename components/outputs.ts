@@ -25,6 +25,10 @@ const server = z.strictObject({
     databases: z.array(z.string()),
 });
 
+const heldLock = z.strictObject({ scope: z.string(), holder: z.string(), reason: z.string(), acquiredAt: z.string() });
+
+const boundServer = z.strictObject({ stagingStack: z.string(), stagingServer: z.string(), stage: z.string(), endpoint: z.string() });
+
 /** What `pulumi stack output --json --show-secrets` prints for a stage (secrets as their values). */
 export const stageOutputsSchema = z.strictObject({
     outputsVersion: z.literal(OUTPUTS_VERSION),
@@ -35,6 +39,12 @@ export const stageOutputsSchema = z.strictObject({
     servers: z.record(z.string(), server),
     databases: z.strictObject({ work: placement, business: placement, config: placement }),
     /** libpq URLs of the engine databases for the owner role. A secret: "[secret]" without --show-secrets. */
+    /** Administrative locks this stack holds, by scope. */
+    locks: z.record(z.string(), heldLock),
+    /** Production only: the staging servers bound to it, as of its last `up`. */
+    boundStagingServers: z.array(boundServer).optional(),
+    /** Staging only (when production.stack is set): the production stack and the servers bound to it. */
+    boundTo: z.strictObject({ stack: z.string(), servers: z.array(z.string()) }).optional(),
     connectionStrings: z.union([
         z.literal("[secret]"),
         z.strictObject({ work: z.string(), business: z.string(), config: z.string() }),

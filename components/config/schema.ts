@@ -149,6 +149,22 @@ const engine = strictObject({
 });
 export type EngineConfig = z.output<typeof engine>;
 
+const lock = strictObject({
+    /** Why the lock is held, shown to whoever meets it. */
+    reason: z.string({ error: expect("a reason", "say why the lock is held") }).min(1, { error: "is empty (say why the lock is held)" }),
+    /** Seconds to wait for another holder to release it. @default 0 */
+    waitSeconds: z
+        .number({ error: expect("a number of seconds", "use a whole number from 0 to 3600") })
+        .refine((n) => Number.isInteger(n) && n >= 0 && n <= 3600, {
+            error: (issue) => `${show(issue.input)} is not a number of seconds (use a whole number from 0 to 3600)`,
+        })
+        .default(0),
+    /** Take over a lock held by exactly this stack (`<project>/<stack>`), when that stack no longer exists. */
+    breakHeldBy: z.string({ error: expect("a stack", 'use "<project>/<stack>"') }).optional(),
+});
+
+const LOCK_SCOPE = /^[a-z][a-z0-9_-]{0,62}$/;
+
 /** Keys whose values must be Pulumi secrets (`pulumi config set --secret`). */
 export const SECRET_KEYS = ["superuserPassword", "applicationPassword", "licenseKey"] as const;
 
@@ -184,6 +200,15 @@ export const stageConfigSchema = strictObject({
     rpo: duration.default("4h"),
     /** The production stack a staging stage is bound to. */
     production: production.optional(),
+    /** Administrative locks this stack holds, by scope: on production (from a staging stage, or production itself). @default {} */
+    locks: z
+        .record(z.string().regex(LOCK_SCOPE), lock, {
+            error: (issue) =>
+                issue.code === "invalid_key"
+                    ? "is not a lock scope (use lower-case letters, digits, _ and -, starting with a letter)"
+                    : expect("a map of locks", "use a map from scope to { reason }")(issue),
+        })
+        .default({}),
     /** Password of the servers' superuser. @default generated */
     superuserPassword: secret.optional(),
     /** Password of the engine's application role. @default generated */
@@ -213,6 +238,16 @@ export const stageConfigSchema = strictObject({
                 message: `"${name}" is already the name of another engine database (give each its own name)`,
             });
         }
+    }
+    if (config.stage !== "production" && Object.keys(config.locks).length > 0 && config.production === undefined) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["locks"],
+            message: "a staging stage takes its locks on production (set production.stack to the production stack's name)",
+        });
+    }
+    if (config.stage === "production" && config.production !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["production"], message: "is for staging stages (production binds to no other stage)" });
     }
     // Each engine database lives on exactly one server of the stage.
     const serverNames = Object.keys(config.servers);

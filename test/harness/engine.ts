@@ -58,7 +58,10 @@ export function throwawayWorkspace(): ThrowawayWorkspace {
             return stack;
         },
         strayProcesses: () => processesInside(dir),
-        dispose: () => fs.rmSync(dir, { recursive: true, force: true }),
+        dispose: () => {
+            stopServersInside(dir);
+            fs.rmSync(dir, { recursive: true, force: true });
+        },
     };
 }
 
@@ -85,6 +88,34 @@ export async function throwawayProject(stackName: string, config: Record<string,
             workspace.dispose();
         },
     };
+}
+
+/**
+ * Stops, by PID, the PostgreSQL servers this test started under `dir` that its stacks no longer
+ * manage (a stack removed with --force, a failed test): SIGINT is PostgreSQL's fast shutdown.
+ */
+function stopServersInside(dir: string): void {
+    const postmasters = processesInside(dir).filter((p) => / -D /.test(p) && /\/postgres /.test(p));
+    for (const line of postmasters) {
+        try {
+            process.kill(Number(line.split(" ")[0]), "SIGINT");
+        } catch {
+            // already gone
+        }
+    }
+    const deadline = Date.now() + 15_000;
+    while (postmasters.some((p) => alive(Number(p.split(" ")[0]))) && Date.now() < deadline) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+}
+
+/** Running (a zombie waiting to be reaped counts as ended). */
+function alive(pid: number): boolean {
+    try {
+        return fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0] !== "Z";
+    } catch {
+        return false;
+    }
 }
 
 function processesInside(dir: string): string[] {

@@ -19,6 +19,7 @@ describe("parseStageConfig", () => {
                     tables: { server: "Server.Server", licenseKey: "HostServer.LicenseKey" },
                 },
                 rpo: "4h",
+                locks: {},
             },
         });
     });
@@ -39,7 +40,7 @@ describe("parseStageConfig", () => {
             'stage: "staging" is not a stage kind (use one of: production, development, test)',
         ]],
         ["unknown top-level key", { ...valid, "stagewise:prot": "1" }, [
-            "prot: unknown key (allowed: stage, platform, servers, engine, rpo, production, superuserPassword, applicationPassword, licenseKey)",
+            "prot: unknown key (allowed: stage, platform, servers, engine, rpo, production, locks, superuserPassword, applicationPassword, licenseKey)",
         ]],
         ["unknown key in a server", { ...valid, "stagewise:servers": servers({ main: { port: 55432, prot: 1 } }) }, [
             "servers.main.prot: unknown key (allowed: port, host, settings, retain, databases)",
@@ -123,6 +124,14 @@ describe("parseStageConfig", () => {
         ]],
         ["retain that is not a boolean", { ...valid, "stagewise:servers": servers({ main: { port: 55432, retain: "yes" } }) }, [
             'servers.main.retain: "yes" is not true or false (use true or false)',
+        ]],
+        ["a lock with a bad scope and no reason", { ...valid, "stagewise:locks": JSON.stringify({ "Copy Lock": { reason: "x" }, copy: { waitSeconds: -1 } }) }, [
+            "locks.Copy Lock: is not a lock scope (use lower-case letters, digits, _ and -, starting with a letter)",
+            "locks.copy.reason: missing (say why the lock is held)",
+            "locks.copy.waitSeconds: -1 is not a number of seconds (use a whole number from 0 to 3600)",
+        ]],
+        ["staging locks without a production stack", { ...valid, "stagewise:locks": JSON.stringify({ copy: { reason: "copy" } }) }, [
+            "locks: a staging stage takes its locks on production (set production.stack to the production stack's name)",
         ]],
         ["every problem at once", {
             "stagewise:stage": "prod",

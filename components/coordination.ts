@@ -1,0 +1,106 @@
+// Coordination: the first runbook's administrative locks and lock bindings for one stage. A staging
+// stage finds production through a StackReference to its outputs, binds each of its servers there,
+// and takes its locks there; production takes its own locks and reports who is bound to it.
+import * as pulumi from "@pulumi/pulumi";
+import { StageConfig } from "./config";
+import { AdministrativeLock, BindingRegistry, LockBinding } from "./providers/locks";
+import { Stage } from "./stage";
+
+export interface CoordinationArgs {
+    readonly config: StageConfig;
+    readonly stage: Stage;
+}
+
+export interface HeldLock {
+    scope: string;
+    holder: string;
+    reason: string;
+    acquiredAt: string;
+}
+
+export interface BoundServer {
+    stagingStack: string;
+    stagingServer: string;
+    stage: string;
+    endpoint: string;
+}
+
+export class Coordination extends pulumi.ComponentResource {
+    /** Locks this stack holds, by scope. */
+    public readonly locks: pulumi.Output<Record<string, HeldLock>>;
+    /** On production: the staging servers bound to it, as of this `up`. */
+    public readonly boundStagingServers?: pulumi.Output<BoundServer[]>;
+    /** On a staging stage: the production stack it is bound to. */
+    public readonly boundTo?: { stack: string; servers: pulumi.Output<string[]> };
+
+    constructor(name: string, args: CoordinationArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("stagewise:index:Coordination", name, {}, opts);
+        const { config, stage } = args;
+        const holder = `${pulumi.getProject()}/${pulumi.getStack()}`;
+
+        let lockedConnection: pulumi.Output<string> | undefined;
+        if (config.stage === "production") {
+            lockedConnection = stage.connectionStrings.apply((cs) => cs.config);
+            const registry = new BindingRegistry(`${name}-bindings`, { connection: lockedConnection }, { parent: this, dependsOn: Object.values(stage.servers) });
+            this.boundStagingServers = registry.bindings;
+        } else if (config.production !== undefined) {
+            const productionStack = config.production.stack;
+            const production = new pulumi.StackReference(`${name}-production`, { name: productionStack }, { parent: this });
+            lockedConnection = pulumi.secret(
+                pulumi.all([production.getOutput("stage"), production.getOutput("connectionStrings")]).apply(([kind, cs]) => {
+                    if (kind === undefined) {
+                        throw new pulumi.RunError(
+                            `production stack ${productionStack} has no outputs: bring production up first (npm start brings prod up before test and dev)`,
+                        );
+                    }
+                    if (kind !== "production") {
+                        throw new pulumi.RunError(`production.stack ${productionStack} is a ${kind} stage, not production`);
+                    }
+                    return (cs as { config: string }).config;
+                }),
+            );
+            const bindings = Object.entries(stage.servers).map(
+                ([serverName, server]) =>
+                    new LockBinding(
+                        `${name}-${serverName}-binding`,
+                        {
+                            productionConnection: lockedConnection!,
+                            stagingStack: holder,
+                            stagingServer: serverName,
+                            stage: config.stage,
+                            endpoint: pulumi.interpolate`${server.host}:${server.port}`,
+                        },
+                        { parent: this, dependsOn: [server] },
+                    ),
+            );
+            this.boundTo = { stack: productionStack, servers: pulumi.all(bindings.map((b) => b.stagingServer)) };
+        }
+
+        const held: Record<string, pulumi.Output<HeldLock>> = {};
+        for (const [scope, lock] of Object.entries(config.locks)) {
+            // The schema guarantees a locked server exists when locks are declared.
+            const resource = new AdministrativeLock(
+                `${name}-lock-${scope}`,
+                {
+                    connection: lockedConnection!,
+                    scope,
+                    holder,
+                    stage: config.stage,
+                    reason: lock.reason,
+                    waitSeconds: lock.waitSeconds,
+                    breakHeldBy: lock.breakHeldBy,
+                },
+                { parent: this, dependsOn: Object.values(stage.servers) },
+            );
+            held[scope] = pulumi.all([resource.holder, resource.reason, resource.acquiredAt]).apply(([h, reason, acquiredAt]) => ({
+                scope,
+                holder: h,
+                reason,
+                acquiredAt,
+            }));
+        }
+        this.locks = pulumi.all(held);
+
+        this.registerOutputs({ locks: this.locks, boundStagingServers: this.boundStagingServers, boundTo: this.boundTo });
+    }
+}
