@@ -38,6 +38,13 @@ export async function upStages(stacks: string[], opts: StageRunOptions): Promise
         const result = await stack.up({ onOutput, color: "never" });
         results[name] = publicOutputs(result.outputs);
     }
+    // Staging stages bind to production as they come up: production's outputs list them after one more up.
+    const [first] = stacks;
+    if (stacks.length > 1 && results[first]?.stage === "production") {
+        onOutput(`\n=== pulumi up ${first} again: record the staging servers bound to it ===\n`);
+        const result = await (await selectStack(first, opts)).up({ onOutput, color: "never" });
+        results[first] = publicOutputs(result.outputs);
+    }
     return results;
 }
 

@@ -49,8 +49,18 @@ test("up brings production, then test, then development up, each with outputs th
     for (const o of Object.values(outputs)) {
         expect(o.connectionStrings).toBe("[secret]");
     }
-    const order = log.join("").match(/=== \[\d\/3\] pulumi up \w+ ===/g);
-    expect(order).toEqual(["=== [1/3] pulumi up prod ===", "=== [2/3] pulumi up test ===", "=== [3/3] pulumi up dev ==="]);
+    const order = log.join("").match(/=== (\[\d\/3\] )?pulumi up \w+ (again[^=]*)?===/g);
+    expect(order).toEqual([
+        "=== [1/3] pulumi up prod ===",
+        "=== [2/3] pulumi up test ===",
+        "=== [3/3] pulumi up dev ===",
+        "=== pulumi up prod again: record the staging servers bound to it ===",
+    ]);
+    // The committed test and dev stacks name production, so both are bound to it.
+    expect(stageOutputsSchema.parse(outputs.prod).boundStagingServers?.map((b) => `${b.stagingStack} ${b.stagingServer}`)).toEqual([
+        "stagewise/dev dev-db",
+        "stagewise/test test-db",
+    ]);
     // Three servers side by side, on distinct ports.
     const ports = Object.values(outputs).map((o) => Object.values(stageOutputsSchema.parse(o).servers)[0].port);
     expect(new Set(ports).size).toBe(3);
