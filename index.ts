@@ -1,41 +1,72 @@
-// The program of every stage: read the stack's configuration, build its topology, export its outputs
-// (the contract in components/outputs.ts).
+// The program of every stage: read the stack's configuration and the stacks it depends on, build
+// its topology, and return its outputs (the contract in components/outputs.ts).
 import * as pulumi from "@pulumi/pulumi";
 import { databasesOf, loadStageConfig } from "./components/config";
 import { Coordination } from "./components/coordination";
 import { OUTPUTS_VERSION } from "./components/outputs";
+import { AdminObjects, planAdminObjects } from "./components/promotion";
+import { referenceProduction, verifiedOnTest } from "./components/references";
 import { Stage } from "./components/stage";
 
+// Validated while the program loads: bad configuration stops it before anything else happens.
 const config = loadStageConfig();
-const topology = new Stage(pulumi.getStack(), { config });
-const coordination = new Coordination(pulumi.getStack(), { config, stage: topology });
 
-export const outputsVersion = OUTPUTS_VERSION;
-export const stage = topology.kind;
-export const platform = config.platform.kind;
-export const dataRoot = topology.dataRoot;
-export const postgresVersion = topology.postgresVersion;
-export const servers = pulumi.all(
-    Object.fromEntries(
-        Object.entries(topology.servers).map(([name, s]) => [
-            name,
-            pulumi.all([s.host, s.port, s.serverVersion, s.systemIdentifier, s.running, s.startedAt]).apply(
-                ([host, port, serverVersion, systemIdentifier, running, startedAt]) => ({
-                    host,
-                    port,
-                    endpoint: `${host}:${port}`,
-                    serverVersion,
-                    systemIdentifier,
-                    running,
-                    startedAt,
-                    databases: databasesOf(config, name).map((role) => config.engine.databases[role]),
-                }),
-            ),
-        ]),
-    ),
-);
-export const databases = topology.databases;
-export const connectionStrings = topology.connectionStrings;
-export const locks = coordination.locks;
-export const boundStagingServers = coordination.boundStagingServers;
-export const boundTo = coordination.boundTo;
+export = async () => {
+    try {
+        return await deploy();
+    } catch (err) {
+        // A refusal (RunError) or a component's own error is reported once, without a stack trace, and
+        // the program ends at once: left to itself, Node lingers some 20 s on open engine connections.
+        if (pulumi.RunError.isInstance(err) || pulumi.ResourceError.isInstance(err)) {
+            await pulumi.log.error((err as Error).message, pulumi.ResourceError.isInstance(err) ? (err as pulumi.ResourceError).resource : undefined);
+            process.exit(32); // the SDK's "error already reported" exit code
+        }
+        throw err;
+    }
+};
+
+async function deploy() {
+    const production = config.stage !== "production" && config.production ? await referenceProduction(config.production.stack) : undefined;
+    const onTest = config.stage === "production" && config.promotion ? await verifiedOnTest(config.promotion.from) : undefined;
+    const adminPlan = planAdminObjects(config, onTest);
+
+    const stack = pulumi.getStack();
+    const topology = new Stage(stack, { config });
+    const coordination = new Coordination(stack, { config, stage: topology, production });
+    const admin = new AdminObjects(stack, { config, stage: topology, plan: adminPlan });
+
+    const servers = pulumi.all(
+        Object.fromEntries(
+            Object.entries(topology.servers).map(([name, s]) => [
+                name,
+                pulumi.all([s.host, s.port, s.serverVersion, s.systemIdentifier, s.running, s.startedAt]).apply(
+                    ([host, port, serverVersion, systemIdentifier, running, startedAt]) => ({
+                        host,
+                        port,
+                        endpoint: `${host}:${port}`,
+                        serverVersion,
+                        systemIdentifier,
+                        running,
+                        startedAt,
+                        databases: databasesOf(config, name).map((role) => config.engine.databases[role]),
+                    }),
+                ),
+            ]),
+        ),
+    );
+
+    return {
+        outputsVersion: OUTPUTS_VERSION,
+        stage: topology.kind,
+        platform: config.platform.kind,
+        dataRoot: topology.dataRoot,
+        postgresVersion: topology.postgresVersion,
+        servers,
+        databases: topology.databases,
+        connectionStrings: topology.connectionStrings,
+        locks: coordination.locks,
+        boundStagingServers: coordination.boundStagingServers,
+        boundTo: coordination.boundTo,
+        adminObjects: admin.state,
+    };
+}

@@ -4,11 +4,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { StageConfig } from "./config";
 import { AdministrativeLock, BindingRegistry, LockBinding } from "./providers/locks";
+import { ProductionReference } from "./references";
 import { Stage } from "./stage";
 
 export interface CoordinationArgs {
     readonly config: StageConfig;
     readonly stage: Stage;
+    /** For a staging stage: production, as read from its outputs (references.ts). */
+    readonly production?: ProductionReference;
 }
 
 export interface HeldLock {
@@ -43,22 +46,8 @@ export class Coordination extends pulumi.ComponentResource {
             lockedConnection = stage.connectionStrings.apply((cs) => cs.config);
             const registry = new BindingRegistry(`${name}-bindings`, { connection: lockedConnection }, { parent: this, dependsOn: Object.values(stage.servers) });
             this.boundStagingServers = registry.bindings;
-        } else if (config.production !== undefined) {
-            const productionStack = config.production.stack;
-            const production = new pulumi.StackReference(`${name}-production`, { name: productionStack }, { parent: this });
-            lockedConnection = pulumi.secret(
-                pulumi.all([production.getOutput("stage"), production.getOutput("connectionStrings")]).apply(([kind, cs]) => {
-                    if (kind === undefined) {
-                        throw new pulumi.RunError(
-                            `production stack ${productionStack} has no outputs: bring production up first (npm start brings prod up before test and dev)`,
-                        );
-                    }
-                    if (kind !== "production") {
-                        throw new pulumi.RunError(`production.stack ${productionStack} is a ${kind} stage, not production`);
-                    }
-                    return (cs as { config: string }).config;
-                }),
-            );
+        } else if (args.production !== undefined) {
+            lockedConnection = args.production.configConnection;
             const bindings = Object.entries(stage.servers).map(
                 ([serverName, server]) =>
                     new LockBinding(
@@ -73,7 +62,7 @@ export class Coordination extends pulumi.ComponentResource {
                         { parent: this, dependsOn: [server] },
                     ),
             );
-            this.boundTo = { stack: productionStack, servers: pulumi.all(bindings.map((b) => b.stagingServer)) };
+            this.boundTo = { stack: args.production.stack, servers: pulumi.all(bindings.map((b) => b.stagingServer)) };
         }
 
         const held: Record<string, pulumi.Output<HeldLock>> = {};

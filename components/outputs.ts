@@ -45,6 +45,15 @@ export const stageOutputsSchema = z.strictObject({
     boundStagingServers: z.array(boundServer).optional(),
     /** Staging only (when production.stack is set): the production stack and the servers bound to it. */
     boundTo: z.strictObject({ stack: z.string(), servers: z.array(z.string()) }).optional(),
+    /** The admin objects applied and verified on this stage (production: only what test verified). */
+    adminObjects: z.strictObject({
+        hash: z.string(),
+        verified: z.boolean(),
+        /** "process/<name>" or "trigger/<name>" → hash of the applied definition. */
+        objects: z.record(z.string(), z.string()),
+        /** Production only: why the set is held back. */
+        held: z.string().optional(),
+    }),
     connectionStrings: z.union([
         z.literal("[secret]"),
         z.strictObject({ work: z.string(), business: z.string(), config: z.string() }),

@@ -200,6 +200,13 @@ export const stageConfigSchema = strictObject({
     rpo: duration.default("4h"),
     /** The production stack a staging stage is bound to. */
     production: production.optional(),
+    /** Production only: the test stack whose verified admin objects production may apply. */
+    promotion: strictObject({
+        /** e.g. "organization/stagewise/test" */
+        from: z.string({ error: expect("a stack name", 'use e.g. "organization/stagewise/test"') }).min(1),
+    }).optional(),
+    /** The engine's admin objects (processes, triggers), relative to the project. @default "admin/objects.json" */
+    adminObjects: z.string({ error: expect("a file", 'use a path such as "admin/objects.json"') }).default("admin/objects.json"),
     /** Administrative locks this stack holds, by scope: on production (from a staging stage, or production itself). @default {} */
     locks: z
         .record(z.string().regex(LOCK_SCOPE), lock, {
@@ -245,6 +252,9 @@ export const stageConfigSchema = strictObject({
             path: ["locks"],
             message: "a staging stage takes its locks on production (set production.stack to the production stack's name)",
         });
+    }
+    if (config.stage !== "production" && config.promotion !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["promotion"], message: "is for production (staging stages apply what is declared)" });
     }
     if (config.stage === "production" && config.production !== undefined) {
         ctx.addIssue({ code: "custom", path: ["production"], message: "is for staging stages (production binds to no other stage)" });

@@ -24,7 +24,9 @@ afterAll(async () => {
     await project?.dispose();
 });
 
-const RESOURCES = 5; // the stack, the Stage, its DataRoot, its PostgreSQL check and its server
+// The stack; the Stage, its DataRoot, PostgreSQL check and server; the Coordination component; the
+// AdminObjects component and the four objects of admin/objects.json.
+const RESOURCES = 11;
 
 test("up creates the stage's resources and exports its outputs", async () => {
     const result = await project.stack.up({ color: "never" });

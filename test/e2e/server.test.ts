@@ -49,7 +49,7 @@ afterAll(async () => {
 
 test("up creates the server and its databases with the reference schema, reachable through the exported connection strings", async () => {
     const result = await project.stack.up({ color: "never" });
-    expect(result.summary.resourceChanges).toEqual({ create: 5 });
+    expect(result.summary.resourceChanges).toEqual({ create: 11 }); // see engine.test.ts
     const out = await outputs();
     expect(out.servers.db).toMatchObject({ host: "127.0.0.1", port, endpoint: `127.0.0.1:${port}`, running: true });
     expect(out.servers.db.databases).toEqual(["work", "business", "config"]);
@@ -109,10 +109,10 @@ test("a server stopped behind Pulumi's back shows in preview and refresh, and up
     childProcess.execFileSync(user ? "runuser" : pgCtl, user ? ["-u", user, "--", pgCtl, ...args] : args, { cwd: serverDir });
 
     const preview = await project.stack.preview({ color: "never" });
-    expect(preview.changeSummary).toEqual({ same: 4, update: 1 });
+    expect(preview.changeSummary).toEqual({ same: 10, update: 1 });
 
     const refresh = await project.stack.refresh({ color: "never" });
-    expect(refresh.summary.resourceChanges).toEqual({ same: 4, update: 1 });
+    expect(refresh.summary.resourceChanges).toEqual({ same: 10, update: 1 });
     const state = await project.stack.exportStack();
     const server = state.deployment.resources.find((r: { type: string }) => r.type === "pulumi-nodejs:dynamic/stagewise:PostgresServer");
     expect(server.outputs.running).toBe(false);

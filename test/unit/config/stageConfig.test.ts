@@ -19,6 +19,7 @@ describe("parseStageConfig", () => {
                     tables: { server: "Server.Server", licenseKey: "HostServer.LicenseKey" },
                 },
                 rpo: "4h",
+                adminObjects: "admin/objects.json",
                 locks: {},
             },
         });
@@ -40,7 +41,7 @@ describe("parseStageConfig", () => {
             'stage: "staging" is not a stage kind (use one of: production, development, test)',
         ]],
         ["unknown top-level key", { ...valid, "stagewise:prot": "1" }, [
-            "prot: unknown key (allowed: stage, platform, servers, engine, rpo, production, locks, superuserPassword, applicationPassword, licenseKey)",
+            "prot: unknown key (allowed: stage, platform, servers, engine, rpo, production, promotion, adminObjects, locks, superuserPassword, applicationPassword, licenseKey)",
         ]],
         ["unknown key in a server", { ...valid, "stagewise:servers": servers({ main: { port: 55432, prot: 1 } }) }, [
             "servers.main.prot: unknown key (allowed: port, host, settings, retain, databases)",
