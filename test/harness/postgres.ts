@@ -37,3 +37,23 @@ export function removeCluster(loc: ClusterLocation): void {
     }
     fs.rmSync(loc.serverDir, { recursive: true, force: true });
 }
+
+/** Processes (other than this one) with an argument inside `dir`, as "pid argv…" lines; zombies excluded. */
+export function processesMentioning(dir: string): string[] {
+    const found: string[] = [];
+    for (const entry of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)) {
+        try {
+            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+            if (stat.slice(stat.lastIndexOf(")") + 2)[0] === "Z") {
+                continue;
+            }
+            const argv = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter(Boolean);
+            if (argv.some((a) => a === dir || a.startsWith(dir + path.sep))) {
+                found.push(`${entry} ${argv.join(" ")}`);
+            }
+        } catch {
+            // ended while we looked
+        }
+    }
+    return found;
+}
