@@ -33,7 +33,8 @@ async function deploy() {
     const stack = pulumi.getStack();
     const topology = new Stage(stack, { config });
     const coordination = new Coordination(stack, { config, stage: topology, production });
-    const admin = new AdminObjects(stack, { config, stage: topology, plan: adminPlan });
+    // After a copy the work database holds production's admin objects: the stage's own are applied after it.
+    const admin = new AdminObjects(stack, { config, stage: topology, plan: adminPlan }, { dependsOn: coordination.copy ? [coordination.copy] : [] });
 
     const servers = pulumi.all(
         Object.fromEntries(
@@ -55,6 +56,16 @@ async function deploy() {
         ),
     );
 
+    // Production's server holding every engine database is what staging stages copy from (a secret:
+    // pg_basebackup and the copy's checks need its superuser).
+    const placements = Object.values(topology.databases);
+    const sourceServer = placements.every((p) => p.server === placements[0].server) ? topology.servers[placements[0].server] : undefined;
+    const copySource =
+        config.stage === "production" && sourceServer
+            ? pulumi.secret(pulumi.all([sourceServer.host, sourceServer.port, sourceServer.superuserPassword]).apply(([host, port, superuserPassword]) => ({ host, port, superuserPassword })))
+            : undefined;
+    const copy = coordination.copy;
+
     return {
         outputsVersion: OUTPUTS_VERSION,
         stage: topology.kind,
@@ -68,5 +79,19 @@ async function deploy() {
         boundStagingServers: coordination.boundStagingServers,
         boundTo: coordination.boundTo,
         adminObjects: admin.state,
+        copySource,
+        lastCopy: copy
+            ? pulumi.all([copy.copiedAt, copy.trigger, copy.bytes, copy.verified, copy.identityRowsRestored, copy.sourceSystemIdentifier, copy.tables]).apply(
+                  ([copiedAt, trigger, bytes, verified, identityRowsRestored, sourceSystemIdentifier, tables]) => ({
+                      copiedAt,
+                      trigger,
+                      bytes,
+                      verified,
+                      identityRowsRestored,
+                      sourceSystemIdentifier,
+                      tables,
+                  }),
+              )
+            : undefined,
     };
 }

@@ -3,6 +3,9 @@
 // and takes its locks there; production takes its own locks and reports who is bound to it.
 import * as pulumi from "@pulumi/pulumi";
 import { StageConfig } from "./config";
+import { parseQualifiedName } from "./engine/tables";
+import { serverOsUser } from "./platform/local";
+import { DatabaseCopy } from "./providers/databaseCopy";
 import { AdministrativeLock, BindingRegistry, LockBinding } from "./providers/locks";
 import { ProductionReference } from "./references";
 import { Stage } from "./stage";
@@ -35,6 +38,8 @@ export class Coordination extends pulumi.ComponentResource {
     public readonly boundStagingServers?: pulumi.Output<BoundServer[]>;
     /** On a staging stage: the production stack it is bound to. */
     public readonly boundTo?: { stack: string; servers: pulumi.Output<string[]> };
+    /** On a staging stage with `copy` configured: the copy of production's databases. */
+    public readonly copy?: DatabaseCopy;
 
     constructor(name: string, args: CoordinationArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("stagewise:index:Coordination", name, {}, opts);
@@ -63,6 +68,9 @@ export class Coordination extends pulumi.ComponentResource {
                     ),
             );
             this.boundTo = { stack: args.production.stack, servers: pulumi.all(bindings.map((b) => b.stagingServer)) };
+            if (config.copy !== undefined) {
+                this.copy = copyFromProduction(name, this, config, stage, args.production, holder, bindings);
+            }
         }
 
         const held: Record<string, pulumi.Output<HeldLock>> = {};
@@ -90,6 +98,52 @@ export class Coordination extends pulumi.ComponentResource {
         }
         this.locks = pulumi.all(held);
 
-        this.registerOutputs({ locks: this.locks, boundStagingServers: this.boundStagingServers, boundTo: this.boundTo });
+        this.registerOutputs({ locks: this.locks, boundStagingServers: this.boundStagingServers, boundTo: this.boundTo, copy: this.copy?.copiedAt });
     }
+}
+
+/** The copy of production's engine databases onto the stage's one server (the schema guarantees one). */
+function copyFromProduction(
+    name: string,
+    parent: pulumi.Resource,
+    config: StageConfig,
+    stage: Stage,
+    production: ProductionReference,
+    holder: string,
+    after: pulumi.Resource[],
+): DatabaseCopy {
+    const [serverName, server] = Object.entries(stage.servers)[0];
+    const settings = Object.fromEntries(Object.entries(config.servers[serverName].settings).map(([k, v]) => [k, String(v)]));
+    return new DatabaseCopy(
+        `${name}-copy`,
+        {
+            source: production.copySource.apply((source) => {
+                if (source === undefined) {
+                    throw new pulumi.RunError(`production stack ${production.stack} exports no copySource (its engine databases must live on one server)`);
+                }
+                return source;
+            }),
+            lockConnection: production.configConnection,
+            holder,
+            stage: config.stage,
+            serverName,
+            binDir: stage.postgresBinDir,
+            serverDir: server.serverDir,
+            host: server.host,
+            port: server.port,
+            osUser: config.platform.kind === "local" ? serverOsUser(config.platform.osUser) : undefined,
+            settings,
+            superuserPassword: server.superuserPassword,
+            ownerRole: config.engine.owner,
+            ownerPassword: server.applicationPassword,
+            databases: Object.values(config.engine.databases),
+            identity: {
+                database: config.engine.databases.config,
+                tables: [parseQualifiedName(config.engine.tables.server)!, parseQualifiedName(config.engine.tables.licenseKey)!],
+            },
+            trigger: config.copy!.trigger,
+            waitSeconds: config.copy!.waitSeconds,
+        },
+        { parent, dependsOn: [server, ...after] },
+    );
 }

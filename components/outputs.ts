@@ -54,6 +54,20 @@ export const stageOutputsSchema = z.strictObject({
         /** Production only: why the set is held back. */
         held: z.string().optional(),
     }),
+    /** Production only: the server staging stages copy from (a secret, with its superuser password). */
+    copySource: z.union([z.literal("[secret]"), z.strictObject({ host: z.string(), port: z.number().int(), superuserPassword: z.string() })]).optional(),
+    /** Staging only, with `copy` configured: the last copy of production's databases and its verification. */
+    lastCopy: z
+        .strictObject({
+            copiedAt: z.string(),
+            trigger: z.string(),
+            bytes: z.number(),
+            verified: z.boolean(),
+            identityRowsRestored: z.number().int(),
+            sourceSystemIdentifier: z.string(),
+            tables: z.array(z.strictObject({ database: z.string(), table: z.string(), rows: z.number().int(), checksum: z.string() })),
+        })
+        .optional(),
     connectionStrings: z.union([
         z.literal("[secret]"),
         z.strictObject({ work: z.string(), business: z.string(), config: z.string() }),

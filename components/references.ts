@@ -2,11 +2,14 @@
 // so a missing or wrong stack stops the program before anything changes.
 import * as pulumi from "@pulumi/pulumi";
 import { PromotionState } from "./admin/model";
+import { CopySource } from "./providers/databaseCopy";
 
 export interface ProductionReference {
     stack: string;
     /** libpq URL of production's configuration database (secret). */
     configConnection: pulumi.Output<string>;
+    /** Production's server holding the engine databases, for copies (secret). */
+    copySource: pulumi.Output<CopySource | undefined>;
 }
 
 /** Production's outputs for a staging stage; a RunError when production is not up or is not production. */
@@ -22,6 +25,7 @@ export async function referenceProduction(stack: string): Promise<ProductionRefe
     return {
         stack,
         configConnection: pulumi.secret(ref.getOutput("connectionStrings").apply((cs) => (cs as { config: string }).config)),
+        copySource: pulumi.secret(ref.getOutput("copySource") as pulumi.Output<CopySource | undefined>),
     };
 }
 

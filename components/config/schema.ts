@@ -200,6 +200,18 @@ export const stageConfigSchema = strictObject({
     rpo: duration.default("4h"),
     /** The production stack a staging stage is bound to. */
     production: production.optional(),
+    /** Staging only: copy production's engine databases onto this stage's server, under production's copy lock. */
+    copy: strictObject({
+        /** Any text; change it to copy again (the copy is not repeated on every up). */
+        trigger: z.string({ error: expect("a trigger", 'use any text, e.g. "2026-11-22"') }).min(1, { error: "is empty (use any text, e.g. a date)" }),
+        /** Seconds to wait for another holder of production's copy lock. @default 0 */
+        waitSeconds: z
+            .number({ error: expect("a number of seconds", "use a whole number from 0 to 3600") })
+            .refine((n) => Number.isInteger(n) && n >= 0 && n <= 3600, {
+                error: (issue) => `${show(issue.input)} is not a number of seconds (use a whole number from 0 to 3600)`,
+            })
+            .default(0),
+    }).optional(),
     /** Production only: the test stack whose verified admin objects production may apply. */
     promotion: strictObject({
         /** e.g. "organization/stagewise/test" */
@@ -252,6 +264,16 @@ export const stageConfigSchema = strictObject({
             path: ["locks"],
             message: "a staging stage takes its locks on production (set production.stack to the production stack's name)",
         });
+    }
+    if (config.copy !== undefined && (config.stage === "production" || config.production === undefined)) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["copy"],
+            message: config.stage === "production" ? "is for staging stages (production is the source)" : "needs production.stack (the stack to copy from)",
+        });
+    }
+    if (config.copy !== undefined && Object.keys(config.servers).length > 1) {
+        ctx.addIssue({ code: "custom", path: ["copy"], message: "needs a stage with one server (it receives all engine databases)" });
     }
     if (config.stage !== "production" && config.promotion !== undefined) {
         ctx.addIssue({ code: "custom", path: ["promotion"], message: "is for production (staging stages apply what is declared)" });

@@ -41,7 +41,7 @@ describe("parseStageConfig", () => {
             'stage: "staging" is not a stage kind (use one of: production, development, test)',
         ]],
         ["unknown top-level key", { ...valid, "stagewise:prot": "1" }, [
-            "prot: unknown key (allowed: stage, platform, servers, engine, rpo, production, promotion, adminObjects, locks, superuserPassword, applicationPassword, licenseKey)",
+            "prot: unknown key (allowed: stage, platform, servers, engine, rpo, production, copy, promotion, adminObjects, locks, superuserPassword, applicationPassword, licenseKey)",
         ]],
         ["unknown key in a server", { ...valid, "stagewise:servers": servers({ main: { port: 55432, prot: 1 } }) }, [
             "servers.main.prot: unknown key (allowed: port, host, settings, retain, databases)",
@@ -133,6 +133,12 @@ describe("parseStageConfig", () => {
         ]],
         ["staging locks without a production stack", { ...valid, "stagewise:locks": JSON.stringify({ copy: { reason: "copy" } }) }, [
             "locks: a staging stage takes its locks on production (set production.stack to the production stack's name)",
+        ]],
+        ["a copy without a production stack", { ...valid, "stagewise:copy": JSON.stringify({ trigger: "1" }) }, [
+            "copy: needs production.stack (the stack to copy from)",
+        ]],
+        ["a copy with an empty trigger", { ...valid, "stagewise:copy": JSON.stringify({ trigger: "" }) }, [
+            "copy.trigger: is empty (use any text, e.g. a date)",
         ]],
         ["every problem at once", {
             "stagewise:stage": "prod",
