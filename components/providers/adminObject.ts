@@ -1,6 +1,7 @@
 // AdminObject: one of the engine's admin-provided objects (a process definition or a trigger) as a
 // row of the work-management database, applied and read back so every object is verified.
 import * as pulumi from "@pulumi/pulumi";
+import { changedKnown, UNKNOWN } from "./unknown";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -90,9 +91,11 @@ async function readBack(client: import("pg").Client, kind: string, name: string)
 
 const adminObjectProvider: pulumi.dynamic.ResourceProvider<AdminObjectInputs, AdminObjectOutputs> = {
     async diff(_id, olds, news) {
-        const replaces = (["connection", "kind", "name"] as const).filter((k) => olds[k] !== news[k]);
-        // A row changed behind our back shows as drift on the next preview.
-        const live = await withWorkDb(news.connection, (c) => readBack(c, news.kind, news.name)).catch(() => undefined);
+        const replaces = changedKnown(olds, news, ["connection", "kind", "name"] as const);
+        // A row changed behind our back shows as drift on the next preview (when it can be read: a
+        // stopped server is reported by the server itself).
+        const connection = news.connection === UNKNOWN ? olds.connection : news.connection;
+        const live = await withWorkDb(connection, (c) => readBack(c, news.kind, news.name)).catch(() => news.hash);
         const changes = replaces.length > 0 || olds.hash !== news.hash || live !== news.hash || olds.providerVersion !== news.providerVersion;
         return { changes, replaces };
     },
@@ -103,7 +106,12 @@ const adminObjectProvider: pulumi.dynamic.ResourceProvider<AdminObjectInputs, Ad
         if (props === undefined) {
             return {};
         }
-        const live = await withWorkDb(props.connection, (c) => readBack(c, props.kind, props.name));
+        let live: string | undefined;
+        try {
+            live = await withWorkDb(props.connection, (c) => readBack(c, props.kind, props.name));
+        } catch {
+            return { id, props }; // the server cannot be reached: it reports that itself; keep what we know
+        }
         return live === undefined ? {} : { id, props: { ...props, appliedHash: live, verified: live === props.hash } };
     },
     async update(_id, _olds, news) {

@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as copy from "../platform/copy";
 import * as locks from "../platform/locks";
+import { changedKnown } from "./unknown";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -113,7 +114,7 @@ async function copyUnderLock(inputs: CopyInputs): Promise<CopyOutputs> {
 const databaseCopyProvider: pulumi.dynamic.ResourceProvider<CopyInputs, CopyOutputs> = {
     async diff(_id, olds, news) {
         // A new server (another folder) is a new target: copy onto it. Otherwise only the trigger counts.
-        const replaces = olds.serverDir !== news.serverDir ? ["serverDir"] : [];
+        const replaces: string[] = changedKnown(olds, news, ["serverDir"] as const);
         return { changes: replaces.length > 0 || olds.trigger !== news.trigger || olds.providerVersion !== news.providerVersion, replaces };
     },
     async create(inputs) {

@@ -3,6 +3,7 @@
 // BindingRegistry, which reports the staging servers bound to it.
 import * as pulumi from "@pulumi/pulumi";
 import * as locks from "../platform/locks";
+import { changedKnown, UNKNOWN } from "./unknown";
 
 /** Bumped whenever these providers' behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -55,7 +56,7 @@ const lockProvider: pulumi.dynamic.ResourceProvider<LockInputs, LockOutputs> = {
         return { inputs: news, failures };
     },
     async diff(_id, olds, news) {
-        const replaces = (["connection", "scope", "holder"] as const).filter((k) => olds[k] !== news[k]);
+        const replaces = changedKnown(olds, news, ["connection", "scope", "holder"] as const);
         const changes = replaces.length > 0 || olds.reason !== news.reason || olds.stage !== news.stage || olds.providerVersion !== news.providerVersion;
         // A lock must be released before it is taken anew (deleteBeforeReplace), or the new one would wait on the old.
         return { changes, replaces, deleteBeforeReplace: true };
@@ -68,7 +69,12 @@ const lockProvider: pulumi.dynamic.ResourceProvider<LockInputs, LockOutputs> = {
         if (props === undefined) {
             return {};
         }
-        const held = await locks.withClient(props.connection, (c) => locks.currentLock(c, props.scope));
+        let held: locks.LockRecord | undefined;
+        try {
+            held = await locks.withClient(props.connection, (c) => locks.currentLock(c, props.scope));
+        } catch {
+            return { id, props }; // production cannot be reached: keep what we know
+        }
         // Released or broken behind our back: the lock no longer exists, and `up` takes it again.
         return held?.holder === props.holder ? { id, props: { ...props, acquiredAt: held.acquiredAt } } : {};
     },
@@ -131,7 +137,7 @@ interface BindingOutputs extends BindingInputs {
 
 const bindingProvider: pulumi.dynamic.ResourceProvider<BindingInputs, BindingOutputs> = {
     async diff(_id, olds, news) {
-        const replaces = (["productionConnection", "stagingStack", "stagingServer"] as const).filter((k) => olds[k] !== news[k]);
+        const replaces = changedKnown(olds, news, ["productionConnection", "stagingStack", "stagingServer"] as const);
         const changes = replaces.length > 0 || olds.endpoint !== news.endpoint || olds.stage !== news.stage || olds.providerVersion !== news.providerVersion;
         return { changes, replaces, deleteBeforeReplace: true };
     },
@@ -143,7 +149,12 @@ const bindingProvider: pulumi.dynamic.ResourceProvider<BindingInputs, BindingOut
         if (props === undefined) {
             return {};
         }
-        const all = await locks.withClient(props.productionConnection, (c) => locks.listBindings(c));
+        let all: locks.BindingRecord[];
+        try {
+            all = await locks.withClient(props.productionConnection, (c) => locks.listBindings(c));
+        } catch {
+            return { id, props }; // production cannot be reached: keep what we know
+        }
         const mine = all.find((b) => b.stagingStack === props.stagingStack && b.stagingServer === props.stagingServer);
         return mine ? { id, props: { ...props, boundAt: mine.boundAt } } : {};
     },
@@ -197,18 +208,24 @@ async function currentBindings(connection: string): Promise<RegistryOutputs["bin
 
 const registryProvider: pulumi.dynamic.ResourceProvider<RegistryInputs, RegistryOutputs> = {
     async diff(_id, olds, news) {
-        if (olds.connection !== news.connection || olds.providerVersion !== news.providerVersion) {
+        if (changedKnown(olds, news, ["connection"] as const).length > 0 || olds.providerVersion !== news.providerVersion) {
             return { changes: true };
         }
-        // Staging stacks bind and unbind on their own schedule: every preview compares with the live list.
-        const live = await currentBindings(news.connection).catch(() => undefined);
-        return { changes: live === undefined || JSON.stringify(live) !== JSON.stringify(olds.bindings) };
+        // Staging stacks bind and unbind on their own schedule: every preview compares with the live list
+        // (when it can be read; a stopped server is reported by the server itself).
+        const connection = news.connection === UNKNOWN ? olds.connection : news.connection;
+        const live = await currentBindings(connection).catch(() => olds.bindings);
+        return { changes: JSON.stringify(live) !== JSON.stringify(olds.bindings) };
     },
     async create(inputs) {
         return { id: "bindings", outs: { ...inputs, bindings: await currentBindings(inputs.connection) } };
     },
     async read(id, props) {
-        return props === undefined ? {} : { id, props: { ...props, bindings: await currentBindings(props.connection) } };
+        if (props === undefined) {
+            return {};
+        }
+        const bindings = await currentBindings(props.connection).catch(() => props.bindings); // unreachable: keep what we know
+        return { id, props: { ...props, bindings } };
     },
     async update(_id, _olds, news) {
         return { outs: { ...news, bindings: await currentBindings(news.connection) } };
