@@ -149,16 +149,19 @@ const engine = strictObject({
 });
 export type EngineConfig = z.output<typeof engine>;
 
+/** A bounded wait for a lock, in seconds. */
+const lockWait = z
+    .number({ error: expect("a number of seconds", "use a whole number from 0 to 3600") })
+    .refine((n) => Number.isInteger(n) && n >= 0 && n <= 3600, {
+        error: (issue) => `${show(issue.input)} is not a number of seconds (use a whole number from 0 to 3600)`,
+    })
+    .default(0);
+
 const lock = strictObject({
     /** Why the lock is held, shown to whoever meets it. */
     reason: z.string({ error: expect("a reason", "say why the lock is held") }).min(1, { error: "is empty (say why the lock is held)" }),
     /** Seconds to wait for another holder to release it. @default 0 */
-    waitSeconds: z
-        .number({ error: expect("a number of seconds", "use a whole number from 0 to 3600") })
-        .refine((n) => Number.isInteger(n) && n >= 0 && n <= 3600, {
-            error: (issue) => `${show(issue.input)} is not a number of seconds (use a whole number from 0 to 3600)`,
-        })
-        .default(0),
+    waitSeconds: lockWait,
     /** Take over a lock held by exactly this stack (`<project>/<stack>`), when that stack no longer exists. */
     breakHeldBy: z.string({ error: expect("a stack", 'use "<project>/<stack>"') }).optional(),
 });
@@ -205,12 +208,7 @@ export const stageConfigSchema = strictObject({
         /** Any text; change it to copy again (the copy is not repeated on every up). */
         trigger: z.string({ error: expect("a trigger", 'use any text, e.g. "2026-11-22"') }).min(1, { error: "is empty (use any text, e.g. a date)" }),
         /** Seconds to wait for another holder of production's copy lock. @default 0 */
-        waitSeconds: z
-            .number({ error: expect("a number of seconds", "use a whole number from 0 to 3600") })
-            .refine((n) => Number.isInteger(n) && n >= 0 && n <= 3600, {
-                error: (issue) => `${show(issue.input)} is not a number of seconds (use a whole number from 0 to 3600)`,
-            })
-            .default(0),
+        waitSeconds: lockWait,
     }).optional(),
     /** Production only: the test stack whose verified admin objects production may apply. */
     promotion: strictObject({

@@ -4,7 +4,8 @@
 // A lock has a scope ("copy", "admin", ...) and at most one holder per scope; taking a lock another
 // holder has fails at once, naming the holder, or after a bounded wait. A binding records that a
 // staging server is bound to this (production) server.
-import type { Client, ClientConfig } from "pg";
+import type { Client } from "pg";
+export { withClient } from "./pg";
 
 export const LOCK_TABLE = '"stagewise"."AdministrativeLock"';
 export const BINDING_TABLE = '"stagewise"."LockBinding"';
@@ -58,17 +59,6 @@ export function lockHeldError(held: LockRecord): Error & { held: LockRecord } {
         ),
         { held },
     );
-}
-
-export async function withClient<T>(config: ClientConfig | string, work: (client: Client) => Promise<T>): Promise<T> {
-    const { Client: PgClient } = require("pg") as typeof import("pg");
-    const client = new PgClient(typeof config === "string" ? { connectionString: config } : config);
-    await client.connect();
-    try {
-        return await work(client);
-    } finally {
-        await client.end();
-    }
 }
 
 /** Creates the lock and binding tables when missing (idempotent; safe when several stacks race). */

@@ -1,6 +1,8 @@
 // AdminObject: one of the engine's admin-provided objects (a process definition or a trigger) as a
 // row of the work-management database, applied and read back so every object is verified.
 import * as pulumi from "@pulumi/pulumi";
+import { hashDefinition } from "../admin/model";
+import { withClient } from "../platform/pg";
 import { changedKnown, UNKNOWN } from "./unknown";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -32,35 +34,8 @@ interface AdminObjectOutputs extends AdminObjectInputs {
     verified: boolean;
 }
 
-/** Same canonical form as components/admin/model.ts, kept here so the provider stays self-contained. */
-function hashOf(value: unknown): string {
-    const canonical = (v: unknown): string => {
-        if (Array.isArray(v)) {
-            return `[${v.map(canonical).join(",")}]`;
-        }
-        if (v !== null && typeof v === "object") {
-            const entries = Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-            return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(",")}}`;
-        }
-        return JSON.stringify(v);
-    };
-    const crypto = require("crypto") as typeof import("crypto");
-    return crypto.createHash("sha256").update(canonical(value)).digest("hex");
-}
-
-async function withWorkDb<T>(connection: string, work: (client: import("pg").Client) => Promise<T>): Promise<T> {
-    const { Client } = require("pg") as typeof import("pg");
-    const client = new Client({ connectionString: connection });
-    await client.connect();
-    try {
-        return await work(client);
-    } finally {
-        await client.end();
-    }
-}
-
 async function apply(inputs: AdminObjectInputs): Promise<AdminObjectOutputs> {
-    return withWorkDb(inputs.connection, async (client) => {
+    return withClient(inputs.connection, async (client) => {
         const def = inputs.definition;
         if (inputs.kind === "process") {
             await client.query(
@@ -86,7 +61,7 @@ async function apply(inputs: AdminObjectInputs): Promise<AdminObjectOutputs> {
 async function readBack(client: import("pg").Client, kind: string, name: string): Promise<string | undefined> {
     const table = kind === "process" ? '"Work"."ProcessDefinition"' : '"Work"."Trigger"';
     const { rows } = await client.query(`SELECT "Definition" AS d FROM ${table} WHERE "Name" = $1`, [name]);
-    return rows[0] ? hashOf(rows[0].d) : undefined;
+    return rows[0] ? hashDefinition(rows[0].d) : undefined;
 }
 
 const adminObjectProvider: pulumi.dynamic.ResourceProvider<AdminObjectInputs, AdminObjectOutputs> = {
@@ -95,7 +70,7 @@ const adminObjectProvider: pulumi.dynamic.ResourceProvider<AdminObjectInputs, Ad
         // A row changed behind our back shows as drift on the next preview (when it can be read: a
         // stopped server is reported by the server itself).
         const connection = news.connection === UNKNOWN ? olds.connection : news.connection;
-        const live = await withWorkDb(connection, (c) => readBack(c, news.kind, news.name)).catch(() => news.hash);
+        const live = await withClient(connection, (c) => readBack(c, news.kind, news.name)).catch(() => news.hash);
         const changes = replaces.length > 0 || olds.hash !== news.hash || live !== news.hash || olds.providerVersion !== news.providerVersion;
         return { changes, replaces };
     },
@@ -108,7 +83,7 @@ const adminObjectProvider: pulumi.dynamic.ResourceProvider<AdminObjectInputs, Ad
         }
         let live: string | undefined;
         try {
-            live = await withWorkDb(props.connection, (c) => readBack(c, props.kind, props.name));
+            live = await withClient(props.connection, (c) => readBack(c, props.kind, props.name));
         } catch {
             return { id, props }; // the server cannot be reached: it reports that itself; keep what we know
         }
@@ -118,7 +93,7 @@ const adminObjectProvider: pulumi.dynamic.ResourceProvider<AdminObjectInputs, Ad
         return { outs: await apply(news) };
     },
     async delete(_id, props) {
-        await withWorkDb(props.connection, async (client) => {
+        await withClient(props.connection, async (client) => {
             const table = props.kind === "process" ? '"Work"."ProcessDefinition"' : '"Work"."Trigger"';
             try {
                 await client.query(`DELETE FROM ${table} WHERE "Name" = $1`, [props.name]);

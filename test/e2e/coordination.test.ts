@@ -2,9 +2,7 @@
 // a StackReference, bind to it, and contend for its locks.
 import { Stack } from "@pulumi/pulumi/automation";
 import * as childProcess from "child_process";
-import * as path from "path";
-import { stageOutputsSchema } from "../../components/outputs";
-import { freePort, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
+import { stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
 
 jest.setTimeout(600_000);
 
@@ -12,29 +10,15 @@ let workspace: ThrowawayWorkspace;
 const stacks: Record<string, Stack> = {};
 const PRODUCTION = "organization/stagewise/prod";
 
-async function stageStack(name: string, stage: string, extra: Record<string, unknown> = {}): Promise<Stack> {
-    const config: Record<string, string> = {
-        "stagewise:stage": stage,
-        "stagewise:servers": JSON.stringify({ [`${name}-db`]: { port: await freePort() } }),
-        "stagewise:platform": JSON.stringify({ kind: "local", dataRoot: path.join(workspace.dir, "data", name) }),
-    };
-    for (const [k, v] of Object.entries(extra)) {
-        config[`stagewise:${k}`] = JSON.stringify(v);
-    }
-    return workspace.createStack(name, config);
-}
 
-async function outputsOf(stack: Stack) {
-    return stageOutputsSchema.parse(Object.fromEntries(Object.entries(await stack.outputs()).map(([k, v]) => [k, v.value])));
-}
 
 const failure = (p: Promise<unknown>) => p.then(() => { throw new Error("expected a failure"); }, (err: Error) => err.message);
 
 beforeAll(async () => {
     workspace = throwawayWorkspace();
-    stacks.prod = await stageStack("prod", "production");
-    stacks.test = await stageStack("test", "test", { production: { stack: PRODUCTION } });
-    stacks.dev = await stageStack("dev", "development", { production: { stack: PRODUCTION }, locks: { copy: { reason: "copy production to dev" } } });
+    stacks.prod = await stageStack(workspace, "prod", "production");
+    stacks.test = await stageStack(workspace, "test", "test", { production: { stack: PRODUCTION } });
+    stacks.dev = await stageStack(workspace, "dev", "development", { production: { stack: PRODUCTION }, locks: { copy: { reason: "copy production to dev" } } });
 });
 
 afterAll(async () => {
@@ -54,14 +38,14 @@ test("with production up, each staging stage binds its server to production, and
     await stacks.prod.up({ color: "never" });
     await stacks.test.up({ color: "never" });
     await stacks.dev.up({ color: "never" });
-    expect((await outputsOf(stacks.test)).boundTo).toEqual({ stack: PRODUCTION, servers: ["test-db"] });
-    const dev = await outputsOf(stacks.dev);
+    expect((await stageOutputs(stacks.test)).boundTo).toEqual({ stack: PRODUCTION, servers: ["test-db"] });
+    const dev = await stageOutputs(stacks.dev);
     expect(dev.locks.copy).toMatchObject({ scope: "copy", holder: "stagewise/dev", reason: "copy production to dev" });
 
     const preview = await stacks.prod.preview({ color: "never" });
     expect(preview.changeSummary.update).toBe(1); // the registry sees two new bindings
     await stacks.prod.up({ color: "never" });
-    const prod = await outputsOf(stacks.prod);
+    const prod = await stageOutputs(stacks.prod);
     expect(prod.boundStagingServers?.map((b) => `${b.stagingStack} ${b.stagingServer} ${b.stage}`)).toEqual([
         "stagewise/dev dev-db development",
         "stagewise/test test-db test",
@@ -77,9 +61,9 @@ test("a lock another stack holds is refused at once, naming the holder", async (
 test("destroying the holder releases its lock and its binding; the other stage then takes the lock", async () => {
     await stacks.dev.destroy({ color: "never" });
     await stacks.test.up({ color: "never" });
-    expect((await outputsOf(stacks.test)).locks.copy.holder).toBe("stagewise/test");
+    expect((await stageOutputs(stacks.test)).locks.copy.holder).toBe("stagewise/test");
     await stacks.prod.up({ color: "never" });
-    expect((await outputsOf(stacks.prod)).boundStagingServers?.map((b) => b.stagingServer)).toEqual(["test-db"]);
+    expect((await stageOutputs(stacks.prod)).boundStagingServers?.map((b) => b.stagingServer)).toEqual(["test-db"]);
 });
 
 test("a lock whose holder stack is gone is broken only by naming that holder", async () => {
@@ -95,5 +79,5 @@ test("a lock whose holder stack is gone is broken only by naming that holder", a
     expect(await failure(dev.up({ color: "never" }))).toContain('administrative lock "copy" is held by stagewise/test (test)');
     await dev.setConfig("stagewise:locks", { value: JSON.stringify({ copy: { reason: "copy production to dev", breakHeldBy: "stagewise/test" } }) });
     await dev.up({ color: "never" });
-    expect((await outputsOf(dev)).locks.copy.holder).toBe("stagewise/dev");
+    expect((await stageOutputs(dev)).locks.copy.holder).toBe("stagewise/dev");
 });

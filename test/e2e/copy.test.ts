@@ -1,10 +1,8 @@
 // Production's databases copied onto a staging server through the real engine: under production's
 // copy lock, verified, staging keeps its identity, and repeated only when the trigger changes.
 import { Stack } from "@pulumi/pulumi/automation";
-import * as path from "path";
 import { Client } from "pg";
-import { stageOutputsSchema } from "../../components/outputs";
-import { freePort, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
+import { stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
 
 jest.setTimeout(600_000);
 
@@ -12,24 +10,10 @@ let workspace: ThrowawayWorkspace;
 const stacks: Record<string, Stack> = {};
 const PRODUCTION = "organization/stagewise/prod";
 
-async function stageStack(name: string, stage: string, extra: Record<string, unknown>): Promise<Stack> {
-    const config: Record<string, string> = {
-        "stagewise:stage": stage,
-        "stagewise:servers": JSON.stringify({ [`${name}-db`]: { port: await freePort() } }),
-        "stagewise:platform": JSON.stringify({ kind: "local", dataRoot: path.join(workspace.dir, "data", name) }),
-    };
-    for (const [k, v] of Object.entries(extra)) {
-        config[`stagewise:${k}`] = JSON.stringify(v);
-    }
-    return workspace.createStack(name, config);
-}
 
-async function outputsOf(stack: Stack) {
-    return stageOutputsSchema.parse(Object.fromEntries(Object.entries(await stack.outputs()).map(([k, v]) => [k, v.value])));
-}
 
 async function sql<T>(stack: Stack, database: "work" | "business" | "config", text: string): Promise<T[]> {
-    const cs = (await outputsOf(stack)).connectionStrings as Record<string, string>;
+    const cs = (await stageOutputs(stack)).connectionStrings as Record<string, string>;
     const client = new Client({ connectionString: cs[database] });
     await client.connect();
     try {
@@ -44,8 +28,8 @@ const identityRows = (stack: Stack) =>
 
 beforeAll(async () => {
     workspace = throwawayWorkspace();
-    stacks.prod = await stageStack("prod", "production", {});
-    stacks.test = await stageStack("test", "test", { production: { stack: PRODUCTION } });
+    stacks.prod = await stageStack(workspace, "prod", "production", {});
+    stacks.test = await stageStack(workspace, "test", "test", { production: { stack: PRODUCTION } });
     await stacks.prod.up({ color: "never" });
     await stacks.test.up({ color: "never" });
     await sql(stacks.prod, "business", `INSERT INTO "Business"."Document" ("Reference", "Payload") SELECT 'DOC-' || g, jsonb_build_object('n', g) FROM generate_series(1, 2500) g`);
@@ -61,9 +45,9 @@ test("a copy brings production's data to test under production's copy lock, veri
     const result = await stacks.test.up({ color: "never" });
     expect(result.stdout).toMatch(/copy to test-db: copied \d+ of \d+ kB \(\d+%\)/);
 
-    const copy = (await outputsOf(stacks.test)).lastCopy!;
+    const copy = (await stageOutputs(stacks.test)).lastCopy!;
     expect(copy).toMatchObject({ trigger: "first", verified: true, identityRowsRestored: 2 });
-    expect(copy.sourceSystemIdentifier).toBe((await outputsOf(stacks.prod)).servers["prod-db"].systemIdentifier);
+    expect(copy.sourceSystemIdentifier).toBe((await stageOutputs(stacks.prod)).servers["prod-db"].systemIdentifier);
     expect(copy.tables.find((t) => t.database === "business" && t.table === "Business.Document")?.rows).toBe(2500);
 
     expect(await sql(stacks.test, "business", `SELECT count(*)::int AS n, count(*) FILTER (WHERE "Reference" = 'TEST-ONLY')::int AS own FROM "Business"."Document"`)).toEqual([{ n: 2500, own: 0 }]);
@@ -74,26 +58,26 @@ test("a copy brings production's data to test under production's copy lock, veri
 });
 
 test("another up copies nothing; a new trigger copies again", async () => {
-    const before = (await outputsOf(stacks.test)).lastCopy!.copiedAt;
+    const before = (await stageOutputs(stacks.test)).lastCopy!.copiedAt;
     await sql(stacks.prod, "business", `INSERT INTO "Business"."Document" ("Reference") VALUES ('LATER')`);
     const quiet = await stacks.test.up({ color: "never" });
     expect(quiet.stdout).not.toContain("copy to test-db");
-    expect((await outputsOf(stacks.test)).lastCopy!.copiedAt).toBe(before);
+    expect((await stageOutputs(stacks.test)).lastCopy!.copiedAt).toBe(before);
 
     await stacks.test.setConfig("stagewise:copy", { value: JSON.stringify({ trigger: "second" }) });
     await stacks.test.up({ color: "never" });
-    const after = (await outputsOf(stacks.test)).lastCopy!;
+    const after = (await stageOutputs(stacks.test)).lastCopy!;
     expect(after.copiedAt).not.toBe(before);
     expect(after.tables.find((t) => t.table === "Business.Document")?.rows).toBe(2501);
 });
 
 test("while another stack holds production's copy lock, a copy fails at once naming the holder, and test is untouched", async () => {
-    stacks.dev = await stageStack("dev", "development", { production: { stack: PRODUCTION }, locks: { copy: { reason: "dev is copying" } } });
+    stacks.dev = await stageStack(workspace, "dev", "development", { production: { stack: PRODUCTION }, locks: { copy: { reason: "dev is copying" } } });
     await stacks.dev.up({ color: "never" });
     await stacks.test.setConfig("stagewise:copy", { value: JSON.stringify({ trigger: "third" }) });
     const message = await stacks.test.up({ color: "never" }).then(() => "succeeded", (err: Error) => err.message);
     expect(message).toContain('administrative lock "copy" is held by stagewise/dev (development)');
-    expect((await outputsOf(stacks.test)).lastCopy!.trigger).toBe("second");
+    expect((await stageOutputs(stacks.test)).lastCopy!.trigger).toBe("second");
     expect(await sql(stacks.test, "business", `SELECT count(*)::int AS n FROM "Business"."Document"`)).toEqual([{ n: 2501 }]);
     await stacks.dev.destroy({ color: "never" });
 });

@@ -4,8 +4,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as path from "path";
 import { Client } from "pg";
-import { stageOutputsSchema } from "../../components/outputs";
-import { freePort, REPO_ROOT, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
+import { REPO_ROOT, stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
 
 jest.setTimeout(600_000);
 
@@ -15,25 +14,10 @@ let prod: Stack;
 let test_: Stack;
 const model = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "admin", "objects.json"), "utf8"));
 
-async function stageStack(name: string, stage: string, extra: Record<string, unknown>): Promise<Stack> {
-    const config: Record<string, string> = {
-        "stagewise:stage": stage,
-        "stagewise:servers": JSON.stringify({ [`${name}-db`]: { port: await freePort() } }),
-        "stagewise:platform": JSON.stringify({ kind: "local", dataRoot: path.join(workspace.dir, "data", name) }),
-        "stagewise:adminObjects": modelFile,
-    };
-    for (const [k, v] of Object.entries(extra)) {
-        config[`stagewise:${k}`] = JSON.stringify(v);
-    }
-    return workspace.createStack(name, config);
-}
 
-async function outputsOf(stack: Stack) {
-    return stageOutputsSchema.parse(Object.fromEntries(Object.entries(await stack.outputs()).map(([k, v]) => [k, v.value])));
-}
 
 async function processRows(stack: Stack): Promise<string[]> {
-    const cs = (await outputsOf(stack)).connectionStrings as { work: string };
+    const cs = (await stageOutputs(stack)).connectionStrings as { work: string };
     const client = new Client({ connectionString: cs.work });
     await client.connect();
     try {
@@ -50,15 +34,15 @@ beforeAll(async () => {
     workspace = throwawayWorkspace();
     modelFile = path.join(workspace.dir, "objects.json");
     writeModel(model);
-    prod = await stageStack("prod", "production", { promotion: { from: "organization/stagewise/test" } });
-    test_ = await stageStack("test", "test", {});
+    prod = await stageStack(workspace, "prod", "production", { promotion: { from: "organization/stagewise/test" }, adminObjects: modelFile });
+    test_ = await stageStack(workspace, "test", "test", { adminObjects: modelFile });
 });
 
 afterAll(() => workspace?.dispose());
 
 test("production holds its admin objects back until test has verified a set", async () => {
     await prod.up({ color: "never" });
-    const out = await outputsOf(prod);
+    const out = await stageOutputs(prod);
     expect(out.adminObjects).toMatchObject({ verified: false, objects: {} });
     expect(out.adminObjects.held).toBe(
         "admin objects held back: the test stage (organization/stagewise/test) has verified none yet; bring test up, then production again",
@@ -68,12 +52,12 @@ test("production holds its admin objects back until test has verified a set", as
 
 test("test applies and verifies the set; production then applies exactly that set", async () => {
     await test_.up({ color: "never" });
-    const onTest = (await outputsOf(test_)).adminObjects;
+    const onTest = (await stageOutputs(test_)).adminObjects;
     expect(onTest.verified).toBe(true);
     expect(Object.keys(onTest.objects)).toEqual(["process/audit-ping", "process/invoice-run", "process/order-approval", "trigger/nightly-invoices"]);
 
     await prod.up({ color: "never" });
-    const onProd = (await outputsOf(prod)).adminObjects;
+    const onProd = (await stageOutputs(prod)).adminObjects;
     expect(onProd).toEqual({ hash: onTest.hash, verified: true, objects: onTest.objects });
     expect(await processRows(prod)).toEqual(["audit-ping v1 none", "invoice-run v1 process", "order-approval v1 full"]);
 });

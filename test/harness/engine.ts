@@ -1,6 +1,7 @@
 // Throwaway projects for driving the real Pulumi engine through the Automation API: a temporary
 // folder with its own file backend and a Pulumi.yaml whose program is this repository's index.ts.
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { stageOutputsSchema, StageOutputs } from "../../components/outputs";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -131,6 +132,27 @@ function processesInside(dir: string): string[] {
         }
     }
     return found;
+}
+
+/**
+ * Stack `name` of `workspace` for a stage of kind `stage`: one server `<name>-db` on a free port, data
+ * under the workspace, and `extra` config values (keys without the namespace, values as JSON).
+ */
+export async function stageStack(workspace: ThrowawayWorkspace, name: string, stage: string, extra: Record<string, unknown> = {}): Promise<Stack> {
+    const config: Record<string, string> = {
+        "stagewise:stage": stage,
+        "stagewise:servers": JSON.stringify({ [`${name}-db`]: { port: await freePort() } }),
+        "stagewise:platform": JSON.stringify({ kind: "local", dataRoot: path.join(workspace.dir, "data", name) }),
+    };
+    for (const [key, value] of Object.entries(extra)) {
+        config[`stagewise:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return workspace.createStack(name, config);
+}
+
+/** A stack's outputs, secrets shown, checked against the outputs contract. */
+export async function stageOutputs(stack: Stack): Promise<StageOutputs> {
+    return stageOutputsSchema.parse(Object.fromEntries(Object.entries(await stack.outputs()).map(([k, v]) => [k, v.value])));
 }
 
 /** A free loopback TCP port, chosen by the kernel. */
