@@ -4,6 +4,7 @@
 // delete: stop, and remove the folder unless retained. The work itself is in platform/cluster.ts.
 import * as pulumi from "@pulumi/pulumi";
 import * as cluster from "../platform/cluster";
+import { recoverInterruptedCopy } from "../platform/copy";
 import { describePortHolder } from "../platform/ports";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -245,6 +246,8 @@ const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, Serv
             return {};
         }
         const loc = locationOf(props);
+        // An interrupted copy can leave the data directory renamed away: put it back before looking.
+        await recoverInterruptedCopy(loc);
         const status = cluster.clusterStatus(loc);
         if (status === "missing") {
             return {}; // the data directory is gone: the resource no longer exists
@@ -258,6 +261,7 @@ const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, Serv
 
     async update(_id, olds, news) {
         const loc = locationOf(news);
+        await recoverInterruptedCopy(loc);
         const passwords = {
             superuser: olds.superuserPassword,
             application: news.applicationPassword ?? olds.applicationPassword,
@@ -286,6 +290,9 @@ const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, Serv
         const path = require("path") as typeof import("path");
         const loc = locationOf(props);
         const markerPath = path.join(props.serverDir, cluster.SERVER_MARKER);
+        if (fs.existsSync(markerPath)) {
+            await recoverInterruptedCopy(loc); // so the server that is stopped is the real one
+        }
         if (!fs.existsSync(markerPath)) {
             cluster.stopCluster(loc); // whatever is left there is not ours to remove
             return;
