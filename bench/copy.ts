@@ -7,7 +7,7 @@
 import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { bootstrap, ClusterLocation, connect, initCluster, startCluster, writeSettings } from "../components/platform/cluster";
+import { bootstrap, chownToServerUser, ClusterLocation, connect, initCluster, startCluster, writeSettings } from "../components/platform/cluster";
 import { copyDatabases } from "../components/platform/copy";
 import { DATABASE_ROLES, referenceSchemaSql } from "../components/engine/referenceSchema";
 import { clusterLocation, removeCluster, tempDir } from "../test/harness/postgres";
@@ -68,6 +68,8 @@ async function main(): Promise<void> {
         }
         const size = childProcess.execFileSync("du", ["-sm", path.join(prod.serverDir, "pgdata")], { encoding: "utf8" }).split("\t")[0];
         const backupDir = path.join(root, "raw-basebackup");
+        fs.mkdirSync(backupDir, { mode: 0o700 });
+        chownToServerUser(prod, backupDir);
         const rawBasebackup = timed(() =>
             pg(prod, "pg_basebackup", ["-h", prod.host, "-p", String(prod.port), "-U", "postgres", "-D", backupDir, "-X", "stream", "-c", "fast", "-w"]),
         );
