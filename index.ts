@@ -66,7 +66,7 @@ async function deploy() {
             : undefined;
     const copy = coordination.copy;
 
-    return {
+    const outputs = {
         outputsVersion: OUTPUTS_VERSION,
         stage: topology.kind,
         platform: config.platform.kind,
@@ -94,4 +94,6 @@ async function deploy() {
               )
             : undefined,
     };
+    // Outputs that do not apply to this stage are left out (the contract marks them optional).
+    return Object.fromEntries(Object.entries(outputs).filter(([, value]) => value !== undefined));
 }
