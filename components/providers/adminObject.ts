@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { hashDefinition } from "../admin/model";
 import { withClient } from "../platform/pg";
-import { changedKnown, UNKNOWN } from "./unknown";
+import { changedKnown, UNKNOWN } from "./diffs";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";

@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as copy from "../platform/copy";
 import * as locks from "../platform/locks";
-import { changedKnown } from "./unknown";
+import { changedKnown } from "./diffs";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";

@@ -3,7 +3,7 @@
 // BindingRegistry, which reports the staging servers bound to it.
 import * as pulumi from "@pulumi/pulumi";
 import * as locks from "../platform/locks";
-import { changedKnown, UNKNOWN } from "./unknown";
+import { changedKnown, sameData, UNKNOWN } from "./diffs";
 
 /** Bumped whenever these providers' behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -215,7 +215,7 @@ const registryProvider: pulumi.dynamic.ResourceProvider<RegistryInputs, Registry
         // (when it can be read; a stopped server is reported by the server itself).
         const connection = news.connection === UNKNOWN ? olds.connection : news.connection;
         const live = await currentBindings(connection).catch(() => olds.bindings);
-        return { changes: JSON.stringify(live) !== JSON.stringify(olds.bindings) };
+        return { changes: !sameData(live, olds.bindings) };
     },
     async create(inputs) {
         return { id: "bindings", outs: { ...inputs, bindings: await currentBindings(inputs.connection) } };

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as cluster from "../platform/cluster";
 import { recoverInterruptedCopy } from "../platform/copy";
 import { describePortHolder } from "../platform/ports";
+import { sameData } from "./diffs";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -166,10 +167,9 @@ const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, Serv
 
     async diff(_id, olds, news) {
         const replaces = REPLACING_INPUTS.filter((k) => olds[k] !== news[k]);
-        const changed: string[] = []; // kept as a list to reason about; the engine only needs the verdict
-        const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+        const changed: string[] = [];
         for (const key of ["serverName", "owner", "binDir", "host", "settings", "ownerRole", "databases", "retain", "providerVersion"] as const) {
-            if (!same(olds[key], news[key])) {
+            if (!sameData(olds[key], news[key])) {
                 changed.push(key);
             }
         }
@@ -271,7 +271,7 @@ const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, Serv
             cluster.startCluster(loc);
         }
         let settingsChange = "none";
-        if (JSON.stringify(olds.settings) !== JSON.stringify(news.settings) || olds.host !== news.host || olds.binDir !== news.binDir) {
+        if (!sameData(olds.settings, news.settings) || olds.host !== news.host || olds.binDir !== news.binDir) {
             settingsChange = await cluster.applySettings(loc, passwords.superuser, news.settings);
             if (olds.binDir !== news.binDir && settingsChange !== "restarted") {
                 cluster.restartCluster(loc); // a new postgres binary only takes over on restart

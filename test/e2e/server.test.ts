@@ -99,6 +99,8 @@ test("a reload-only setting is applied without a restart; a restart-only one res
     const afterRestart = await outputs();
     expect(afterRestart.servers.db.startedAt).not.toBe(before);
     expect(await query(cs.work, "SELECT current_setting('shared_buffers') AS v")).toEqual([{ v: "40MB" }]);
+    // Settings come back from state with their keys sorted: that is no change.
+    expect((await project.stack.preview({ color: "never" })).changeSummary).toEqual({ same: 11 });
 });
 
 test("a server stopped behind Pulumi's back shows in preview and refresh, and up starts it again", async () => {
