@@ -1,0 +1,141 @@
+// A hot standby on this machine: a physical copy of the primary taken with pg_basebackup -R, kept
+// current by streaming replication through a replication slot (so the primary never recycles WAL
+// the standby still needs), read-only queries allowed. Plain Node (no Pulumi), plain functions.
+import * as fs from "fs";
+import * as path from "path";
+import * as cluster from "./cluster";
+import type { ClusterLocation } from "./cluster";
+import { runWatched, writePgpass } from "./copy/programs";
+import { withClient } from "./pg";
+
+export interface PrimaryEndpoint {
+    host: string;
+    port: number;
+    superuserPassword: string;
+}
+
+export interface HotStandbySpec {
+    /** Where the standby lives and listens. */
+    loc: ClusterLocation;
+    primary: PrimaryEndpoint;
+    /** Replication slot on the primary, one per standby. */
+    slot: string;
+    /** The standby's own postgresql.conf settings. */
+    settings: Record<string, string>;
+}
+
+/** The standby keeps its primary's password in this file (mode 0600, its OS user's), named by primary_conninfo. */
+export function primaryPassfileOf(loc: ClusterLocation): string {
+    return path.join(loc.serverDir, "primary.pgpass");
+}
+
+function superuserConnection(primary: PrimaryEndpoint, database = "postgres") {
+    return { host: primary.host, port: primary.port, user: cluster.SUPERUSER, password: primary.superuserPassword, database };
+}
+
+async function dropSlot(primary: PrimaryEndpoint, slot: string): Promise<void> {
+    await withClient(superuserConnection(primary), async (c) => {
+        // A slot still held by a walsender cannot be dropped: wait briefly for the stopped standby to let go.
+        for (let i = 0; i < 50; i++) {
+            const { rows } = await c.query("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [slot]);
+            if (rows.length === 0) {
+                return;
+            }
+            if (!rows[0].active) {
+                await c.query("SELECT pg_drop_replication_slot($1)", [slot]);
+                return;
+            }
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error(`replication slot ${slot} on the primary is still in use; stop whatever streams from it and try again`);
+    });
+}
+
+/**
+ * Takes the base backup (creating the slot), writes the standby's own settings, starts it in
+ * continuous recovery and waits until it streams. Anything half-made is removed on failure.
+ */
+export async function createHotStandby(spec: HotStandbySpec, onProgress: (line: string) => void = () => undefined): Promise<void> {
+    const { loc, primary, slot } = spec;
+    const dataDir = cluster.dataDirOf(loc);
+    let slotCreated = false;
+    try {
+        fs.mkdirSync(loc.serverDir, { recursive: true, mode: 0o700 });
+        cluster.chownToServerUser(loc, loc.serverDir);
+        cluster.assertServerUserCanReach(loc, loc.serverDir);
+        const passfile = primaryPassfileOf(loc);
+        writePgpass(loc, passfile, primary);
+        await runWatched(
+            loc,
+            "pg_basebackup",
+            ["-h", primary.host, "-p", String(primary.port), "-U", cluster.SUPERUSER, "-D", dataDir, "-X", "stream", "-c", "fast", "-R", "-C", "-S", slot, "-w", "--progress"],
+            { PGPASSFILE: passfile },
+            onProgress,
+        );
+        slotCreated = true;
+        // The copy carries the primary's own settings file: the standby listens on its own port.
+        cluster.writeSettings(loc, { ...spec.settings, hot_standby: "on", hot_standby_feedback: "on" });
+        cluster.startCluster(loc);
+        await waitUntilStreaming(spec);
+    } catch (err) {
+        try {
+            cluster.stopCluster(loc);
+        } catch {
+            // never started
+        }
+        if (slotCreated) {
+            await dropSlot(primary, slot).catch(() => undefined);
+        }
+        fs.rmSync(loc.serverDir, { recursive: true, force: true });
+        throw err;
+    }
+}
+
+async function waitUntilStreaming(spec: HotStandbySpec): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+        const status = await standbyStatus(spec).catch(() => undefined);
+        if (status?.streaming) {
+            return;
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`standby on port ${spec.loc.port} did not start streaming from ${spec.primary.host}:${spec.primary.port} within 60 s`);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+    }
+}
+
+export interface StandbyStatus {
+    running: boolean;
+    /** In continuous recovery, as a standby must be. */
+    inRecovery: boolean;
+    /** The primary has an active walsender on the standby's slot. */
+    streaming: boolean;
+    /** WAL the standby has not replayed yet, in bytes (primary's current position minus the slot's). */
+    lagBytes: number | null;
+}
+
+/** What the standby and the primary say about the replication. */
+export async function standbyStatus(spec: HotStandbySpec): Promise<StandbyStatus> {
+    const running = cluster.clusterStatus(spec.loc) === "running";
+    const inRecovery = running
+        ? await withClient({ ...superuserConnection(spec.primary), host: spec.loc.host, port: spec.loc.port }, async (c) =>
+              Boolean((await c.query("SELECT pg_is_in_recovery() AS r")).rows[0].r),
+          )
+        : false;
+    const slot = await withClient(superuserConnection(spec.primary), async (c) => {
+        const { rows } = await c.query(
+            "SELECT active, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint AS lag FROM pg_replication_slots WHERE slot_name = $1",
+            [spec.slot],
+        );
+        return rows[0] as { active: boolean; lag: string | null } | undefined;
+    });
+    return { running, inRecovery, streaming: Boolean(slot?.active), lagBytes: slot?.lag == null ? null : Number(slot.lag) };
+}
+
+/** Stops the standby, drops its slot on the primary (so the primary stops keeping WAL for it) and removes its folder. */
+export async function removeHotStandby(spec: HotStandbySpec): Promise<void> {
+    cluster.stopCluster(spec.loc);
+    await dropSlot(spec.primary, spec.slot);
+    fs.rmSync(spec.loc.serverDir, { recursive: true, force: true });
+}
