@@ -7,6 +7,7 @@ import { OUTPUTS_VERSION } from "./components/outputs";
 import { AdminObjects, planAdminObjects } from "./components/promotion";
 import { referenceProduction, verifiedOnTest } from "./components/references";
 import { Stage } from "./components/stage";
+import { Standbys } from "./components/standby";
 
 // Validated while the program loads: bad configuration stops it before anything else happens.
 const config = loadStageConfig();
@@ -33,6 +34,10 @@ async function deploy() {
     const stack = pulumi.getStack();
     const topology = new Stage(stack, { config });
     const coordination = new Coordination(stack, { config, stage: topology, production });
+    const standbys =
+        Object.keys(config.standbys).length > 0
+            ? new Standbys(stack, { config, stage: topology, dataRoot: topology.dataRootPath })
+            : undefined;
     // After a copy the work database holds production's admin objects: the stage's own are applied after it.
     const admin = new AdminObjects(stack, { config, stage: topology, plan: adminPlan }, { dependsOn: coordination.copy ? [coordination.copy] : [] });
 
@@ -80,6 +85,8 @@ async function deploy() {
         boundTo: coordination.boundTo,
         adminObjects: admin.state,
         copySource,
+        standbys: standbys?.standbys,
+        failoverConnectionStrings: standbys?.failoverConnectionStrings,
         lastCopy: copy
             ? pulumi.all([copy.copiedAt, copy.trigger, copy.bytes, copy.verified, copy.identityRowsRestored, copy.sourceSystemIdentifier, copy.tables]).apply(
                   ([copiedAt, trigger, bytes, verified, identityRowsRestored, sourceSystemIdentifier, tables]) => ({

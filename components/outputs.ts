@@ -56,6 +56,24 @@ export const stageOutputsSchema = z.strictObject({
     }),
     /** Production only: the server staging stages copy from (a secret, with its superuser password). */
     copySource: z.union([z.literal("[secret]"), z.strictObject({ host: z.string(), port: z.number().int(), superuserPassword: z.string() })]).optional(),
+    /** Production only, with standbys: each standby and its replication state as of the last up. */
+    standbys: z
+        .record(
+            z.string(),
+            z.strictObject({
+                tier: z.literal("hot"),
+                endpoint: z.string(),
+                slot: z.string(),
+                running: z.boolean(),
+                streaming: z.boolean(),
+                lagBytes: z.number().nullable(),
+            }),
+        )
+        .optional(),
+    /** Production only, with standbys: URLs over the primary and the standbys that always reach the writable one (secret). */
+    failoverConnectionStrings: z
+        .union([z.literal("[secret]"), z.strictObject({ work: z.string(), business: z.string(), config: z.string() })])
+        .optional(),
     /** Staging only, with `copy` configured: the last copy of production's databases and its verification. */
     lastCopy: z
         .strictObject({

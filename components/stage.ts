@@ -27,8 +27,10 @@ export interface DatabasePlacement {
 export class Stage extends pulumi.ComponentResource {
     /** production | development | test */
     public readonly kind: StageConfig["stage"];
-    /** Absolute path of the folder holding the stage's server data. */
+    /** Absolute path of the folder holding the stage's server data (as claimed by its DataRoot). */
     public readonly dataRoot: pulumi.Output<string>;
+    /** The same path, known while the graph is built. */
+    public readonly dataRootPath: string;
     /** Folder of the PostgreSQL programs the stage runs. */
     public readonly postgresBinDir: string;
     /** What `postgres --version` printed on the deploying machine. */
@@ -55,6 +57,7 @@ export class Stage extends pulumi.ComponentResource {
         }
         const osUser = serverOsUser(platform.osUser);
         const rootPath = resolveDataRoot(platform.dataRoot, pulumi.getStack(), args.projectDir);
+        this.dataRootPath = rootPath;
         const owner = `${pulumi.getProject()}/${pulumi.getStack()}`;
 
         const dataRoot = new DataRoot(`${name}-data`, { path: rootPath, owner, stage: config.stage, osUser }, { parent: this });

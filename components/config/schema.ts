@@ -149,6 +149,36 @@ const engine = strictObject({
 });
 export type EngineConfig = z.output<typeof engine>;
 
+const STANDBY_TIERS = ["cold", "warm", "hot"];
+
+/** A standby of production's server, by tier. Only `hot` is available yet. */
+const standbySchema = z.discriminatedUnion(
+    "tier",
+    [
+        strictObject({
+            tier: z.literal("hot"),
+            /** Loopback port the standby listens on. */
+            port,
+            /** @default "127.0.0.1" */
+            host: loopbackHost.default("127.0.0.1"),
+            /** postgresql.conf settings of the standby. @default {} */
+            settings: z.record(z.string(), settingValue).default({}),
+        }),
+    ],
+    {
+        error: (issue) => {
+            if (issue.code === "invalid_union") {
+                const tier = (issue.input as { tier?: unknown } | undefined)?.tier;
+                return STANDBY_TIERS.includes(tier as string)
+                    ? `"${tier}" standbys are not available yet (available: hot; cold and warm come with log shipping)`
+                    : `${show(tier)} is not a standby tier (use one of: ${STANDBY_TIERS.join(", ")})`;
+            }
+            return expect("a standby", "use a map with tier: hot and port")(issue);
+        },
+    },
+);
+export type StandbyConfig = z.output<typeof standbySchema>;
+
 /** A bounded wait for a lock, in seconds. */
 const lockWait = z
     .number({ error: expect("a number of seconds", "use a whole number from 0 to 3600") })
@@ -203,6 +233,15 @@ export const stageConfigSchema = strictObject({
     rpo: duration.default("4h"),
     /** The production stack a staging stage is bound to. */
     production: production.optional(),
+    /** Production only: standbys of its server, by stable name. @default {} */
+    standbys: z
+        .record(z.string().regex(SERVER_NAME), standbySchema, {
+            error: (issue) =>
+                issue.code === "invalid_key"
+                    ? "is not a standby name (use lower-case letters, digits and -, starting with a letter)"
+                    : expect("a map of standbys", "use a map from standby name to { tier, port }")(issue),
+        })
+        .default({}),
     /** Staging only: copy production's engine databases onto this stage's server, under production's copy lock. */
     copy: strictObject({
         /** Any text; change it to copy again (the copy is not repeated on every up). */
@@ -269,6 +308,21 @@ export const stageConfigSchema = strictObject({
             path: ["copy"],
             message: config.stage === "production" ? "is for staging stages (production is the source)" : "needs production.stack (the stack to copy from)",
         });
+    }
+    if (Object.keys(config.standbys).length > 0 && config.stage !== "production") {
+        ctx.addIssue({ code: "custom", path: ["standbys"], message: "are for production (staging stages are rebuilt by copies)" });
+    }
+    if (Object.keys(config.standbys).length > 0 && Object.keys(config.servers).length > 1) {
+        ctx.addIssue({ code: "custom", path: ["standbys"], message: "need a production stage with one server (the primary)" });
+    }
+    for (const [name, s] of Object.entries(config.standbys)) {
+        const other = byPort.get(s.port);
+        if (other !== undefined) {
+            ctx.addIssue({ code: "custom", path: ["standbys", name, "port"], message: `${s.port} is already the port of servers.${other} (give each server its own port)` });
+        }
+        if (name in config.servers) {
+            ctx.addIssue({ code: "custom", path: ["standbys", name], message: "has the name of a server (give the standby its own name)" });
+        }
     }
     if (config.copy !== undefined && Object.keys(config.servers).length > 1) {
         ctx.addIssue({ code: "custom", path: ["copy"], message: "needs a stage with one server (it receives all engine databases)" });

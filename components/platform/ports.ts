@@ -51,3 +51,20 @@ export function describePortHolder(port: number): string | undefined {
     }
     return "a process this user cannot see";
 }
+
+async function portIsFree(host: string, port: number): Promise<boolean> {
+    const net = require("net") as typeof import("net");
+    return new Promise((resolve) => {
+        const probe = net.createServer();
+        probe.once("error", () => resolve(false));
+        probe.listen(port, host, () => probe.close(() => resolve(true)));
+    });
+}
+
+/** Fails, naming the port, its holder when it can be seen, and the setting to change, when the port is taken. */
+export async function assertPortFree(host: string, port: number, setting: string, what: string): Promise<void> {
+    if (!(await portIsFree(host, port))) {
+        const holder = describePortHolder(port);
+        throw new Error(`port ${port} on ${host} is already in use${holder ? ` by ${holder}` : ""}; choose another port for ${what} (${setting})`);
+    }
+}

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as cluster from "../platform/cluster";
 import { recoverInterruptedCopy } from "../platform/copy";
-import { describePortHolder } from "../platform/ports";
+import { assertPortFree } from "../platform/ports";
 import { sameData } from "./diffs";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -82,15 +82,6 @@ function newPassword(): string {
     return crypto.randomBytes(24).toString("base64url");
 }
 
-async function portIsFree(host: string, port: number): Promise<boolean> {
-    const net = require("net") as typeof import("net");
-    return new Promise((resolve) => {
-        const probe = net.createServer();
-        probe.once("error", () => resolve(false));
-        probe.listen(port, host, () => probe.close(() => resolve(true)));
-    });
-}
-
 /** Refuses, before anything is created, a busy port or a folder that is not this server's. */
 async function assertCanCreate(inputs: ServerInputs): Promise<"new" | "adopt"> {
     const fs = require("fs") as typeof import("fs");
@@ -113,12 +104,8 @@ async function assertCanCreate(inputs: ServerInputs): Promise<"new" | "adopt"> {
         );
     }
     const running = mode === "adopt" && cluster.clusterStatus(locationOf(inputs)) === "running";
-    if (!running && !(await portIsFree(inputs.host, inputs.port))) {
-        const holder = describePortHolder(inputs.port);
-        throw new Error(
-            `port ${inputs.port} on ${inputs.host} is already in use${holder ? ` by ${holder}` : ""}; ` +
-                `choose another port for server ${inputs.serverName} (servers.${inputs.serverName}.port)`,
-        );
+    if (!running) {
+        await assertPortFree(inputs.host, inputs.port, `servers.${inputs.serverName}.port`, `server ${inputs.serverName}`);
     }
     return mode;
 }

@@ -20,6 +20,7 @@ describe("parseStageConfig", () => {
                 },
                 rpo: "4h",
                 adminObjects: "admin/objects.json",
+                standbys: {},
                 locks: {},
             },
         });
@@ -41,7 +42,7 @@ describe("parseStageConfig", () => {
             'stage: "staging" is not a stage kind (use one of: production, development, test)',
         ]],
         ["unknown top-level key", { ...valid, "stagewise:prot": "1" }, [
-            "prot: unknown key (allowed: stage, platform, servers, engine, rpo, production, copy, promotion, adminObjects, locks, superuserPassword, applicationPassword, licenseKey)",
+            "prot: unknown key (allowed: stage, platform, servers, engine, rpo, production, standbys, copy, promotion, adminObjects, locks, superuserPassword, applicationPassword, licenseKey)",
         ]],
         ["unknown key in a server", { ...valid, "stagewise:servers": servers({ main: { port: 55432, prot: 1 } }) }, [
             "servers.main.prot: unknown key (allowed: port, host, settings, retain, databases)",
@@ -139,6 +140,21 @@ describe("parseStageConfig", () => {
         ]],
         ["a copy with an empty trigger", { ...valid, "stagewise:copy": JSON.stringify({ trigger: "" }) }, [
             "copy.trigger: is empty (use any text, e.g. a date)",
+        ]],
+        ["a warm standby (not available yet) and an unknown tier", {
+            ...valid,
+            "stagewise:stage": "production",
+            "stagewise:standbys": JSON.stringify({ dr: { tier: "warm", port: 55433 }, x: { tier: "lukewarm", port: 55434 } }),
+        }, [
+            'standbys.dr.tier: "warm" standbys are not available yet (available: hot; cold and warm come with log shipping)',
+            'standbys.x.tier: "lukewarm" is not a standby tier (use one of: cold, warm, hot)',
+        ]],
+        ["a standby on a staging stage, on a server's port", {
+            ...valid,
+            "stagewise:standbys": JSON.stringify({ hot: { tier: "hot", port: 55432 } }),
+        }, [
+            "standbys: are for production (staging stages are rebuilt by copies)",
+            "standbys.hot.port: 55432 is already the port of servers.main (give each server its own port)",
         ]],
         ["every problem at once", {
             "stagewise:stage": "prod",
