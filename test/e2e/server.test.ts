@@ -4,10 +4,9 @@ import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { Client } from "pg";
 import { stageOutputsSchema } from "../../components/outputs";
-import { findPostgresBinDir, serverOsUser } from "../../components/platform/local";
 import { freePort, throwawayProject, ThrowawayProject } from "../harness/engine";
+import { queryUrl, stopByHand } from "../harness/postgres";
 
 jest.setTimeout(300_000);
 
@@ -24,15 +23,6 @@ async function outputs() {
     return stageOutputsSchema.parse(raw);
 }
 
-async function query<T>(connectionString: string, sql: string): Promise<T[]> {
-    const client = new Client({ connectionString });
-    await client.connect();
-    try {
-        return (await client.query(sql)).rows as T[];
-    } finally {
-        await client.end();
-    }
-}
 
 beforeAll(async () => {
     port = await freePort();
@@ -56,14 +46,14 @@ test("up creates the server and its databases with the reference schema, reachab
     if (out.connectionStrings === "[secret]") {
         throw new Error("outputs() should show secrets");
     }
-    const tables = await query<{ t: string }>(
+    const tables = await queryUrl<{ t: string }>(
         out.connectionStrings.config,
         "SELECT schemaname || '.' || tablename AS t FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
     );
     expect(tables.map((r) => r.t)).toEqual(["HostServer.LicenseKey", "Server.Server"]);
-    const work = await query<{ t: string }>(out.connectionStrings.work, "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'Work' ORDER BY 1");
+    const work = await queryUrl<{ t: string }>(out.connectionStrings.work, "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'Work' ORDER BY 1");
     expect(work.map((r) => r.t)).toEqual(["ProcessDefinition", "ProcessInstance", "Trigger"]);
-    const checks = await query<{ c: string }>(out.connectionStrings.work, "SELECT current_setting('data_checksums') AS c");
+    const checks = await queryUrl<{ c: string }>(out.connectionStrings.work, "SELECT current_setting('data_checksums') AS c");
     expect(checks).toEqual([{ c: "on" }]);
 });
 
@@ -92,23 +82,20 @@ test("a reload-only setting is applied without a restart; a restart-only one res
     const afterReload = await outputs();
     expect(afterReload.servers.db.startedAt).toBe(before);
     const cs = afterReload.connectionStrings as { work: string };
-    expect(await query(cs.work, "SELECT current_setting('work_mem') AS v")).toEqual([{ v: "16MB" }]);
+    expect(await queryUrl(cs.work, "SELECT current_setting('work_mem') AS v")).toEqual([{ v: "16MB" }]);
 
     await setServer({ work_mem: "16MB", shared_buffers: "40MB" });
     await project.stack.up({ color: "never" });
     const afterRestart = await outputs();
     expect(afterRestart.servers.db.startedAt).not.toBe(before);
-    expect(await query(cs.work, "SELECT current_setting('shared_buffers') AS v")).toEqual([{ v: "40MB" }]);
+    expect(await queryUrl(cs.work, "SELECT current_setting('shared_buffers') AS v")).toEqual([{ v: "40MB" }]);
     // Settings come back from state with their keys sorted: that is no change.
     expect((await project.stack.preview({ color: "never" })).changeSummary).toEqual({ same: 11 });
 });
 
 test("a server stopped behind Pulumi's back shows in preview and refresh, and up starts it again", async () => {
     const serverDir = path.join(dataRoot, "db");
-    const pgCtl = path.join(findPostgresBinDir(undefined), "pg_ctl");
-    const user = serverOsUser(undefined);
-    const args = ["stop", "--pgdata", path.join(serverDir, "pgdata"), "--mode", "fast", "--wait"];
-    childProcess.execFileSync(user ? "runuser" : pgCtl, user ? ["-u", user, "--", pgCtl, ...args] : args, { cwd: serverDir });
+    stopByHand(serverDir);
 
     const preview = await project.stack.preview({ color: "never" });
     expect(preview.changeSummary).toEqual({ same: 10, update: 1 });
@@ -122,7 +109,7 @@ test("a server stopped behind Pulumi's back shows in preview and refresh, and up
     await project.stack.up({ color: "never" });
     const out = await outputs();
     expect(out.servers.db.running).toBe(true);
-    expect(await query((out.connectionStrings as { work: string }).work, "SELECT 1 AS ok")).toEqual([{ ok: 1 }]);
+    expect(await queryUrl((out.connectionStrings as { work: string }).work, "SELECT 1 AS ok")).toEqual([{ ok: 1 }]);
 });
 
 test("a port already in use is refused before anything is created, naming the port and its holder", async () => {

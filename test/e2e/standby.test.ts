@@ -4,9 +4,9 @@ import { Stack } from "@pulumi/pulumi/automation";
 import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { Client } from "pg";
-import { findPostgresBinDir, serverOsUser } from "../../components/platform/local";
+import { findPostgresBinDir } from "../../components/platform/local";
 import { freePort, stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
+import { queryUrl, stopByHand } from "../harness/postgres";
 
 jest.setTimeout(600_000);
 
@@ -26,15 +26,6 @@ function psql(url: string, sql: string): string {
         .trim();
 }
 
-async function query<T>(connectionString: string, sql: string): Promise<T[]> {
-    const client = new Client({ connectionString });
-    await client.connect();
-    try {
-        return (await client.query(sql)).rows as T[];
-    } finally {
-        await client.end();
-    }
-}
 
 beforeAll(async () => {
     workspace = throwawayWorkspace();
@@ -52,7 +43,7 @@ test("up creates a hot standby that streams from production through its slot", a
         "prod-hot": { tier: "hot", endpoint: `127.0.0.1:${standbyPort}`, slot: "stagewise_prod_hot", running: true, streaming: true, lagBytes: expect.any(Number) },
     });
     const cs = out.connectionStrings as Record<string, string>;
-    expect(await query(cs.config, "SELECT slot_name, active FROM pg_replication_slots")).toEqual([{ slot_name: "stagewise_prod_hot", active: true }]);
+    expect(await queryUrl(cs.config, "SELECT slot_name, active FROM pg_replication_slots")).toEqual([{ slot_name: "stagewise_prod_hot", active: true }]);
 });
 
 test("the failover connection string reaches the writable primary; commits show on the read-only standby", async () => {
@@ -66,20 +57,17 @@ test("the failover connection string reaches the writable primary; commits show 
     const onStandby = (out.connectionStrings as Record<string, string>).business.replace(`:${primaryPort}/`, `:${standbyPort}/`);
     let rows: unknown[] = [];
     for (let i = 0; i < 100 && rows.length === 0; i++) {
-        rows = await query(onStandby, `SELECT "Reference" FROM "Business"."Document" WHERE "Reference" = 'REPLICATED'`);
+        rows = await queryUrl(onStandby, `SELECT "Reference" FROM "Business"."Document" WHERE "Reference" = 'REPLICATED'`);
         await new Promise((r) => setTimeout(r, 100));
     }
     expect(rows).toEqual([{ Reference: "REPLICATED" }]);
-    await expect(query(onStandby, `INSERT INTO "Business"."Document" ("Reference") VALUES ('NO')`)).rejects.toThrow("cannot execute INSERT in a read-only transaction");
+    await expect(queryUrl(onStandby, `INSERT INTO "Business"."Document" ("Reference") VALUES ('NO')`)).rejects.toThrow("cannot execute INSERT in a read-only transaction");
 });
 
 test("a second up changes nothing; a standby stopped behind Pulumi's back shows in preview and up starts it", async () => {
     expect((await prod.preview({ color: "never" })).changeSummary.update).toBeUndefined();
     const serverDir = path.join(workspace.dir, "data", "prod", "prod-hot");
-    const pgCtl = path.join(findPostgresBinDir(undefined), "pg_ctl");
-    const user = serverOsUser(undefined);
-    const args = ["stop", "--pgdata", path.join(serverDir, "pgdata"), "--mode", "fast", "--wait"];
-    childProcess.execFileSync(user ? "runuser" : pgCtl, user ? ["-u", user, "--", pgCtl, ...args] : args, { cwd: serverDir });
+    stopByHand(serverDir);
 
     expect((await prod.preview({ color: "never" })).changeSummary.update).toBe(1);
     await prod.up({ color: "never" });
@@ -91,6 +79,6 @@ test("removing the standby from the config stops it, drops its slot on productio
     await prod.up({ color: "never" });
     const out = await stageOutputs(prod);
     expect(out.standbys).toBeUndefined();
-    expect(await query((out.connectionStrings as Record<string, string>).config, "SELECT count(*)::int AS n FROM pg_replication_slots")).toEqual([{ n: 0 }]);
+    expect(await queryUrl((out.connectionStrings as Record<string, string>).config, "SELECT count(*)::int AS n FROM pg_replication_slots")).toEqual([{ n: 0 }]);
     expect(fs.existsSync(path.join(workspace.dir, "data", "prod", "prod-hot"))).toBe(false);
 });

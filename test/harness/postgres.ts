@@ -1,10 +1,12 @@
 // Real PostgreSQL clusters for integration tests: their own folders and free loopback ports, run as
 // an unprivileged OS user when the tests run as root, and always stopped and removed afterwards.
+import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ClusterLocation, chownToServerUser, stopCluster } from "../../components/platform/cluster";
 import { findPostgresBinDir, serverOsUser } from "../../components/platform/local";
+import { withClient } from "../../components/platform/pg";
 import { freePort } from "./engine";
 
 /** A folder the servers' OS user can reach (mkdtemp makes 0700 folders). */
@@ -56,4 +58,17 @@ export function processesMentioning(dir: string): string[] {
         }
     }
     return found;
+}
+
+/** The rows of `sql` on the database a libpq URL names. */
+export async function queryUrl<T>(connectionString: string, sql: string): Promise<T[]> {
+    return withClient(connectionString, async (client) => (await client.query(sql)).rows as T[]);
+}
+
+/** Stops the server in `serverDir` with pg_ctl, as its OS user: an outage behind Pulumi's back. */
+export function stopByHand(serverDir: string): void {
+    const pgCtl = path.join(findPostgresBinDir(undefined), "pg_ctl");
+    const user = serverOsUser(undefined);
+    const args = ["stop", "--pgdata", path.join(serverDir, "pgdata"), "--mode", "fast", "--wait"];
+    childProcess.execFileSync(user ? "runuser" : pgCtl, user ? ["-u", user, "--", pgCtl, ...args] : args, { cwd: serverDir });
 }
