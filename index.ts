@@ -6,6 +6,8 @@ import { Coordination } from "./components/coordination";
 import { OUTPUTS_VERSION } from "./components/outputs";
 import { AdminObjects, planAdminObjects } from "./components/promotion";
 import { referenceProduction, verifiedOnTest } from "./components/references";
+import { parseQualifiedName } from "./components/engine/tables";
+import { LicenseReapplication } from "./components/providers/licenseReapplication";
 import { Stage } from "./components/stage";
 import { Standbys } from "./components/standby";
 
@@ -39,6 +41,18 @@ async function deploy() {
             ? new Standbys(stack, { config, stage: topology, dataRoot: topology.dataRootPath })
             : undefined;
     // After a copy the work database holds production's admin objects: the stage's own are applied after it.
+    const identity = config.identity
+        ? new LicenseReapplication(
+              `${stack}-identity`,
+              {
+                  connection: topology.connectionStrings.apply((cs) => cs.config),
+                  tables: [parseQualifiedName(config.engine.tables.server)!, parseQualifiedName(config.engine.tables.licenseKey)!],
+                  reapply: config.identity.reapply,
+              },
+              // After a copy, the copied rows are what gets replaced.
+              { parent: topology, dependsOn: [...Object.values(topology.servers), ...(coordination.copy ? [coordination.copy] : [])] },
+          )
+        : undefined;
     const admin = new AdminObjects(stack, { config, stage: topology, plan: adminPlan }, { dependsOn: coordination.copy ? [coordination.copy] : [] });
 
     const servers = pulumi.all(
@@ -85,6 +99,13 @@ async function deploy() {
         boundTo: coordination.boundTo,
         adminObjects: admin.state,
         copySource,
+        identity: identity
+            ? pulumi.all([identity.recordedAt, identity.reappliedAt, identity.rowsReapplied]).apply(([recordedAt, reappliedAt, rowsReapplied]) => ({
+                  recordedAt,
+                  reappliedAt,
+                  rowsReapplied,
+              }))
+            : undefined,
         standbys: standbys?.standbys,
         failoverConnectionStrings: standbys?.failoverConnectionStrings,
         lastCopy: copy

@@ -56,6 +56,8 @@ export const stageOutputsSchema = z.strictObject({
     }),
     /** Production only: the server staging stages copy from (a secret, with its superuser password). */
     copySource: z.union([z.literal("[secret]"), z.strictObject({ host: z.string(), port: z.number().int(), superuserPassword: z.string() })]).optional(),
+    /** With `identity` configured: when this site's identity rows were recorded and last put back. */
+    identity: z.strictObject({ recordedAt: z.string(), reappliedAt: z.string(), rowsReapplied: z.number().int() }).optional(),
     /** Production only, with standbys: each standby and its replication state as of the last up. */
     standbys: z
         .record(

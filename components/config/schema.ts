@@ -233,6 +233,11 @@ export const stageConfigSchema = strictObject({
     rpo: duration.default("4h"),
     /** The production stack a staging stage is bound to. */
     production: production.optional(),
+    /** This site's own identity rows (engine.tables.server and .licenseKey): recorded, and put back whenever `reapply` changes. */
+    identity: strictObject({
+        /** Any text; change it after a restore or cutover to put this site's rows back. */
+        reapply: z.string({ error: expect("a trigger", 'use any text, e.g. "0"') }).min(1, { error: "is empty (use any text, e.g. \"0\")" }),
+    }).optional(),
     /** Production only: standbys of its server, by stable name. @default {} */
     standbys: z
         .record(z.string().regex(SERVER_NAME), standbySchema, {

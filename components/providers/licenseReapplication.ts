@@ -1,0 +1,124 @@
+// LicenseReapplication: a site's own rows of its identity tables (the runbook's Server.Server and
+// HostServer.LicenseKey), recorded while they are right and re-applied after a restore, copy or
+// cutover has replaced them with another site's. The recorded rows are Pulumi secrets.
+import * as pulumi from "@pulumi/pulumi";
+import { withClient } from "../platform/pg";
+import { changedKnown, sameData } from "./diffs";
+
+/** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
+const PROVIDER_VERSION = "1";
+
+export interface IdentityTable {
+    schema: string;
+    table: string;
+}
+
+export interface LicenseReapplicationArgs {
+    /** libpq URL of the site's configuration database (a secret). */
+    readonly connection: pulumi.Input<string>;
+    /** The tables whose rows are this site's own. */
+    readonly tables: pulumi.Input<IdentityTable[]>;
+    /** Change it to put the recorded rows back. */
+    readonly reapply: pulumi.Input<string>;
+}
+
+interface ReapplyInputs {
+    connection: string;
+    tables: IdentityTable[];
+    reapply: string;
+    providerVersion: string;
+}
+
+interface ReapplyOutputs extends ReapplyInputs {
+    /** The recorded rows, by "Schema.Table" (a secret). */
+    rows: Record<string, Record<string, unknown>[]>;
+    recordedAt: string;
+    /** When the rows were last put back, and how many ("" and 0 before the first time). */
+    reappliedAt: string;
+    rowsReapplied: number;
+}
+
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const nameOf = (t: IdentityTable) => `${t.schema}.${t.table}`;
+
+async function record(inputs: ReapplyInputs): Promise<ReapplyOutputs["rows"]> {
+    return withClient(inputs.connection, async (client) => {
+        const rows: ReapplyOutputs["rows"] = {};
+        for (const t of inputs.tables) {
+            // As JSON: timestamps and dates stay text, and go back through jsonb_populate_record.
+            const table = `${quote(t.schema)}.${quote(t.table)}`;
+            rows[nameOf(t)] = (await client.query(`SELECT to_jsonb(t) AS row FROM ${table} t`)).rows.map((r) => r.row);
+        }
+        return rows;
+    });
+}
+
+/** Replaces the tables' rows with the recorded ones, all tables in one transaction. */
+async function reapply(inputs: ReapplyInputs, rows: ReapplyOutputs["rows"]): Promise<number> {
+    return withClient(inputs.connection, async (client) => {
+        let count = 0;
+        await client.query("BEGIN");
+        try {
+            for (const t of inputs.tables) {
+                const table = `${quote(t.schema)}.${quote(t.table)}`;
+                await client.query(`DELETE FROM ${table}`);
+                for (const row of rows[nameOf(t)] ?? []) {
+                    await client.query(`INSERT INTO ${table} SELECT * FROM jsonb_populate_record(NULL::${table}, $1::jsonb)`, [JSON.stringify(row)]);
+                    count++;
+                }
+            }
+            await client.query("COMMIT");
+        } catch (err) {
+            await client.query("ROLLBACK").catch(() => undefined);
+            throw new Error(`re-applying this site's identity rows failed, nothing was changed: ${(err as Error).message}`);
+        }
+        return count;
+    });
+}
+
+const licenseReapplicationProvider: pulumi.dynamic.ResourceProvider<ReapplyInputs, ReapplyOutputs> = {
+    async diff(_id, olds, news) {
+        const replaces: string[] = changedKnown(olds, news, ["connection"] as const);
+        if (!sameData(olds.tables, news.tables)) {
+            replaces.push("tables"); // other tables: record anew
+        }
+        return { changes: replaces.length > 0 || olds.reapply !== news.reapply || olds.providerVersion !== news.providerVersion, replaces };
+    },
+    async create(inputs) {
+        const rows = await record(inputs);
+        return { id: "identity", outs: { ...inputs, rows, recordedAt: new Date().toISOString(), reappliedAt: "", rowsReapplied: 0 } };
+    },
+    async update(_id, olds, news) {
+        if (olds.reapply === news.reapply) {
+            return { outs: { ...olds, ...news } };
+        }
+        const rowsReapplied = await reapply(news, olds.rows);
+        return { outs: { ...olds, ...news, reappliedAt: new Date().toISOString(), rowsReapplied } };
+    },
+};
+
+/** This site's own identity rows, recorded once and put back whenever `reapply` changes. */
+export class LicenseReapplication extends pulumi.dynamic.Resource {
+    declare public readonly recordedAt: pulumi.Output<string>;
+    declare public readonly reappliedAt: pulumi.Output<string>;
+    declare public readonly rowsReapplied: pulumi.Output<number>;
+
+    constructor(name: string, args: LicenseReapplicationArgs, opts: pulumi.CustomResourceOptions = {}) {
+        super(
+            licenseReapplicationProvider,
+            name,
+            {
+                ...args,
+                connection: pulumi.secret(args.connection),
+                providerVersion: PROVIDER_VERSION,
+                rows: undefined,
+                recordedAt: undefined,
+                reappliedAt: undefined,
+                rowsReapplied: undefined,
+            },
+            { ...opts, additionalSecretOutputs: ["rows"] },
+            "stagewise",
+            "LicenseReapplication",
+        );
+    }
+}
