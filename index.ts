@@ -6,7 +6,6 @@ import { Coordination } from "./components/coordination";
 import { OUTPUTS_VERSION } from "./components/outputs";
 import { AdminObjects, planAdminObjects } from "./components/promotion";
 import { referenceProduction, verifiedOnTest } from "./components/references";
-import { parseQualifiedName } from "./components/engine/tables";
 import { LicenseReapplication } from "./components/providers/licenseReapplication";
 import { Stage } from "./components/stage";
 import { Standbys } from "./components/standby";
@@ -46,7 +45,7 @@ async function deploy() {
               `${stack}-identity`,
               {
                   connection: topology.connectionStrings.apply((cs) => cs.config),
-                  tables: [parseQualifiedName(config.engine.tables.server)!, parseQualifiedName(config.engine.tables.licenseKey)!],
+                  tables: [topology.tables.server, topology.tables.licenseKey],
                   reapply: config.identity.reapply,
               },
               // After a copy, the copied rows are what gets replaced.

@@ -2,9 +2,7 @@
 // stage finds production through a StackReference to its outputs, binds each of its servers there,
 // and takes its locks there; production takes its own locks and reports who is bound to it.
 import * as pulumi from "@pulumi/pulumi";
-import { StageConfig } from "./config";
-import { parseQualifiedName } from "./engine/tables";
-import { serverOsUser } from "./platform/local";
+import { settingsText, StageConfig } from "./config";
 import { DatabaseCopy } from "./providers/databaseCopy";
 import { AdministrativeLock, BindingRegistry, LockBinding } from "./providers/locks";
 import { ProductionReference } from "./references";
@@ -113,7 +111,6 @@ function copyFromProduction(
     after: pulumi.Resource[],
 ): DatabaseCopy {
     const [serverName, server] = Object.entries(stage.servers)[0];
-    const settings = Object.fromEntries(Object.entries(config.servers[serverName].settings).map(([k, v]) => [k, String(v)]));
     return new DatabaseCopy(
         `${name}-copy`,
         {
@@ -131,15 +128,15 @@ function copyFromProduction(
             serverDir: server.serverDir,
             host: server.host,
             port: server.port,
-            osUser: config.platform.kind === "local" ? serverOsUser(config.platform.osUser) : undefined,
-            settings,
+            osUser: stage.osUser,
+            settings: settingsText(config.servers[serverName].settings),
             superuserPassword: server.superuserPassword,
             ownerRole: config.engine.owner,
             ownerPassword: server.applicationPassword,
             databases: Object.values(config.engine.databases),
             identity: {
                 database: config.engine.databases.config,
-                tables: [parseQualifiedName(config.engine.tables.server)!, parseQualifiedName(config.engine.tables.licenseKey)!],
+                tables: [stage.tables.server, stage.tables.licenseKey],
             },
             trigger: config.copy!.trigger,
             waitSeconds: config.copy!.waitSeconds,

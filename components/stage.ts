@@ -2,8 +2,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { databasesOf, StageConfig } from "./config";
-import { DATABASE_ROLES, DatabaseRole, referenceSchemaSql } from "./engine/referenceSchema";
+import { databasesOf, settingsText, StageConfig } from "./config";
+import { DATABASE_ROLES, DatabaseRole, EngineTables, referenceSchemaSql } from "./engine/referenceSchema";
 import { parseQualifiedName } from "./engine/tables";
 import { findPostgresBinDir, resolveDataRoot, serverOsUser } from "./platform/local";
 import { DataRoot } from "./providers/dataRoot";
@@ -33,6 +33,10 @@ export class Stage extends pulumi.ComponentResource {
     public readonly dataRootPath: string;
     /** Folder of the PostgreSQL programs the stage runs. */
     public readonly postgresBinDir: string;
+    /** OS user running the stage's servers (when deploying as root). */
+    public readonly osUser: string | undefined;
+    /** The tables later features act on (engine.tables), parsed. */
+    public readonly tables: EngineTables;
     /** What `postgres --version` printed on the deploying machine. */
     public readonly postgresVersion: pulumi.Output<string>;
     /** The stage's servers, by their stable names. */
@@ -56,6 +60,7 @@ export class Stage extends pulumi.ComponentResource {
             throw new pulumi.ResourceError((err as Error).message, this);
         }
         const osUser = serverOsUser(platform.osUser);
+        this.osUser = osUser;
         const rootPath = resolveDataRoot(platform.dataRoot, pulumi.getStack(), args.projectDir);
         this.dataRootPath = rootPath;
         const owner = `${pulumi.getProject()}/${pulumi.getStack()}`;
@@ -75,10 +80,12 @@ export class Stage extends pulumi.ComponentResource {
         );
         this.postgresVersion = postgresCheck.stdout;
 
+        // The schema has checked both names.
         const tables = {
             server: parseQualifiedName(config.engine.tables.server)!,
             licenseKey: parseQualifiedName(config.engine.tables.licenseKey)!,
         };
+        this.tables = tables;
         const secretOrUndefined = (value: string | undefined) => (value === undefined ? undefined : pulumi.secret(value));
         const protect = config.stage === "production"; // production data is never replaced or deleted by accident
 
@@ -96,7 +103,7 @@ export class Stage extends pulumi.ComponentResource {
                     host: server.host,
                     port: server.port,
                     osUser,
-                    settings: Object.fromEntries(Object.entries(server.settings).map(([k, v]) => [k, String(v)])),
+                    settings: settingsText(server.settings),
                     ownerRole: config.engine.owner,
                     databases: roles.map((role) => ({
                         name: config.engine.databases[role],

@@ -3,9 +3,8 @@
 // the one that accepts writes).
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { StageConfig } from "./config";
+import { settingsText, StageConfig } from "./config";
 import { DATABASE_ROLES, DatabaseRole } from "./engine/referenceSchema";
-import { serverOsUser } from "./platform/local";
 import { HotStandby } from "./providers/hotStandby";
 import { Stage } from "./stage";
 
@@ -35,7 +34,6 @@ export class Standbys extends pulumi.ComponentResource {
         const { config, stage } = args;
         const entries = Object.entries(config.standbys);
         const [primaryName, primary] = Object.entries(stage.servers)[0];
-        const osUser = config.platform.kind === "local" ? serverOsUser(config.platform.osUser) : undefined;
 
         const resources = entries.map(([standbyName, spec]) => {
             const resource = new HotStandby(
@@ -51,8 +49,8 @@ export class Standbys extends pulumi.ComponentResource {
                     serverDir: path.join(args.dataRoot, standbyName),
                     host: spec.host,
                     port: spec.port,
-                    osUser,
-                    settings: Object.fromEntries(Object.entries(spec.settings).map(([k, v]) => [k, String(v)])),
+                    osUser: stage.osUser,
+                    settings: settingsText(spec.settings),
                 },
                 // Rebuilt from the primary at any time, so not protected; it follows its primary.
                 { parent: this, dependsOn: [primary] },

@@ -22,6 +22,11 @@ export interface ClusterLocation {
 
 export const SUPERUSER = "postgres";
 
+/** Just the location fields of a provider's inputs (which carry many more). */
+export function locationOf(props: ClusterLocation): ClusterLocation {
+    return { binDir: props.binDir, serverDir: props.serverDir, host: props.host, port: props.port, osUser: props.osUser };
+}
+
 export function dataDirOf(loc: ClusterLocation): string {
     return path.join(loc.serverDir, "pgdata");
 }

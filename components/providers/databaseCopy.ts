@@ -1,6 +1,7 @@
 // DatabaseCopy: production's engine databases copied onto a staging server (platform/copy.ts) under
 // an administrative lock on production. Done on create and again only when `trigger` changes.
 import * as pulumi from "@pulumi/pulumi";
+import * as cluster from "../platform/cluster";
 import * as copy from "../platform/copy";
 import * as locks from "../platform/locks";
 import { changedKnown } from "./diffs";
@@ -75,7 +76,7 @@ interface CopyOutputs extends CopyInputs {
 
 /** Copies under production's "copy" lock, releasing it after unless this stack held it already. */
 async function copyUnderLock(inputs: CopyInputs): Promise<CopyOutputs> {
-    const target = { binDir: inputs.binDir, serverDir: inputs.serverDir, host: inputs.host, port: inputs.port, osUser: inputs.osUser };
+    const target = cluster.locationOf(inputs);
     const reason = `copy production to ${inputs.serverName} (${inputs.holder})`;
     const heldBefore = await locks.withClient(inputs.lockConnection, async (c) => {
         const before = await locks.currentLock(c, "copy");
@@ -128,13 +129,7 @@ const databaseCopyProvider: pulumi.dynamic.ResourceProvider<CopyInputs, CopyOutp
     },
     async delete(_id, props) {
         // The copied databases stay; only an interrupted copy's leftovers are cleared.
-        await copy.recoverInterruptedCopy({
-            binDir: props.binDir,
-            serverDir: props.serverDir,
-            host: props.host,
-            port: props.port,
-            osUser: props.osUser,
-        });
+        await copy.recoverInterruptedCopy(cluster.locationOf(props));
     },
 };
 

@@ -47,7 +47,7 @@ interface StandbyOutputs extends StandbyInputs {
 
 function specOf(props: StandbyInputs): standby.HotStandbySpec {
     return {
-        loc: { binDir: props.binDir, serverDir: props.serverDir, host: props.host, port: props.port, osUser: props.osUser },
+        loc: cluster.locationOf(props),
         primary: props.primary,
         slot: `stagewise_${props.standbyName.replace(/-/g, "_")}`,
         settings: props.settings,

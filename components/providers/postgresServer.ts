@@ -73,10 +73,6 @@ interface ServerOutputs extends ServerInputs {
 /** Inputs whose change means a new cluster. */
 const REPLACING_INPUTS = ["serverDir", "port", "osUser"] as const;
 
-function locationOf(props: ServerInputs): cluster.ClusterLocation {
-    return { binDir: props.binDir, serverDir: props.serverDir, host: props.host, port: props.port, osUser: props.osUser };
-}
-
 function newPassword(): string {
     const crypto = require("crypto") as typeof import("crypto");
     return crypto.randomBytes(24).toString("base64url");
@@ -103,7 +99,7 @@ async function assertCanCreate(inputs: ServerInputs): Promise<"new" | "adopt"> {
                 "(choose another platform.dataRoot or server name, or move that folder away)",
         );
     }
-    const running = mode === "adopt" && cluster.clusterStatus(locationOf(inputs)) === "running";
+    const running = mode === "adopt" && cluster.clusterStatus(cluster.locationOf(inputs)) === "running";
     if (!running) {
         await assertPortFree(inputs.host, inputs.port, `servers.${inputs.serverName}.port`, `server ${inputs.serverName}`);
     }
@@ -112,7 +108,7 @@ async function assertCanCreate(inputs: ServerInputs): Promise<"new" | "adopt"> {
 
 /** Brings a created or adopted cluster to the declared state; returns the outputs. */
 async function converge(inputs: ServerInputs, passwords: { superuser: string; application: string }, settingsChange: string): Promise<ServerOutputs> {
-    const loc = locationOf(inputs);
+    const loc = cluster.locationOf(inputs);
     if (cluster.clusterStatus(loc) !== "running") {
         cluster.startCluster(loc);
     }
@@ -169,7 +165,7 @@ const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, Serv
         // Drift: a server stopped behind Pulumi's back shows in every preview, and `up` starts it.
         let running = olds.running;
         try {
-            running = running && cluster.clusterStatus(locationOf(olds)) === "running";
+            running = running && cluster.clusterStatus(cluster.locationOf(olds)) === "running";
         } catch {
             running = false;
         }
@@ -184,7 +180,7 @@ const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, Serv
     async create(inputs) {
         const fs = require("fs") as typeof import("fs");
         const path = require("path") as typeof import("path");
-        const loc = locationOf(inputs);
+        const loc = cluster.locationOf(inputs);
         const mode = await assertCanCreate(inputs);
         const passwords = {
             superuser: inputs.superuserPassword ?? newPassword(),
@@ -232,7 +228,7 @@ const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, Serv
         if (props === undefined) {
             return {};
         }
-        const loc = locationOf(props);
+        const loc = cluster.locationOf(props);
         // An interrupted copy can leave the data directory renamed away: put it back before looking.
         await recoverInterruptedCopy(loc);
         const status = cluster.clusterStatus(loc);
@@ -247,7 +243,7 @@ const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, Serv
     },
 
     async update(_id, olds, news) {
-        const loc = locationOf(news);
+        const loc = cluster.locationOf(news);
         await recoverInterruptedCopy(loc);
         const passwords = {
             superuser: olds.superuserPassword,
@@ -275,7 +271,7 @@ const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, Serv
     async delete(_id, props) {
         const fs = require("fs") as typeof import("fs");
         const path = require("path") as typeof import("path");
-        const loc = locationOf(props);
+        const loc = cluster.locationOf(props);
         const markerPath = path.join(props.serverDir, cluster.SERVER_MARKER);
         if (fs.existsSync(markerPath)) {
             await recoverInterruptedCopy(loc); // so the server that is stopped is the real one
