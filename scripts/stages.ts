@@ -6,6 +6,7 @@
 import { LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
 import * as childProcess from "child_process";
 import * as path from "path";
+import { previewCommentMarkdown } from "../pipelines/previewComment";
 
 /** Stacks the main job brings up, in order; `down` goes in reverse. */
 export const MAIN_JOB_STACKS = ["prod", "test", "dev"];
@@ -72,6 +73,16 @@ export async function downStages(stacks: string[], opts: StageRunOptions): Promi
     }
 }
 
+/**
+ * `pulumi preview --diff` of one stack, as the Markdown comment a pull request carries. A preview
+ * that fails throws with the engine's message: there is no comment for it.
+ */
+export async function previewComment(stack: Stack, onOutput?: (text: string) => void): Promise<string> {
+    const result = await stack.preview({ onOutput, color: "never", diff: true });
+    const { name: project } = await stack.workspace.projectSettings();
+    return previewCommentMarkdown({ command: "preview", project, stack: stack.name, output: result.stdout });
+}
+
 async function main(): Promise<void> {
     const [action, ...named] = process.argv.slice(2);
     const stacks = named.length > 0 ? named : MAIN_JOB_STACKS;
@@ -84,9 +95,10 @@ async function main(): Promise<void> {
     } else if (action === "down") {
         await downStages(stacks, opts);
     } else if (action === "preview") {
+        // The engine's progress goes to stderr; stdout carries only the Markdown, one comment per stage.
         for (const name of stacks) {
             const stack = await selectStack(name, opts);
-            await stack.preview({ onOutput: (t) => process.stdout.write(t), color: "never", diff: true });
+            console.log(await previewComment(stack, (t) => process.stderr.write(t)));
         }
     } else {
         console.error("usage: stages.ts up|down|preview [stack...]");

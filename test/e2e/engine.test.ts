@@ -2,6 +2,7 @@
 // with no changes, a preview of one config change, a rejected bad config, and a clean destroy.
 import * as fs from "fs";
 import * as path from "path";
+import { previewComment } from "../../scripts/stages";
 import { freePort, throwawayProject, ThrowawayProject } from "../harness/engine";
 
 jest.setTimeout(300_000);
@@ -45,13 +46,17 @@ test("a second up reports no changes", async () => {
     expect(result.summary.resourceChanges).toEqual({ same: RESOURCES });
 });
 
-test("preview after a config change reports exactly that change", async () => {
+test("preview after a config change reports exactly that change, as the pull-request comment", async () => {
     await project.stack.setConfig("stagewise:stage", { value: "test" });
     try {
-        const result = await project.stack.preview({ color: "never", diff: true });
-        expect(result.changeSummary).toEqual({ same: RESOURCES - 1, update: 1 });
-        expect(result.stdout).toMatch(/~ pulumi-nodejs:dynamic\/stagewise:DataRoot: \(update\)/);
-        expect(result.stdout).toMatch(/~ stage\s*: "development" => "test"/);
+        // What `npm run preview` prints and the pull-request workflow posts.
+        const markdown = await previewComment(project.stack);
+        const lines = markdown.split("\n");
+        expect(lines.slice(0, 5)).toEqual(["#### :tropical_drink: `preview` on stagewise/e2e", "", "<details>", "<summary>Pulumi report</summary>", "<pre>"]);
+        expect(lines.slice(-3)).toEqual(["</pre>", "</details>", ""]);
+        expect(markdown).toMatch(/~ pulumi-nodejs:dynamic\/stagewise:DataRoot: \(update\)/);
+        expect(markdown).toMatch(/~ stage\s*: "development" => "test"/);
+        expect(markdown).toMatch(/Resources:\n\s+~ 1 to update\n\s+10 unchanged\n/);
     } finally {
         await project.stack.setConfig("stagewise:stage", { value: "development" });
     }
