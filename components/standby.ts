@@ -32,7 +32,8 @@ export class Standbys extends pulumi.ComponentResource {
     constructor(name: string, args: StandbysArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("stagewise:standby:Standbys", name, {}, opts);
         const { config, stage } = args;
-        const entries = Object.entries(config.standbys);
+        // Warm standbys are built by WarmStandbys (components/warmStandby.ts); they take no part in failover strings.
+        const entries = Object.entries(config.standbys).filter(([, spec]) => spec.tier === "hot");
         const [primaryName, primary] = Object.entries(stage.servers)[0];
 
         const resources = entries.map(([standbyName, spec]) => {

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { parseDuration } from "./duration";
 import { DATABASE_ROLES } from "../engine/referenceSchema";
 import { parseQualifiedName } from "../engine/tables";
+import { planLogShipping } from "../standby/schedule";
 
 /** How a received value is shown in a message (never used for secrets). */
 export function show(value: unknown): string {
@@ -151,26 +152,44 @@ export type EngineConfig = z.output<typeof engine>;
 
 const STANDBY_TIERS = ["cold", "warm", "hot"];
 
-/** A standby of production's server, by tier. Only `hot` is available yet. */
+/** A warm standby: a server in continuous recovery from WAL shipped by production's `shipping`. */
+const warmStandby = strictObject({
+    tier: z.literal("warm"),
+    /** Loopback port the standby listens on (read-only queries show how far it has applied). */
+    port,
+    /** @default "127.0.0.1" */
+    host: loopbackHost.default("127.0.0.1"),
+    /** postgresql.conf settings of the standby. @default {} */
+    settings: z.record(z.string(), settingValue).default({}),
+    /** Apply only WAL older than this (recovery_min_apply_delay; "0s" for none). @default shipping.applyDelay */
+    applyDelay: duration.optional(),
+});
+
+/** A standby of production's server, by tier. */
+const standbyMembers = [
+    strictObject({
+        tier: z.literal("hot"),
+        /** Loopback port the standby listens on. */
+        port,
+        /** @default "127.0.0.1" */
+        host: loopbackHost.default("127.0.0.1"),
+        /** postgresql.conf settings of the standby. @default {} */
+        settings: z.record(z.string(), settingValue).default({}),
+    }),
+    warmStandby,
+] as const;
+/** The tiers this version builds (the others are refused as "not available yet"). */
+const AVAILABLE_TIERS: string[] = standbyMembers.map((member) => member.shape.tier.value);
+
 const standbySchema = z.discriminatedUnion(
     "tier",
-    [
-        strictObject({
-            tier: z.literal("hot"),
-            /** Loopback port the standby listens on. */
-            port,
-            /** @default "127.0.0.1" */
-            host: loopbackHost.default("127.0.0.1"),
-            /** postgresql.conf settings of the standby. @default {} */
-            settings: z.record(z.string(), settingValue).default({}),
-        }),
-    ],
+    [...standbyMembers],
     {
         error: (issue) => {
             if (issue.code === "invalid_union") {
                 const tier = (issue.input as { tier?: unknown } | undefined)?.tier;
                 return STANDBY_TIERS.includes(tier as string)
-                    ? `"${tier}" standbys are not available yet (available: hot; cold and warm come with log shipping)`
+                    ? `"${tier}" standbys are not available yet (available: ${AVAILABLE_TIERS.join(", ")})`
                     : `${show(tier)} is not a standby tier (use one of: ${STANDBY_TIERS.join(", ")})`;
             }
             return expect("a standby", "use a map with tier: hot and port")(issue);
@@ -231,6 +250,15 @@ export const stageConfigSchema = strictObject({
     }),
     /** Accepted data loss. @default "4h" */
     rpo: duration.default("4h"),
+    /** Production only: archive WAL and ship it to warm (and cold) standbys, on a schedule checked against `rpo`. */
+    shipping: strictObject({
+        /** How often the primary closes and archives a WAL segment (archive_timeout). @default "1h" */
+        logBackupInterval: duration.default("1h"),
+        /** How often archived WAL is shipped to each standby's incoming folder. @default "1h" */
+        shipInterval: duration.default("1h"),
+        /** Standbys apply only WAL older than this ("0s" for none). @default "3h" */
+        applyDelay: duration.default("3h"),
+    }).optional(),
     /** The production stack a staging stage is bound to. */
     production: production.optional(),
     /** This site's own identity rows (engine.tables.server and .licenseKey): recorded, and put back whenever `reapply` changes. */
@@ -319,6 +347,30 @@ export const stageConfigSchema = strictObject({
     }
     if (Object.keys(config.standbys).length > 0 && Object.keys(config.servers).length > 1) {
         ctx.addIssue({ code: "custom", path: ["standbys"], message: "need a production stage with one server (the primary)" });
+    }
+    if (config.shipping !== undefined) {
+        if (config.stage !== "production") {
+            ctx.addIssue({ code: "custom", path: ["shipping"], message: "is for production (the stage whose WAL is shipped)" });
+        }
+        // The schedule must meet the accepted data loss; the message shows the arithmetic.
+        const plan = planLogShipping({ rpo: config.rpo, ...config.shipping });
+        for (const problem of plan.ok ? [] : plan.problems) {
+            const key = (["logBackupInterval", "shipInterval", "applyDelay"] as const).find((k) => problem.startsWith(`${k}: `));
+            ctx.addIssue({
+                code: "custom",
+                path: key ? ["shipping", key] : ["shipping"],
+                message: key ? problem.slice(key.length + 2) : problem,
+            });
+        }
+    }
+    for (const [name, s] of Object.entries(config.standbys)) {
+        if (s.tier === "warm" && config.shipping === undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["standbys", name, "tier"],
+                message: '"warm" standbys apply shipped WAL and need shipping (set shipping, e.g. { logBackupInterval: "1h", shipInterval: "1h" })',
+            });
+        }
     }
     for (const [name, s] of Object.entries(config.standbys)) {
         const other = byPort.get(s.port);

@@ -26,6 +26,22 @@ describe("parseStageConfig", () => {
         });
     });
 
+    test("accepts production shipping with a warm standby, filling the runbook's intervals", () => {
+        const result = parseStageConfig(
+            {
+                ...valid,
+                "stagewise:stage": "production",
+                "stagewise:shipping": JSON.stringify({ shipInterval: "30m" }),
+                "stagewise:standbys": JSON.stringify({ dr: { tier: "warm", port: 55433, applyDelay: "0s" } }),
+            },
+            new Set(),
+        );
+        expect(result.ok && [result.config.shipping, result.config.standbys]).toEqual([
+            { logBackupInterval: "1h", shipInterval: "30m", applyDelay: "3h" },
+            { dr: { tier: "warm", port: 55433, host: "127.0.0.1", settings: {}, applyDelay: "0s" } },
+        ]);
+    });
+
     test("ignores keys of other namespaces and accepts secrets given as secrets", () => {
         const result = parseStageConfig(
             { ...valid, "pulumi:tags": "{}", "command:foo": "x", "stagewise:superuserPassword": "s3cret" },
@@ -42,7 +58,7 @@ describe("parseStageConfig", () => {
             'stage: "staging" is not a stage kind (use one of: production, development, test)',
         ]],
         ["unknown top-level key", { ...valid, "stagewise:prot": "1" }, [
-            "prot: unknown key (allowed: stage, platform, servers, engine, rpo, production, identity, standbys, copy, promotion, adminObjects, locks, superuserPassword, applicationPassword, licenseKey)",
+            "prot: unknown key (allowed: stage, platform, servers, engine, rpo, shipping, production, identity, standbys, copy, promotion, adminObjects, locks, superuserPassword, applicationPassword, licenseKey)",
         ]],
         ["unknown key in a server", { ...valid, "stagewise:servers": servers({ main: { port: 55432, prot: 1 } }) }, [
             "servers.main.prot: unknown key (allowed: port, host, settings, retain, databases)",
@@ -141,13 +157,51 @@ describe("parseStageConfig", () => {
         ["a copy with an empty trigger", { ...valid, "stagewise:copy": JSON.stringify({ trigger: "" }) }, [
             "copy.trigger: is empty (use any text, e.g. a date)",
         ]],
-        ["a warm standby (not available yet) and an unknown tier", {
+        ["a cold standby (not available yet) and an unknown tier", {
             ...valid,
             "stagewise:stage": "production",
-            "stagewise:standbys": JSON.stringify({ dr: { tier: "warm", port: 55433 }, x: { tier: "lukewarm", port: 55434 } }),
+            "stagewise:standbys": JSON.stringify({ dr: { tier: "cold", port: 55433 }, x: { tier: "lukewarm", port: 55434 } }),
         }, [
-            'standbys.dr.tier: "warm" standbys are not available yet (available: hot; cold and warm come with log shipping)',
+            'standbys.dr.tier: "cold" standbys are not available yet (available: hot, warm)',
             'standbys.x.tier: "lukewarm" is not a standby tier (use one of: cold, warm, hot)',
+        ]],
+        ["a warm standby without shipping", {
+            ...valid,
+            "stagewise:stage": "production",
+            "stagewise:standbys": JSON.stringify({ dr: { tier: "warm", port: 55433 } }),
+        }, [
+            'standbys.dr.tier: "warm" standbys apply shipped WAL and need shipping (set shipping, e.g. { logBackupInterval: "1h", shipInterval: "1h" })',
+        ]],
+        ["a shipping schedule that cannot meet the RPO", {
+            ...valid,
+            "stagewise:stage": "production",
+            "stagewise:rpo": "4h",
+            "stagewise:shipping": JSON.stringify({ logBackupInterval: "3h", shipInterval: "2h" }),
+        }, [
+            "shipping: rpo 4h cannot be met: worst-case data loss = log backup interval + shipping interval = 3h + 2h = 5h > 4h (shorten an interval, or accept more data loss)",
+        ]],
+        ["an unknown shipping key", {
+            ...valid,
+            "stagewise:stage": "production",
+            "stagewise:shipping": JSON.stringify({ logBackupInterval: "1s", shipInterval: "500ms", every: "1h" }),
+        }, [
+            "shipping.every: unknown key (allowed: logBackupInterval, shipInterval, applyDelay)",
+        ]],
+        ["shipping on a staging stage, intervals below their floors", {
+            ...valid,
+            "stagewise:shipping": JSON.stringify({ logBackupInterval: "1s", shipInterval: "500ms" }),
+        }, [
+            "shipping: is for production (the stage whose WAL is shipped)",
+            "shipping.logBackupInterval: 1s is below 5s (each log backup archives a whole 16 MB WAL segment)",
+            "shipping.shipInterval: 500ms is below 1s (the shipper wakes at most once a second)",
+        ]],
+        ["a warm standby with a malformed apply delay", {
+            ...valid,
+            "stagewise:stage": "production",
+            "stagewise:shipping": "{}",
+            "stagewise:standbys": JSON.stringify({ dr: { tier: "warm", port: 55433, applyDelay: "soon" } }),
+        }, [
+            'standbys.dr.applyDelay: "soon" is not a duration (use e.g. "15m", "4h", "1h30m")',
         ]],
         ["a standby on a staging stage, on a server's port", {
             ...valid,

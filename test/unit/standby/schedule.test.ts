@@ -23,8 +23,12 @@ test.each<[string, Parameters<typeof planLogShipping>[0], string[]]>([
         'rpo: "90x" is not a positive duration (use e.g. "15m", "1h")',
         'shipInterval: "soon" is not a positive duration (use e.g. "15m", "1h")',
     ]],
-    ["log backups every few seconds", { rpo: "15m", logBackupInterval: "30s", shipInterval: "5m" }, [
-        "logBackupInterval: 30s is below 1m (each log backup archives a whole 16 MB WAL segment)",
+    ["log backups every other second, shipping every half second", { rpo: "15m", logBackupInterval: "2s", shipInterval: "500ms" }, [
+        "logBackupInterval: 2s is below 5s (each log backup archives a whole 16 MB WAL segment)",
+        "shipInterval: 500ms is below 1s (the shipper wakes at most once a second)",
+    ]],
+    ["a negative-looking apply delay", { rpo: "4h", applyDelay: "-1h" }, [
+        'applyDelay: "-1h" is not a duration (use e.g. "15m", "1h", or "0s")',
     ]],
 ])("rejects %s, showing the arithmetic", (_name, intervals, problems) => {
     expect(planLogShipping(intervals)).toEqual({ ok: false, problems });
@@ -35,21 +39,34 @@ test("the plan becomes archive_timeout on the primary and a delayed restore at t
     if (!result.ok) {
         throw new Error(result.problems.join("\n"));
     }
-    expect(shippingSettings(result.plan, { archive: "/srv/prod/wal", incoming: "/srv/dr/wal-in", applied: "/srv/dr/wal-done" })).toEqual({
+    expect(shippingSettings(result.plan, { archive: "/srv/prod/wal", incoming: "/srv/dr/wal-in", applied: "/srv/dr/wal-done" }, "/opt/pg/bin")).toEqual({
         primary: {
             archive_mode: "on",
             archive_timeout: "900s",
-            archive_command: "test ! -f /srv/prod/wal/%f && cp %p /srv/prod/wal/%f",
+            archive_command:
+                "if test -f /srv/prod/wal/%f; then cmp -s %p /srv/prod/wal/%f; else cp %p /srv/prod/wal/.%f.part && mv /srv/prod/wal/.%f.part /srv/prod/wal/%f; fi",
         },
         standby: {
-            restore_command: "cp /srv/dr/wal-in/%f %p",
+            restore_command: "test -f /srv/dr/wal-in/%f && cp /srv/dr/wal-in/%f %p",
             recovery_min_apply_delay: "1800s",
-            archive_cleanup_command: "pg_archivecleanup -n -x .partial /srv/dr/wal-in %r | xargs -r mv -t /srv/dr/wal-done",
+            wal_retrieve_retry_interval: "5s",
+            archive_cleanup_command: "/opt/pg/bin/pg_archivecleanup -n -x .partial /srv/dr/wal-in %r | xargs -r mv -t /srv/dr/wal-done",
         },
     });
     expect(() => shippingSettings(result.plan, { archive: "/srv/my wal", incoming: "/x", applied: "/y" })).toThrow(
         'folder "/srv/my wal" must not contain quotes, spaces or %',
     );
+});
+
+test("test-sized intervals: 5 s log backups, 1 s shipping, no apply delay", () => {
+    const result = planLogShipping({ rpo: "1m", logBackupInterval: "5s", shipInterval: "1s", applyDelay: "0s" });
+    expect(result).toMatchObject({ ok: true, plan: { worstCaseLossMs: 6_000, applyDelayMs: 0, arithmetic: "5s + 1s = 6s <= 1m" } });
+    if (result.ok) {
+        expect(shippingSettings(result.plan, { archive: "/a", incoming: "/i", applied: "/d" }).standby).toMatchObject({
+            recovery_min_apply_delay: "0s",
+            wal_retrieve_retry_interval: "1s",
+        });
+    }
 });
 
 test("the recovery instant is the time of the disaster minus the margin, to the millisecond", () => {
