@@ -8,6 +8,8 @@ import { parseQualifiedName } from "./engine/tables";
 import { findPostgresBinDir, resolveDataRoot, serverOsUser } from "./platform/local";
 import { DataRoot } from "./providers/dataRoot";
 import { PostgresServer } from "./providers/postgresServer";
+import { WalArchive } from "./providers/walArchive";
+import { archiveSettings, planLogShipping } from "./standby/schedule";
 
 export interface StageArgs {
     /** The stack's validated configuration. */
@@ -43,6 +45,8 @@ export class Stage extends pulumi.ComponentResource {
     public readonly servers: Record<string, PostgresServer>;
     /** Where each engine database lives, by role. */
     public readonly databases: Record<DatabaseRole, DatabasePlacement>;
+    /** Production with `shipping`: the folder its primary archives WAL into, and the resource that made it. */
+    public readonly walArchive: { path: string; resource: WalArchive } | undefined;
     /** libpq connection string of each engine database for the owner role (secret). */
     public readonly connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
 
@@ -88,6 +92,13 @@ export class Stage extends pulumi.ComponentResource {
         this.tables = tables;
         const secretOrUndefined = (value: string | undefined) => (value === undefined ? undefined : pulumi.secret(value));
         const protect = config.stage === "production"; // production data is never replaced or deleted by accident
+        // With `shipping`, production's (only) server archives WAL; the schema has checked the plan.
+        const plan = config.shipping && config.stage === "production" ? planLogShipping({ rpo: config.rpo, ...config.shipping }) : undefined;
+        const archivePath = path.join(rootPath, "wal-archive");
+        this.walArchive = plan?.ok
+            ? { path: archivePath, resource: new WalArchive(`${name}-wal-archive`, { path: archivePath, osUser, retain: Object.values(config.servers)[0].retain }, { parent: this, dependsOn: [dataRoot], protect }) }
+            : undefined;
+        const archiving = plan?.ok ? archiveSettings(plan.plan, archivePath) : {};
 
         this.servers = {};
         const placements: Partial<Record<DatabaseRole, DatabasePlacement>> = {};
@@ -103,7 +114,7 @@ export class Stage extends pulumi.ComponentResource {
                     host: server.host,
                     port: server.port,
                     osUser,
-                    settings: settingsText(server.settings),
+                    settings: { ...archiving, ...settingsText(server.settings) }, // the user's settings win
                     ownerRole: config.engine.owner,
                     databases: roles.map((role) => ({
                         name: config.engine.databases[role],
@@ -113,7 +124,7 @@ export class Stage extends pulumi.ComponentResource {
                     applicationPassword: secretOrUndefined(config.applicationPassword),
                     retain: server.retain,
                 },
-                { parent: this, dependsOn: [dataRoot], protect },
+                { parent: this, dependsOn: [dataRoot, ...(this.walArchive ? [this.walArchive.resource] : [])], protect },
             );
             for (const role of roles) {
                 placements[role] = { server: serverName, name: config.engine.databases[role], host: server.host, port: server.port };

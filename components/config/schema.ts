@@ -351,6 +351,8 @@ export const stageConfigSchema = strictObject({
     if (config.shipping !== undefined) {
         if (config.stage !== "production") {
             ctx.addIssue({ code: "custom", path: ["shipping"], message: "is for production (the stage whose WAL is shipped)" });
+        } else if (Object.keys(config.servers).length > 1) {
+            ctx.addIssue({ code: "custom", path: ["shipping"], message: "needs a production stage with one server (the primary whose WAL is shipped)" });
         }
         // The schedule must meet the accepted data loss; the message shows the arithmetic.
         const plan = planLogShipping({ rpo: config.rpo, ...config.shipping });

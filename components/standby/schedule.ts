@@ -93,6 +93,21 @@ function safeFolder(folder: string): string {
     return folder;
 }
 
+const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
+
+/** The primary's side alone: archive WAL into `archive` at least every log backup interval. */
+export function archiveSettings(plan: ShippingPlan, archiveFolder: string): Record<string, string> {
+    const archive = safeFolder(archiveFolder);
+    return {
+        archive_mode: "on",
+        archive_timeout: seconds(plan.logBackupIntervalMs),
+        // Never overwrite an archived segment: a second copy with other content is an error, not a fix
+        // (the same content again is success: the archiver may repeat a copy it did not see finish).
+        // Copied under a dot-name and renamed, so the shipper never sees half a segment.
+        archive_command: `if test -f ${archive}/%f; then cmp -s %p ${archive}/%f; else cp %p ${archive}/.%f.part && mv ${archive}/.%f.part ${archive}/%f; fi`,
+    };
+}
+
 /**
  * The primary's and the DR standby's PostgreSQL settings for a plan. `binDir` is where
  * pg_archivecleanup lives (the server's PATH may not have it); without it, PATH is used.
@@ -102,19 +117,10 @@ export function shippingSettings(
     folders: ShippingFolders,
     binDir?: string,
 ): { primary: Record<string, string>; standby: Record<string, string> } {
-    const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
-    const archive = safeFolder(folders.archive);
     const incoming = safeFolder(folders.incoming);
     const cleanup = binDir === undefined ? "pg_archivecleanup" : `${safeFolder(binDir)}/pg_archivecleanup`;
     return {
-        primary: {
-            archive_mode: "on",
-            archive_timeout: seconds(plan.logBackupIntervalMs),
-            // Never overwrite an archived segment: a second copy with other content is an error, not a fix
-            // (the same content again is success: the archiver may repeat a copy it did not see finish).
-            // Copied under a dot-name and renamed, so the shipper never sees half a segment.
-            archive_command: `if test -f ${archive}/%f; then cmp -s %p ${archive}/%f; else cp %p ${archive}/.%f.part && mv ${archive}/.%f.part ${archive}/%f; fi`,
-        },
+        primary: archiveSettings(plan, folders.archive),
         standby: {
             // `test -f` first: a segment not shipped yet is the normal case, not an error for the log.
             restore_command: `test -f ${incoming}/%f && cp ${incoming}/%f %p`,
