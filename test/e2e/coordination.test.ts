@@ -2,7 +2,7 @@
 // a StackReference, bind to it, and contend for its locks.
 import { Stack } from "@pulumi/pulumi/automation";
 import * as childProcess from "child_process";
-import { stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
+import { consumerStack, stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
 
 jest.setTimeout(600_000);
 
@@ -50,6 +50,16 @@ test("with production up, each staging stage binds its server to production, and
         "stagewise/dev dev-db development",
         "stagewise/test test-db test",
     ]);
+});
+
+test("another pipeline's stack reads production's outputs through a StackReference, checked against the contract", async () => {
+    const prod = await stageOutputs(stacks.prod);
+    const consumer = await consumerStack(workspace, "pipeline", PRODUCTION);
+    const result = await consumer.up({ color: "never" });
+    const work = prod.databases.work;
+    expect(result.outputs.workDatabase).toEqual({ value: `127.0.0.1:${work.port}/work`, secret: false });
+    expect(result.outputs.productionStage.value).toBe(`production on ${prod.postgresVersion}`);
+    expect(result.outputs.workConnectionString).toEqual({ value: (prod.connectionStrings as { work: string }).work, secret: true });
 });
 
 test("a lock another stack holds is refused at once, naming the holder", async () => {

@@ -167,3 +167,16 @@ export async function freePort(): Promise<number> {
         });
     });
 }
+
+/** The example consumer project (examples/consumer) as stack `name` in `workspace`'s backend. */
+export async function consumerStack(workspace: ThrowawayWorkspace, name: string, productionStack: string): Promise<Stack> {
+    const workDir = path.join(workspace.dir, "consumer");
+    fs.mkdirSync(workDir, { recursive: true });
+    fs.writeFileSync(
+        path.join(workDir, "Pulumi.yaml"),
+        ["name: stagewise-consumer", "runtime:", "  name: nodejs", "  options:", "    typescript: true", `main: ${path.relative(workDir, path.join(REPO_ROOT, "examples/consumer"))}`, ""].join("\n"),
+    );
+    const stack = await LocalWorkspace.createStack({ stackName: name, workDir }, { envVars: workspace.envVars });
+    await stack.setConfig("stagewise-consumer:productionStack", { value: productionStack });
+    return stack;
+}
