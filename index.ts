@@ -9,6 +9,7 @@ import { referenceProduction, verifiedOnTest } from "./components/references";
 import { LicenseReapplication } from "./components/providers/licenseReapplication";
 import { Stage } from "./components/stage";
 import { Standbys } from "./components/standby";
+import { topologyDiagram } from "./pipelines/topology";
 
 // Validated while the program loads: bad configuration stops it before anything else happens.
 const config = loadStageConfig();
@@ -86,6 +87,7 @@ async function deploy() {
 
     const outputs = {
         outputsVersion: OUTPUTS_VERSION,
+        topology: topologyDiagram([{ stack, qualifiedName: `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`, config }]),
         stage: topology.kind,
         platform: config.platform.kind,
         dataRoot: topology.dataRoot,

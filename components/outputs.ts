@@ -32,6 +32,8 @@ const boundServer = z.strictObject({ stagingStack: z.string(), stagingServer: z.
 /** What `pulumi stack output --json --show-secrets` prints for a stage (secrets as their values). */
 export const stageOutputsSchema = z.strictObject({
     outputsVersion: z.literal(OUTPUTS_VERSION),
+    /** This stage's topology as a Mermaid flowchart (`npm run diagram` draws all stages together). */
+    topology: z.string().optional(),
     stage: z.enum(STAGE_KINDS),
     platform: z.enum(["local", "docker"]),
     dataRoot: z.string(),
