@@ -2,6 +2,7 @@
 // stage finds production through a StackReference to its outputs, binds each of its servers there,
 // and takes its locks there; production takes its own locks and reports who is bound to it.
 import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
 import { settingsText, StageConfig } from "./config";
 import { DatabaseCopy } from "./providers/databaseCopy";
 import { AdministrativeLock, BindingRegistry, LockBinding } from "./providers/locks";
@@ -125,7 +126,7 @@ function copyFromProduction(
             stage: config.stage,
             serverName,
             binDir: stage.postgresBinDir,
-            serverDir: server.serverDir,
+            serverDir: path.join(stage.dataRootPath, serverName), // copies run on the local platform only (the schema says so)
             host: server.host,
             port: server.port,
             osUser: stage.osUser,

@@ -1,13 +1,16 @@
 // Stage: one environment of the engine (production, development or test) and its database servers.
 import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { databasesOf, settingsText, StageConfig } from "./config";
 import { DATABASE_ROLES, DatabaseRole, EngineTables, referenceSchemaSql } from "./engine/referenceSchema";
 import { parseQualifiedName } from "./engine/tables";
 import { findPostgresBinDir, resolveDataRoot, serverOsUser } from "./platform/local";
+import { DockerServer } from "./docker/server";
 import { DataRoot } from "./providers/dataRoot";
 import { PostgresServer } from "./providers/postgresServer";
+import { serverRole } from "./standby/roles";
 import { WalArchive } from "./providers/walArchive";
 import { archiveSettings, planLogShipping } from "./standby/schedule";
 
@@ -41,8 +44,8 @@ export class Stage extends pulumi.ComponentResource {
     public readonly tables: EngineTables;
     /** What `postgres --version` printed on the deploying machine. */
     public readonly postgresVersion: pulumi.Output<string>;
-    /** The stage's servers, by their stable names. */
-    public readonly servers: Record<string, PostgresServer>;
+    /** The stage's servers, by their stable names (PostgresServer locally, DockerServer on Docker). */
+    public readonly servers: Record<string, StageServer>;
     /** Where each engine database lives, by role. */
     public readonly databases: Record<DatabaseRole, DatabasePlacement>;
     /** Production with `shipping`: the folder its primary archives WAL into, and the resource that made it. */
@@ -54,14 +57,55 @@ export class Stage extends pulumi.ComponentResource {
         super("stagewise:index:Stage", name, {}, opts);
         const { config } = args;
         this.kind = config.stage;
-        if (config.platform.kind !== "local") {
-            throw new pulumi.ResourceError(`platform.kind "${config.platform.kind}" is not available yet (use "local")`, this);
-        }
         const platform = config.platform;
         try {
             this.postgresBinDir = findPostgresBinDir(platform.binDir);
         } catch (err) {
             throw new pulumi.ResourceError((err as Error).message, this);
+        }
+        // The schema has checked both names.
+        const tables = {
+            server: parseQualifiedName(config.engine.tables.server)!,
+            licenseKey: parseQualifiedName(config.engine.tables.licenseKey)!,
+        };
+        this.tables = tables;
+        this.databases = placementsOf(config);
+        if (platform.kind === "docker") {
+            const network = new docker.Network(`${name}-network`, { name: `${pulumi.getProject()}-${pulumi.getStack()}` }, { parent: this });
+            this.servers = Object.fromEntries(
+                Object.entries(config.servers).map(([serverName, server]) => [
+                    serverName,
+                    new DockerServer(
+                        `${name}-${serverName}`,
+                        {
+                            serverName,
+                            image: platform.image,
+                            network,
+                            host: server.host,
+                            port: server.port,
+                            settings: settingsText(server.settings),
+                            superuserPassword: pulumi.secret(config.superuserPassword!), // the schema requires both on docker
+                            applicationPassword: pulumi.secret(config.applicationPassword!),
+                            ownerRole: config.engine.owner,
+                            databases: databasesOf(config, serverName).map((role) => ({
+                                name: config.engine.databases[role],
+                                schemaSql: config.engine.schema === "reference" ? referenceSchemaSql(role, tables) : "",
+                            })),
+                            binDir: this.postgresBinDir,
+                            retain: server.retain,
+                        },
+                        { parent: this, protect: config.stage === "production" },
+                    ),
+                ]),
+            );
+            this.osUser = undefined;
+            this.dataRootPath = "";
+            this.dataRoot = pulumi.output(`docker volumes of network ${pulumi.getProject()}-${pulumi.getStack()}`);
+            this.postgresVersion = pulumi.output(`image ${platform.image}`);
+            this.walArchive = undefined;
+            this.connectionStrings = connectionStringsOf(config, this.servers, this.databases);
+            this.registerOutputs({ kind: this.kind, servers: Object.keys(this.servers), databases: this.databases });
+            return;
         }
         const osUser = serverOsUser(platform.osUser);
         this.osUser = osUser;
@@ -84,12 +128,6 @@ export class Stage extends pulumi.ComponentResource {
         );
         this.postgresVersion = postgresCheck.stdout;
 
-        // The schema has checked both names.
-        const tables = {
-            server: parseQualifiedName(config.engine.tables.server)!,
-            licenseKey: parseQualifiedName(config.engine.tables.licenseKey)!,
-        };
-        this.tables = tables;
         const secretOrUndefined = (value: string | undefined) => (value === undefined ? undefined : pulumi.secret(value));
         const protect = config.stage === "production"; // production data is never replaced or deleted by accident
         // With `shipping`, production's (only) server archives WAL; the schema has checked the plan.
@@ -100,11 +138,11 @@ export class Stage extends pulumi.ComponentResource {
             : undefined;
         const archiving = plan?.ok ? archiveSettings(plan.plan, archivePath) : {};
 
-        this.servers = {};
-        const placements: Partial<Record<DatabaseRole, DatabasePlacement>> = {};
+        const servers: Record<string, PostgresServer> = {};
+        this.servers = servers;
         for (const [serverName, server] of Object.entries(config.servers)) {
             const roles = databasesOf(config, serverName);
-            this.servers[serverName] = new PostgresServer(
+            servers[serverName] = new PostgresServer(
                 `${name}-${serverName}`,
                 {
                     serverName,
@@ -123,27 +161,13 @@ export class Stage extends pulumi.ComponentResource {
                     superuserPassword: secretOrUndefined(config.superuserPassword),
                     applicationPassword: secretOrUndefined(config.applicationPassword),
                     retain: server.retain,
+                    // Production with hot standbys: declared a standby once `primary` names another member.
+                    ...serverRole(config, serverName),
                 },
                 { parent: this, dependsOn: [dataRoot, ...(this.walArchive ? [this.walArchive.resource] : [])], protect },
             );
-            for (const role of roles) {
-                placements[role] = { server: serverName, name: config.engine.databases[role], host: server.host, port: server.port };
-            }
         }
-        this.databases = placements as Record<DatabaseRole, DatabasePlacement>;
-
-        const passwords = Object.fromEntries(Object.entries(this.servers).map(([n, s]) => [n, s.applicationPassword]));
-        this.connectionStrings = pulumi.secret(
-            pulumi.all(passwords).apply((byServer) =>
-                Object.fromEntries(
-                    DATABASE_ROLES.map((role) => {
-                        const p = this.databases[role];
-                        const password = encodeURIComponent(byServer[p.server]);
-                        return [role, `postgresql://${config.engine.owner}:${password}@${hostForUrl(p.host)}:${p.port}/${p.name}`];
-                    }),
-                ) as Record<DatabaseRole, string>,
-            ),
-        );
+        this.connectionStrings = connectionStringsOf(config, this.servers, this.databases);
 
         this.registerOutputs({
             kind: this.kind,
@@ -154,6 +178,39 @@ export class Stage extends pulumi.ComponentResource {
             connectionStrings: this.connectionStrings,
         });
     }
+}
+
+/** What the rest of the program uses of a server, whichever platform runs it. */
+export type StageServer = pulumi.Resource &
+    Pick<PostgresServer, "host" | "port" | "superuserPassword" | "applicationPassword" | "running" | "startedAt" | "systemIdentifier" | "serverVersion">;
+
+/** Where each engine database lives: on the server that lists it (the schema has checked there is one). */
+function placementsOf(config: StageConfig): Record<DatabaseRole, DatabasePlacement> {
+    const placements: Partial<Record<DatabaseRole, DatabasePlacement>> = {};
+    for (const [serverName, server] of Object.entries(config.servers)) {
+        for (const role of databasesOf(config, serverName)) {
+            // Writable where the declared primary is (the server's own address unless `primary` names a standby).
+            const { host, port } = serverRole(config, serverName).upstream ?? server;
+            placements[role] = { server: serverName, name: config.engine.databases[role], host, port };
+        }
+    }
+    return placements as Record<DatabaseRole, DatabasePlacement>;
+}
+
+/** libpq URL of each engine database for the owner role (a secret: it carries the password). */
+function connectionStringsOf(config: StageConfig, servers: Record<string, StageServer>, databases: Record<DatabaseRole, DatabasePlacement>) {
+    const passwords = Object.fromEntries(Object.entries(servers).map(([n, s]) => [n, s.applicationPassword]));
+    return pulumi.secret(
+        pulumi.all(passwords).apply((byServer) =>
+            Object.fromEntries(
+                DATABASE_ROLES.map((role) => {
+                    const p = databases[role];
+                    const password = encodeURIComponent(byServer[p.server]);
+                    return [role, `postgresql://${config.engine.owner}:${password}@${hostForUrl(p.host)}:${p.port}/${p.name}`];
+                }),
+            ) as Record<DatabaseRole, string>,
+        ),
+    );
 }
 
 function hostForUrl(host: string): string {

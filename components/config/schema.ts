@@ -5,6 +5,7 @@ import { parseDuration } from "./duration";
 import { DATABASE_ROLES } from "../engine/referenceSchema";
 import { parseQualifiedName } from "../engine/tables";
 import { planLogShipping } from "../standby/schedule";
+import { disasterRecoveryProblems } from "./disasterRecovery";
 
 /** How a received value is shown in a message (never used for secrets). */
 export function show(value: unknown): string {
@@ -104,6 +105,8 @@ const dockerPlatform = strictObject({
     image: z.string({ error: expect("an image", 'use e.g. "postgres:15"') }),
     /** Docker host. @default the local Docker socket */
     host: z.string({ error: expect("a Docker host", 'use e.g. "unix:///var/run/docker.sock"') }).optional(),
+    /** Folder of psql on the deploying machine, which loads the reference schema. @default as for the local platform */
+    binDir: z.string({ error: expect("a folder", "use a path") }).optional(),
 });
 
 const PLATFORM_KINDS = ["local", "docker"];
@@ -165,6 +168,59 @@ const warmStandby = strictObject({
     applyDelay: duration.optional(),
 });
 
+/** A cold standby: scheduled base backups plus production's archived WAL; no server until cutover. */
+const coldStandby = strictObject({
+    tier: z.literal("cold"),
+    /** A new base backup when the newest is older than this (checked on every up). @default "24h" */
+    baseBackupInterval: duration.default("24h"),
+    /** How many base backups to keep. @default 2 */
+    keepBaseBackups: z
+        .number({ error: expect("a count", "use a whole number from 1 to 100") })
+        .refine((n) => Number.isInteger(n) && n >= 1 && n <= 100, { error: (issue) => `${show(issue.input)} is not a count (use a whole number from 1 to 100)` })
+        .default(2),
+});
+
+/** An instant as ISO 8601 with its time zone, e.g. "2026-11-22T13:35:00Z". */
+const instant = z
+    .string({ error: expect("an instant", 'use ISO 8601 with a zone, e.g. "2026-11-22T13:35:00Z"') })
+    .refine((t) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})$/.test(t) && !Number.isNaN(Date.parse(t)), {
+        error: (issue) => `${show(issue.input)} is not an instant (use ISO 8601 with a zone, e.g. "2026-11-22T13:35:00Z")`,
+    });
+
+/** A DR site: its own stack, standing by for production (`of`) until `cutover` is set. */
+const disasterRecovery = strictObject({
+    /** The production stack this site stands by for, e.g. "organization/stagewise/prod". */
+    of: z.string({ error: expect("a stack name", 'use e.g. "organization/stagewise/prod"') }).min(1, { error: 'is empty (use e.g. "organization/stagewise/prod")' }),
+    /** warm: a server in continuous recovery; cold: base backups and shipped WAL only. */
+    tier: z.enum(["warm", "cold"], { error: expect("a DR tier", "use warm or cold") }),
+    /** warm: apply only WAL older than this ("0s" for none). @default "3h" */
+    applyDelay: duration.default("3h"),
+    /** How often production's archived WAL is shipped here. @default "1h" */
+    shipInterval: duration.default("1h"),
+    /** A new base backup of production when the newest is older than this (on up). @default "24h" */
+    baseBackupInterval: duration.default("24h"),
+    /** How many base backups to keep. @default 2 */
+    keepBaseBackups: z
+        .number({ error: expect("a count", "use a whole number from 1 to 100") })
+        .refine((n) => Number.isInteger(n) && n >= 1 && n <= 100, { error: (issue) => `${show(issue.input)} is not a count (use a whole number from 1 to 100)` })
+        .default(2),
+});
+
+/** The one instant a DR cutover recovers every database to: exactly one of the four ways. */
+const cutover = strictObject({
+    /** recovery_target_time: commits at or before it are kept. */
+    targetTime: instant.optional(),
+    /** recovery_target_name: a restore point made with pg_create_restore_point (exact across databases). */
+    targetName: z.string({ error: expect("a restore point name", 'use e.g. "before-release"') }).min(1, { error: "is empty (name a restore point)" }).optional(),
+    /** Everything archived (after the tail of the log). */
+    latest: z.literal(true, { error: expect("true", "use true, or leave latest out") }).optional(),
+    /** The runbook's rule: the time of the disaster minus `margin`. */
+    disasterTime: instant.optional(),
+    /** With disasterTime. @default "2h" */
+    margin: duration.optional(),
+});
+export type CutoverConfig = z.output<typeof cutover>;
+
 /** A standby of production's server, by tier. */
 const standbyMembers = [
     strictObject({
@@ -175,8 +231,11 @@ const standbyMembers = [
         host: loopbackHost.default("127.0.0.1"),
         /** postgresql.conf settings of the standby. @default {} */
         settings: z.record(z.string(), settingValue).default({}),
+        /** The primary waits for this standby on every commit (synchronous_standby_names). @default false */
+        synchronous: z.boolean({ error: expect("true or false", "use true or false") }).default(false),
     }),
     warmStandby,
+    coldStandby,
 ] as const;
 /** The tiers this version builds (the others are refused as "not available yet"). */
 const AVAILABLE_TIERS: string[] = standbyMembers.map((member) => member.shape.tier.value);
@@ -275,6 +334,8 @@ export const stageConfigSchema = strictObject({
                     : expect("a map of standbys", "use a map from standby name to { tier, port }")(issue),
         })
         .default({}),
+    /** Production only: the member that must be the primary — the server or one of its hot standbys. Changing it and running `up` switches over (or fails over when the primary is gone). @default the server */
+    primary: z.string({ error: expect("a server or hot standby name", "use the name of the server or of a hot standby") }).optional(),
     /** Staging only: copy production's engine databases onto this stage's server, under production's copy lock. */
     copy: strictObject({
         /** Any text; change it to copy again (the copy is not repeated on every up). */
@@ -304,6 +365,10 @@ export const stageConfigSchema = strictObject({
     applicationPassword: secret.optional(),
     /** This site's own licence key, re-applied after copies and restores. */
     licenseKey: secret.optional(),
+    /** This stack is the DR site of a production stack (see components/disasterRecovery.ts). */
+    disasterRecovery: disasterRecovery.optional(),
+    /** DR site only: recover every database to one instant, promote, and re-apply this site's licence rows. */
+    cutover: cutover.optional(),
 }).superRefine((config, ctx) => {
     // Two servers of one stage on one port cannot both start.
     const byPort = new Map<number, string>();
@@ -348,6 +413,18 @@ export const stageConfigSchema = strictObject({
     if (Object.keys(config.standbys).length > 0 && Object.keys(config.servers).length > 1) {
         ctx.addIssue({ code: "custom", path: ["standbys"], message: "need a production stage with one server (the primary)" });
     }
+    if (config.primary !== undefined) {
+        const hot = Object.keys(config.standbys).filter((n) => config.standbys[n].tier === "hot");
+        const candidates = [...Object.keys(config.servers), ...hot];
+        const tier = config.standbys[config.primary]?.tier;
+        if (config.stage !== "production") {
+            ctx.addIssue({ code: "custom", path: ["primary"], message: "is for production (the stage with standbys)" });
+        } else if (tier !== undefined && tier !== "hot") {
+            ctx.addIssue({ code: "custom", path: ["primary"], message: `"${config.primary}" is a ${tier} standby (only the server or a hot standby can be the primary: ${candidates.join(", ")})` });
+        } else if (!candidates.includes(config.primary)) {
+            ctx.addIssue({ code: "custom", path: ["primary"], message: `"${config.primary}" is not the server or a hot standby of this stage (use one of: ${candidates.join(", ")})` });
+        }
+    }
     if (config.shipping !== undefined) {
         if (config.stage !== "production") {
             ctx.addIssue({ code: "custom", path: ["shipping"], message: "is for production (the stage whose WAL is shipped)" });
@@ -375,12 +452,29 @@ export const stageConfigSchema = strictObject({
         }
     }
     for (const [name, s] of Object.entries(config.standbys)) {
-        const other = byPort.get(s.port);
-        if (other !== undefined) {
+        const other = "port" in s ? byPort.get(s.port) : undefined; // a cold standby has no server
+        if ("port" in s && other !== undefined) {
             ctx.addIssue({ code: "custom", path: ["standbys", name, "port"], message: `${s.port} is already the port of servers.${other} (give each server its own port)` });
         }
         if (name in config.servers) {
             ctx.addIssue({ code: "custom", path: ["standbys", name], message: "has the name of a server (give the standby its own name)" });
+        }
+    }
+    for (const problem of disasterRecoveryProblems(config)) {
+        ctx.addIssue({ code: "custom", ...problem });
+    }
+    if (config.platform.kind === "docker") {
+        // Verified with mocks only (no Docker engine here): what the local platform does beyond servers is refused.
+        for (const key of ["standbys", "shipping", "copy"] as const) {
+            const value = (config as Record<string, unknown>)[key];
+            if (value !== undefined && !(typeof value === "object" && value !== null && Object.keys(value).length === 0)) {
+                ctx.addIssue({ code: "custom", path: [key], message: "is not available on the docker platform yet (use platform.kind: local)" });
+            }
+        }
+        for (const key of ["superuserPassword", "applicationPassword"] as const) {
+            if (config[key] === undefined) {
+                ctx.addIssue({ code: "custom", path: [key], message: `is needed on the docker platform, which generates no passwords (set it with: pulumi config set --secret ${key} <value>)` });
+            }
         }
     }
     if (config.copy !== undefined && Object.keys(config.servers).length > 1) {

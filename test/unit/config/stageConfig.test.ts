@@ -94,6 +94,20 @@ describe("parseStageConfig", () => {
         ["docker platform without image", { ...valid, "stagewise:platform": JSON.stringify({ kind: "docker" }) }, [
             'platform.image: missing (use e.g. "postgres:15")',
         ]],
+        ["docker platform without the passwords it cannot generate", { ...valid, "stagewise:platform": JSON.stringify({ kind: "docker", image: "postgres:15" }) }, [
+            "superuserPassword: is needed on the docker platform, which generates no passwords (set it with: pulumi config set --secret superuserPassword <value>)",
+            "applicationPassword: is needed on the docker platform, which generates no passwords (set it with: pulumi config set --secret applicationPassword <value>)",
+        ]],
+        ["docker platform with a copy", {
+            ...valid,
+            "stagewise:platform": JSON.stringify({ kind: "docker", image: "postgres:15" }),
+            "stagewise:production": JSON.stringify({ stack: "organization/stagewise/prod" }),
+            "stagewise:copy": JSON.stringify({ trigger: "1" }),
+        }, [
+            "copy: is not available on the docker platform yet (use platform.kind: local)",
+            "superuserPassword: is needed on the docker platform, which generates no passwords (set it with: pulumi config set --secret superuserPassword <value>)",
+            "applicationPassword: is needed on the docker platform, which generates no passwords (set it with: pulumi config set --secret applicationPassword <value>)",
+        ]],
         ["two servers on one port", {
             ...valid,
             "stagewise:servers": servers({ a: { port: 55432, databases: ["work", "business", "config"] }, b: { port: 55432, databases: [] } }),
