@@ -6,6 +6,8 @@ export interface RecordedResource {
     type: string;
     name: string;
     inputs: Record<string, unknown>;
+    /** Reference ("<urn>::<id>") of the explicit provider the resource was given, if any. */
+    provider?: string;
 }
 
 export interface MockEnvironment {
@@ -29,7 +31,7 @@ export async function installMocks(
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
-                resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+                resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
                 return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs(args.type, args.inputs) } };
             },
             call(args) {

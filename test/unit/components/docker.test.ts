@@ -70,6 +70,10 @@ describe("Stage on the docker platform (mocks)", () => {
         expect(env.get("pulumi:providers:postgresql", "prod-prod-db-postgresql").inputs).toMatchObject({ host: "127.0.0.1", port: "55432", username: "postgres", sslmode: "disable", superuser: "true" });
         expect(env.get("postgresql:index/role:Role", "prod-prod-db-engine").inputs).toMatchObject({ name: "engine", login: true, password: secretOf("app-secret") });
         expect(env.get("postgresql:index/database:Database", "prod-prod-db-config").inputs).toMatchObject({ name: "config", owner: "engine" });
+        // The role and databases go through this server's own postgresql provider.
+        const provider = "urn:pulumi:prod::stagewise::stagewise:docker:Server$pulumi:providers:postgresql::prod-prod-db-postgresql::prod-prod-db-postgresql-id";
+        expect(env.get("postgresql:index/role:Role", "prod-prod-db-engine").provider).toBe(provider);
+        expect(env.get("postgresql:index/database:Database", "prod-prod-db-work").provider).toBe(provider);
         const schema = env.get("command:local:Command", "prod-prod-db-config-schema").inputs;
         expect(schema.create).toBe('"$PG_BINDIR/psql" -v ON_ERROR_STOP=1 -q -f -');
         expect(schema.stdin).toContain('CREATE TABLE IF NOT EXISTS "HostServer"."LicenseKey"');
