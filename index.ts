@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { databasesOf, loadStageConfig } from "./components/config";
 import { Coordination } from "./components/coordination";
+import { deployDisasterRecovery } from "./components/disasterRecovery";
 import { OUTPUTS_VERSION } from "./components/outputs";
 import { AdminObjects, planAdminObjects } from "./components/promotion";
 import { referenceProduction, verifiedOnTest } from "./components/references";
@@ -29,6 +30,9 @@ export = async () => {
 };
 
 async function deploy() {
+    if (config.disasterRecovery) {
+        return deployDisasterRecovery(config); // a DR site: its own topology (components/disasterRecovery.ts)
+    }
     const production = config.stage !== "production" && config.production ? await referenceProduction(config.production.stack) : undefined;
     const onTest = config.stage === "production" && config.promotion ? await verifiedOnTest(config.promotion.from) : undefined;
     const adminPlan = planAdminObjects(config, onTest);

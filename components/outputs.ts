@@ -25,6 +25,9 @@ const server = z.strictObject({
     databases: z.array(z.string()),
 });
 
+/** A verified base backup (cold standbys, DR sites). */
+const baseBackup = z.strictObject({ id: z.string(), finishedAt: z.string(), bytes: z.number(), verified: z.boolean(), startLsn: z.string(), endLsn: z.string() });
+
 const heldLock = z.strictObject({ scope: z.string(), holder: z.string(), reason: z.string(), acquiredAt: z.string() });
 
 const boundServer = z.strictObject({ stagingStack: z.string(), stagingServer: z.string(), stage: z.string(), endpoint: z.string() });
@@ -78,6 +81,35 @@ export const stageOutputsSchema = z.strictObject({
     failoverConnectionStrings: z
         .union([z.literal("[secret]"), z.strictObject({ work: z.string(), business: z.string(), config: z.string() })])
         .optional(),
+    /** A DR site's stack (disasterRecovery configured): "dr". */
+    site: z.literal("dr").optional(),
+    /** DR site only: what stands by for production, and how current it is. */
+    disasterRecovery: z
+        .strictObject({
+            of: z.string(),
+            tier: z.enum(["warm", "cold"]),
+            state: z.enum(["standing by", "cut over"]),
+            /** The engine's units stay off until cutover. */
+            engineUnits: z.literal("off"),
+            server: z.strictObject({ name: z.string(), running: z.boolean(), inRecovery: z.boolean(), replayedTo: z.string().nullable() }),
+            baseBackups: z.array(baseBackup),
+            shipping: z.strictObject({ from: z.string(), to: z.string(), newestShipped: z.string().nullable(), lastRunAt: z.string().nullable(), lastError: z.string().nullable() }),
+        })
+        .optional(),
+    /** DR site only: null while standing by; after cutover, the one instant every database was recovered to. */
+    cutover: z
+        .strictObject({
+            target: z.string(),
+            recoveredTo: z.string().nullable(),
+            promotedAt: z.string(),
+            tailOfLog: z.strictObject({ method: z.enum(["archived", "copied", "none"]), segments: z.array(z.string()), detail: z.string() }),
+            baseBackup: z.string(),
+            licenceRowsReapplied: z.number().int(),
+        })
+        .nullable()
+        .optional(),
+    /** Production only, with cold standbys: their scheduled base backups and the archive they recover from. */
+    coldStandbys: z.record(z.string(), z.strictObject({ tier: z.literal("cold"), archive: z.string(), baseBackups: z.array(baseBackup) })).optional(),
     /** Staging only, with `copy` configured: the last copy of production's databases and its verification. */
     lastCopy: z
         .strictObject({

@@ -3,7 +3,7 @@
 // the one that accepts writes).
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { settingsText, StageConfig } from "./config";
+import { settingsText, StageConfig, StandbyConfig } from "./config";
 import { DATABASE_ROLES, DatabaseRole } from "./engine/referenceSchema";
 import { HotStandby } from "./providers/hotStandby";
 import { Stage } from "./stage";
@@ -33,7 +33,7 @@ export class Standbys extends pulumi.ComponentResource {
         super("stagewise:standby:Standbys", name, {}, opts);
         const { config, stage } = args;
         // Warm standbys are built by WarmStandbys (components/warmStandby.ts); they take no part in failover strings.
-        const entries = Object.entries(config.standbys).filter(([, spec]) => spec.tier === "hot");
+        const entries = Object.entries(config.standbys).filter((entry): entry is [string, Extract<StandbyConfig, { tier: "hot" }>] => entry[1].tier === "hot");
         const [primaryName, primary] = Object.entries(stage.servers)[0];
 
         const resources = entries.map(([standbyName, spec]) => {

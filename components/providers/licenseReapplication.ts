@@ -20,12 +20,20 @@ export interface LicenseReapplicationArgs {
     readonly tables: pulumi.Input<IdentityTable[]>;
     /** Change it to put the recorded rows back. */
     readonly reapply: pulumi.Input<string>;
+    /**
+     * The site's own rows given up front, by "Schema.Table" (a secret), instead of recorded from the
+     * database: for a DR site whose database only arrives at cutover. They are applied at once on create.
+     * @default recorded from the database on create
+     */
+    readonly rows?: pulumi.Input<Record<string, Record<string, unknown>[]>>;
 }
 
 interface ReapplyInputs {
     connection: string;
     tables: IdentityTable[];
     reapply: string;
+    /** Given rows (see LicenseReapplicationArgs.rows). */
+    rows?: Record<string, Record<string, unknown>[]>;
     providerVersion: string;
 }
 
@@ -82,18 +90,27 @@ const licenseReapplicationProvider: pulumi.dynamic.ResourceProvider<ReapplyInput
         if (!sameData(olds.tables, news.tables)) {
             replaces.push("tables"); // other tables: record anew
         }
-        return { changes: replaces.length > 0 || olds.reapply !== news.reapply || olds.providerVersion !== news.providerVersion, replaces };
+        const rowsChanged = news.rows !== undefined && !sameData(olds.rows, news.rows); // given rows changed: apply them
+        return { changes: replaces.length > 0 || rowsChanged || olds.reapply !== news.reapply || olds.providerVersion !== news.providerVersion, replaces };
     },
     async create(inputs) {
+        if (inputs.rows) {
+            // Given rows replace whatever the database holds now (another site's, after a cutover).
+            const rowsReapplied = await reapply(inputs, inputs.rows);
+            const now = new Date().toISOString();
+            return { id: "identity", outs: { ...inputs, rows: inputs.rows, recordedAt: now, reappliedAt: now, rowsReapplied } };
+        }
         const rows = await record(inputs);
         return { id: "identity", outs: { ...inputs, rows, recordedAt: new Date().toISOString(), reappliedAt: "", rowsReapplied: 0 } };
     },
     async update(_id, olds, news) {
-        if (olds.reapply === news.reapply) {
+        const givenRowsChanged = news.rows !== undefined && !sameData(olds.rows, news.rows);
+        if (olds.reapply === news.reapply && !givenRowsChanged) {
             return { outs: { ...olds, ...news } };
         }
-        const rowsReapplied = await reapply(news, olds.rows);
-        return { outs: { ...olds, ...news, reappliedAt: new Date().toISOString(), rowsReapplied } };
+        const rows = news.rows ?? olds.rows;
+        const rowsReapplied = await reapply(news, rows);
+        return { outs: { ...olds, ...news, rows, reappliedAt: new Date().toISOString(), rowsReapplied } };
     },
 };
 
@@ -111,7 +128,7 @@ export class LicenseReapplication extends pulumi.dynamic.Resource {
                 ...args,
                 connection: pulumi.secret(args.connection),
                 providerVersion: PROVIDER_VERSION,
-                rows: undefined,
+                rows: args.rows === undefined ? undefined : pulumi.secret(args.rows),
                 recordedAt: undefined,
                 reappliedAt: undefined,
                 rowsReapplied: undefined,

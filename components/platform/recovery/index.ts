@@ -3,3 +3,4 @@
 export * from "./backups";
 export * from "./restore";
 export * from "./tailOfLog";
+export * from "./cutover";
