@@ -7,7 +7,8 @@
 // through the Node SDK's own launcher (@pulumi/pulumi/cmd/run), which talks to the engine by itself.
 //
 // It mirrors the behaviour of Pulumi's real host but deliberately leaves out its extras (monitor proxy,
-// yarn/pnpm support, code generation, plugin hosting); those RPCs stay Unimplemented, which the engine tolerates.
+// yarn/pnpm support, code generation); those RPCs stay Unimplemented, which the engine tolerates. It does run
+// plugins written in Node.js (RunPlugin), which is how the engine starts a TypeScript policy pack.
 package main
 
 import (
@@ -39,8 +40,9 @@ const (
 	// then stop quietly instead of adding its own error.
 	exitCodeUserActionable = 32
 
-	// Lets tests (and unusual layouts) point at a different launcher script, as the real host does.
-	runPathEnvVar = "PULUMI_LANGUAGE_NODEJS_RUN_PATH"
+	// Let tests (and unusual layouts) point at different launcher scripts, as the real host does.
+	runPathEnvVar       = "PULUMI_LANGUAGE_NODEJS_RUN_PATH"
+	runPluginPathEnvVar = "PULUMI_LANGUAGE_NODEJS_RUN_PLUGIN_PATH"
 )
 
 func main() {
@@ -399,12 +401,17 @@ func buildRunEnv(req *pulumirpc.RunRequest, opts runtimeOptions) ([]string, erro
 // findRunScript looks for node_modules/@pulumi/pulumi/cmd/run in dir and then in its parents, because npm
 // workspaces hoist dependencies to the workspace root.
 func findRunScript(dir string) (string, bool) {
+	return findSDKScript(dir, "run")
+}
+
+// findSDKScript looks for the Node SDK's launcher node_modules/@pulumi/pulumi/cmd/<name> in dir and its parents.
+func findSDKScript(dir, name string) (string, bool) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return "", false
 	}
 	for {
-		candidate := filepath.Join(dir, "node_modules", "@pulumi", "pulumi", "cmd", "run")
+		candidate := filepath.Join(dir, "node_modules", "@pulumi", "pulumi", "cmd", name)
 		if _, err := os.Stat(candidate); err == nil {
 			return candidate, true
 		}
@@ -474,6 +481,84 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	default:
 		return &pulumirpc.RunResponse{Error: "Problem executing program (could not run node): " + err.Error()}, nil
 	}
+}
+
+// ---- Plugins written in Node.js (policy packs) -----------------------------------------------------------------
+
+// pluginStream forwards a plugin's output to a RunPlugin stream; like streamWriter, one mutex for both pipes.
+type pluginStream struct {
+	mu     *sync.Mutex
+	server pulumirpc.LanguageRuntime_RunPluginServer
+	stderr bool
+}
+
+func (w pluginStream) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b := bytes.Clone(p)
+	resp := &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stdout{Stdout: b}}
+	if w.stderr {
+		resp = &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: b}}
+	}
+	if err := w.server.Send(resp); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// RunPlugin runs a plugin written in Node.js — for the engine, a policy pack — through the SDK's plugin launcher
+// (@pulumi/pulumi/cmd/run-plugin): `node <launcher> <program directory> <args...>` in the requested working
+// directory and environment. Output is streamed back as it comes; the exit code is the last message (the engine
+// reads the plugin's port from its first line of output).
+func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
+	nodeBin, err := exec.LookPath("node")
+	if err != nil {
+		return fmt.Errorf("could not find node on the $PATH: %w", err)
+	}
+	programDir := firstNonEmpty(req.GetInfo().GetProgramDirectory(), req.GetProgram(), req.GetPwd(), ".")
+	runPath := os.Getenv(runPluginPathEnvVar)
+	if runPath == "" {
+		var ok bool
+		if runPath, ok = findSDKScript(programDir, "run-plugin"); !ok {
+			return fmt.Errorf("it looks like the Pulumi SDK has not been installed for the plugin in %s "+
+				"(no node_modules/@pulumi/pulumi). Have you run npm install?", programDir)
+		}
+	}
+	opts, err := parseRuntimeOptions(req.GetInfo().GetOptions().AsMap())
+	if err != nil {
+		return err
+	}
+	args := append(append([]string{}, opts.nodeArgs...), runPath, programDir)
+	args = append(args, req.GetArgs()...)
+
+	cmd := exec.CommandContext(server.Context(), nodeBin, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 30 * time.Second
+	cmd.Dir = firstNonEmpty(req.GetPwd(), programDir)
+	cmd.Env = req.GetEnv()
+	if len(cmd.Env) == 0 {
+		cmd.Env = os.Environ()
+	}
+	if opts.typescript {
+		cmd.Env = append(cmd.Env, "PULUMI_NODEJS_TYPESCRIPT=true")
+	}
+	if opts.tsconfig != "" {
+		cmd.Env = append(cmd.Env, "PULUMI_NODEJS_TSCONFIG_PATH="+opts.tsconfig)
+	}
+	mu := &sync.Mutex{}
+	cmd.Stdout = pluginStream{mu: mu, server: server}
+	cmd.Stderr = pluginStream{mu: mu, server: server, stderr: true}
+
+	code := int32(0)
+	var exitErr *exec.ExitError
+	switch err := cmd.Run(); {
+	case err == nil || errors.Is(err, exec.ErrWaitDelay):
+	case errors.As(err, &exitErr):
+		code = int32(exitErr.ExitCode()) // -1 when killed by a signal
+	default:
+		return fmt.Errorf("could not run the plugin in %s: %w", programDir, err)
+	}
+	return server.Send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: code}})
 }
 
 // ---- Dependencies and diagnostics -------------------------------------------------------------------------------

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,5 +223,67 @@ func TestRunCancel(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("Run did not return after Cancel")
+	}
+}
+
+// TestRunPlugin runs a fake plugin launcher through RunPlugin: its arguments, working directory and environment,
+// its output streamed back per pipe, and its exit code as the last message.
+func TestRunPlugin(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node not on PATH")
+	}
+	dir := t.TempDir()
+	pack := filepath.Join(dir, "pack")
+	if err := os.Mkdir(pack, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, "fake-run-plugin.js")
+	writeFile(t, script, `
+process.stdout.write("12345\n");
+process.stderr.write(JSON.stringify({ args: process.argv.slice(2), cwd: process.cwd(), ts: process.env.PULUMI_NODEJS_TYPESCRIPT, mine: process.env.FROM_ENGINE }));
+process.exit(Number(process.argv[3] === "engine:1" ? 7 : 1));
+`)
+	t.Setenv(runPluginPathEnvVar, script)
+	client := startHost(t, newHost("", ""))
+
+	options, err := structpb.NewStruct(map[string]any{"typescript": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := client.RunPlugin(context.Background(), &pulumirpc.RunPluginRequest{
+		Pwd:  dir,
+		Args: []string{"engine:1"},
+		Env:  []string{"FROM_ENGINE=yes", "PATH=" + os.Getenv("PATH")},
+		Info: &pulumirpc.ProgramInfo{ProgramDirectory: pack, Options: options},
+		Kind: "analyzer",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	exit := int32(-100)
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			break
+		}
+		switch out := msg.Output.(type) {
+		case *pulumirpc.RunPluginResponse_Stdout:
+			stdout.Write(out.Stdout)
+		case *pulumirpc.RunPluginResponse_Stderr:
+			stderr.Write(out.Stderr)
+		case *pulumirpc.RunPluginResponse_Exitcode:
+			exit = out.Exitcode
+		}
+	}
+	if stdout.String() != "12345\n" {
+		t.Errorf("stdout: got %q", stdout.String())
+	}
+	want := fmt.Sprintf(`{"args":[%q,"engine:1"],"cwd":%q,"ts":"true","mine":"yes"}`, pack, dir)
+	if stderr.String() != want {
+		t.Errorf("stderr:\n got %s\nwant %s", stderr.String(), want)
+	}
+	if exit != 7 {
+		t.Errorf("exit code: got %d, want 7", exit)
 	}
 }
