@@ -10,6 +10,7 @@ import { referenceProduction, verifiedOnTest } from "./components/references";
 import { LicenseReapplication } from "./components/providers/licenseReapplication";
 import { Stage } from "./components/stage";
 import { Standbys } from "./components/standby";
+import { ColdStandbys } from "./components/coldStandby";
 import { topologyDiagram } from "./pipelines/topology";
 
 // Validated while the program loads: bad configuration stops it before anything else happens.
@@ -44,6 +45,7 @@ async function deploy() {
         Object.keys(config.standbys).length > 0
             ? new Standbys(stack, { config, stage: topology, dataRoot: topology.dataRootPath })
             : undefined;
+    const coldStandbys = Object.values(config.standbys).some((s) => s.tier === "cold") ? new ColdStandbys(`${stack}-cold`, { config, stage: topology }) : undefined;
     // After a copy the work database holds production's admin objects: the stage's own are applied after it.
     const identity = config.identity
         ? new LicenseReapplication(
@@ -112,6 +114,7 @@ async function deploy() {
               }))
             : undefined,
         standbys: standbys?.standbys,
+        coldStandbys: coldStandbys?.standbys,
         failoverConnectionStrings: standbys?.failoverConnectionStrings,
         lastCopy: copy
             ? pulumi.all([copy.copiedAt, copy.trigger, copy.bytes, copy.verified, copy.identityRowsRestored, copy.sourceSystemIdentifier, copy.tables]).apply(

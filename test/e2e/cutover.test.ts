@@ -32,7 +32,10 @@ async function writeMarker(n: number): Promise<void> {
 
 beforeAll(async () => {
     workspace = throwawayWorkspace();
-    prod = await stageStack(workspace, "prod", "production", { shipping: { logBackupInterval: "5s", shipInterval: "1s", applyDelay: "0s" } });
+    prod = await stageStack(workspace, "prod", "production", {
+        shipping: { logBackupInterval: "5s", shipInterval: "1s", applyDelay: "0s" },
+        standbys: { "prod-cold": { tier: "cold", keepBaseBackups: 1 } },
+    });
     await prod.up({ color: "never" });
     prodUrls = (await stageOutputs(prod)).connectionStrings as Record<string, string>;
     for (const db of ["work", "business"]) {
@@ -54,6 +57,22 @@ beforeAll(async () => {
 afterAll(async () => {
     await dr?.destroy({ color: "never" }).catch(() => undefined); // stops the shipper and the DR server
     workspace?.dispose();
+});
+
+test("production's cold standby: a verified base backup and the archive, no server; a backup older than the interval is replaced on up", async () => {
+    const out = await stageOutputs(prod);
+    const cold = out.coldStandbys?.["prod-cold"];
+    expect(cold).toMatchObject({ tier: "cold", archive: path.join(workspace.dir, "data", "prod", "wal-archive") });
+    expect(cold!.baseBackups).toHaveLength(1);
+    expect(cold!.baseBackups[0]).toMatchObject({ verified: true });
+    expect((await prod.preview({ color: "never" })).changeSummary.update ?? 0).toBe(0); // 24h have not passed
+    await prod.setConfig("stagewise:standbys", { value: JSON.stringify({ "prod-cold": { tier: "cold", keepBaseBackups: 1, baseBackupInterval: "1s" } }) });
+    await new Promise((r) => setTimeout(r, 1500));
+    await prod.up({ color: "never" });
+    const next = (await stageOutputs(prod)).coldStandbys!["prod-cold"].baseBackups;
+    expect(next).toHaveLength(1); // keepBaseBackups: 1
+    expect(next[0].id).not.toBe(cold!.baseBackups[0].id);
+    expect(next[0].finishedAt > cold!.baseBackups[0].finishedAt).toBe(true);
 });
 
 test("the DR site stands by: a verified base backup, shipped WAL, no server, engine units off", async () => {

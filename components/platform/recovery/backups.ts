@@ -56,6 +56,7 @@ export async function takeBaseBackup(
     onProgress: (line: string) => void = () => undefined,
 ): Promise<BaseBackup> {
     const backupsDir = loc.serverDir;
+    fs.mkdirSync(path.dirname(backupsDir), { recursive: true, mode: 0o755 }); // the servers' OS user passes through
     fs.mkdirSync(backupsDir, { recursive: true, mode: 0o700 });
     cluster.chownToServerUser(loc, backupsDir);
     cluster.assertServerUserCanReach(loc, backupsDir);
