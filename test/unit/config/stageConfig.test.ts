@@ -58,7 +58,7 @@ describe("parseStageConfig", () => {
             'stage: "staging" is not a stage kind (use one of: production, development, test)',
         ]],
         ["unknown top-level key", { ...valid, "stagewise:prot": "1" }, [
-            "prot: unknown key (allowed: stage, platform, servers, engine, rpo, shipping, production, identity, standbys, copy, promotion, adminObjects, locks, superuserPassword, applicationPassword, licenseKey)",
+            "prot: unknown key (allowed: stage, platform, servers, engine, rpo, shipping, production, identity, standbys, primary, copy, promotion, adminObjects, locks, superuserPassword, applicationPassword, licenseKey, disasterRecovery, cutover)",
         ]],
         ["unknown key in a server", { ...valid, "stagewise:servers": servers({ main: { port: 55432, prot: 1 } }) }, [
             "servers.main.prot: unknown key (allowed: port, host, settings, retain, databases)",
@@ -171,13 +171,77 @@ describe("parseStageConfig", () => {
         ["a copy with an empty trigger", { ...valid, "stagewise:copy": JSON.stringify({ trigger: "" }) }, [
             "copy.trigger: is empty (use any text, e.g. a date)",
         ]],
-        ["a cold standby (not available yet) and an unknown tier", {
+        ["a cold standby with a port (it has no server) and an unknown tier", {
             ...valid,
             "stagewise:stage": "production",
+            "stagewise:shipping": "{}",
             "stagewise:standbys": JSON.stringify({ dr: { tier: "cold", port: 55433 }, x: { tier: "lukewarm", port: 55434 } }),
         }, [
-            'standbys.dr.tier: "cold" standbys are not available yet (available: hot, warm)',
+            "standbys.dr.port: unknown key (allowed: tier, baseBackupInterval, keepBaseBackups)",
             'standbys.x.tier: "lukewarm" is not a standby tier (use one of: cold, warm, hot)',
+        ]],
+        ["a cold standby without shipping", {
+            ...valid,
+            "stagewise:stage": "production",
+            "stagewise:standbys": JSON.stringify({ vault: { tier: "cold" } }),
+        }, [
+            'standbys.vault.tier: "cold" standbys recover from archived WAL and need shipping (set shipping, e.g. { logBackupInterval: "1h", shipInterval: "1h" })',
+        ]],
+        ["a cold standby keeping no backups, on a malformed interval", {
+            ...valid,
+            "stagewise:stage": "production",
+            "stagewise:shipping": "{}",
+            "stagewise:standbys": JSON.stringify({ vault: { tier: "cold", baseBackupInterval: "daily", keepBaseBackups: 0 } }),
+        }, [
+            'standbys.vault.baseBackupInterval: "daily" is not a duration (use e.g. "15m", "4h", "1h30m")',
+            "standbys.vault.keepBaseBackups: 0 is not a count (use a whole number from 1 to 100)",
+        ]],
+        ["a DR site on a staging stage, with two servers, shipping and no licence key", {
+            "stagewise:stage": "test",
+            "stagewise:servers": servers({ a: { port: 55432, databases: ["work", "business", "config"] }, b: { port: 55433, databases: [] } }),
+            "stagewise:shipping": "{}",
+            "stagewise:disasterRecovery": JSON.stringify({ of: "organization/stagewise/prod", tier: "cold" }),
+        }, [
+            "shipping: is for production (the stage whose WAL is shipped)",
+            "disasterRecovery: needs stage: production (the DR site takes over production's role at cutover)",
+            "servers: a DR site has one server, named like production's (it receives all engine databases)",
+            "shipping: is not for a DR site (its data comes from production's base backups and shipped WAL)",
+            "licenseKey: a DR site needs its own licence key, re-applied at cutover (set it with: pulumi config set --secret licenseKey <key>)",
+        ]],
+        ["a DR site of an unknown tier, of no stack", {
+            ...valid,
+            "stagewise:stage": "production",
+            "stagewise:disasterRecovery": JSON.stringify({ of: "", tier: "hot", applyDelay: "3 hours" }),
+        }, [
+            'disasterRecovery.of: is empty (use e.g. "organization/stagewise/prod")',
+            'disasterRecovery.tier: "hot" is not a DR tier (use warm or cold)',
+            'disasterRecovery.applyDelay: "3 hours" is not a duration (use e.g. "15m", "4h", "1h30m")',
+        ]],
+        ["a cutover outside a DR site, naming two targets", {
+            ...valid,
+            "stagewise:stage": "production",
+            "stagewise:cutover": JSON.stringify({ targetTime: "2026-11-22T13:35:00Z", latest: true }),
+        }, [
+            "cutover: is for a DR site (set disasterRecovery.of to the production stack)",
+            "cutover: names targetTime and latest (use exactly one of: targetTime, targetName, latest: true, disasterTime)",
+        ]],
+        ["a cutover with no target, a margin alone, and instants without zones", {
+            ...valid,
+            "stagewise:stage": "production",
+            "stagewise:disasterRecovery": JSON.stringify({ of: "organization/stagewise/prod", tier: "warm" }),
+            "stagewise:cutover": JSON.stringify({ margin: "2h" }),
+        }, [
+            "licenseKey: a DR site needs its own licence key, re-applied at cutover (set it with: pulumi config set --secret licenseKey <key>)",
+            "cutover: names no target (use exactly one of: targetTime, targetName, latest: true, disasterTime)",
+            "cutover.margin: goes with disasterTime (the runbook's time of the disaster minus a margin)",
+        ]],
+        ["a cutover instant without a zone, and latest: false", {
+            ...valid,
+            "stagewise:stage": "production",
+            "stagewise:cutover": JSON.stringify({ targetTime: "2026-11-22 13:35", latest: false }),
+        }, [
+            'cutover.targetTime: "2026-11-22 13:35" is not an instant (use ISO 8601 with a zone, e.g. "2026-11-22T13:35:00Z")',
+            "cutover.latest: false is not true (use true, or leave latest out)",
         ]],
         ["a warm standby without shipping", {
             ...valid,
