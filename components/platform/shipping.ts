@@ -88,10 +88,20 @@ function chownTo(ids: { uid: number; gid: number } | undefined, target: string):
     }
 }
 
-/** Creates `dir` (and parents) and gives it to `osUser`. */
+/** Creates `dir` and any missing parents, giving each folder it creates to `osUser`. */
 export function ensureFolder(dir: string, osUser?: string, mode = 0o700): void {
-    fs.mkdirSync(dir, { recursive: true, mode });
-    chownTo(osUser !== undefined && process.getuid?.() === 0 ? osUserIds(osUser) : undefined, dir);
+    const ids = osUser !== undefined && process.getuid?.() === 0 ? osUserIds(osUser) : undefined;
+    const first = fs.mkdirSync(dir, { recursive: true, mode });
+    if (first === undefined) {
+        chownTo(ids, dir); // existed already: make sure it is the user's
+        return;
+    }
+    for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+        chownTo(ids, d);
+        if (d === path.resolve(first) || d === path.dirname(d)) {
+            break;
+        }
+    }
 }
 
 /** The pid of the shipper of `stateDir` when it is alive (and really is that shipper, not a reused pid). */
@@ -128,9 +138,8 @@ export function startShipper(spec: ShipperSpec): number {
         throw new Error(`the archive folder ${spec.from} does not exist (nothing to ship from)`);
     }
     const ids = spec.osUser !== undefined && process.getuid?.() === 0 ? osUserIds(spec.osUser) : undefined;
-    for (const dir of [spec.to, stateDir, path.join(stateDir, "shipped")]) {
-        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-        chownTo(ids, dir);
+    for (const dir of [spec.to, path.join(stateDir, "shipped")]) {
+        ensureFolder(dir, spec.osUser);
     }
     const log = fs.openSync(path.join(stateDir, "shipper.log"), "a", 0o600);
     chownTo(ids, path.join(stateDir, "shipper.log"));
