@@ -1,0 +1,104 @@
+// A warm DR server on real PostgreSQL: it applies shipped WAL while standing by; a cutover to an
+// instant it has already replayed past still recovers to exactly that instant (from the base
+// backup, the warm folder set aside), and a refused cutover leaves the warm server standing by.
+import * as fs from "fs";
+import * as path from "path";
+import { bootstrap, chownToServerUser, clusterStatus, ClusterLocation, initCluster, startCluster, stopCluster, writeSettings } from "../../components/platform/cluster";
+import { withClient } from "../../components/platform/pg";
+import { backupsLocation, createWarmServer, cutOver, shipNow, takeBaseBackup } from "../../components/platform/recovery";
+import { archiveSettings, planLogShipping } from "../../components/standby/schedule";
+import { freePort } from "../harness/engine";
+import { clusterLocation, removeCluster, tempDir } from "../harness/postgres";
+
+jest.setTimeout(240_000);
+
+const PASSWORD = "prod-super";
+let root: string;
+let prod: ClusterLocation;
+let warm: ClusterLocation;
+const folders = { archive: "", incoming: "", tail: "", backups: "" };
+const markers: { n: number; before: Date; after: Date }[] = [];
+
+const sql = (loc: ClusterLocation, database: string, text: string) =>
+    withClient({ host: loc.host, port: loc.port, user: "postgres", password: PASSWORD, database }, async (c) => (await c.query(text)).rows);
+const own = (file: string) => chownToServerUser(prod, file);
+
+beforeAll(async () => {
+    root = tempDir("stagewise-cutover-");
+    for (const key of Object.keys(folders) as (keyof typeof folders)[]) folders[key] = path.join(root, key);
+    fs.mkdirSync(folders.archive, { mode: 0o700 });
+    prod = await clusterLocation(root, "prod");
+    chownToServerUser(prod, folders.archive);
+    const plan = planLogShipping({ rpo: "4h" });
+    if (!plan.ok) throw new Error(plan.problems.join("; "));
+    initCluster(prod, PASSWORD);
+    writeSettings(prod, archiveSettings(plan.plan, folders.archive));
+    startCluster(prod);
+    await bootstrap(prod, PASSWORD, {
+        ownerRole: "engine",
+        ownerPassword: "app",
+        databases: ["work", "business"].map((name) => ({ name, schemaSql: "CREATE TABLE IF NOT EXISTS marker (n int PRIMARY KEY)" })),
+    });
+    await takeBaseBackup(backupsLocation(prod.binDir, folders.backups, prod.osUser), { host: prod.host, port: prod.port, superuserPassword: PASSWORD });
+    fs.mkdirSync(folders.incoming, { mode: 0o700 });
+    own(folders.incoming);
+    shipNow(folders.archive, folders.incoming, own);
+    warm = { ...prod, serverDir: path.join(root, "prod-db"), port: await freePort() };
+    createWarmServer({ backupsDir: folders.backups, walFolders: [folders.incoming], loc: warm, minApplyDelay: "0s", settings: { wal_retrieve_retry_interval: "1s" } });
+});
+
+afterAll(() => {
+    removeCluster(warm);
+    removeCluster(prod);
+    fs.rmSync(root, { recursive: true, force: true });
+});
+
+test("the warm server stands by in recovery and applies shipped WAL", async () => {
+    for (const n of [1, 2, 3, 4]) {
+        const before = (await sql(prod, "postgres", "SELECT clock_timestamp() AS t"))[0].t as Date;
+        await sql(prod, "work", `INSERT INTO marker VALUES (${n})`);
+        await sql(prod, "business", `INSERT INTO marker VALUES (${n})`);
+        markers.push({ n, before, after: (await sql(prod, "postgres", "SELECT clock_timestamp() AS t"))[0].t as Date });
+        await new Promise((r) => setTimeout(r, 300));
+    }
+    await sql(prod, "postgres", "SELECT pg_switch_wal()");
+    let applied = 0;
+    for (let i = 0; i < 300 && applied < 4; i++) {
+        shipNow(folders.archive, folders.incoming, own);
+        applied = Number((await sql(warm, "work", "SELECT count(*) AS n FROM marker"))[0].n);
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(applied).toBe(4);
+    expect(await sql(warm, "postgres", "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: true }]);
+});
+
+test("a refused cutover changes nothing: the warm server still stands by", async () => {
+    await expect(
+        cutOver({ target: { time: "2020-01-01T00:00:00Z" }, archive: folders.archive, incoming: folders.incoming, tailFolder: folders.tail, backupsDir: folders.backups, loc: warm, superuserPassword: PASSWORD }),
+    ).rejects.toThrow(/^cannot recover to time 2020-01-01T00:00:00Z: 2020-01-01T00:00:00\.000Z is before the oldest base backup .*; nothing was changed$/);
+    expect(clusterStatus(warm)).toBe("running");
+    expect(await sql(warm, "postgres", "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: true }]);
+});
+
+test("cutover to an instant the warm server has passed: exactly markers 1 and 2 in both databases, promoted", async () => {
+    const [, two, three] = markers;
+    const target = new Date(two.after.getTime() + (three.before.getTime() - two.after.getTime()) / 2).toISOString();
+    const report = await cutOver({
+        target: { time: target },
+        production: { host: prod.host, port: prod.port, superuserPassword: PASSWORD },
+        archive: folders.archive,
+        incoming: folders.incoming,
+        tailFolder: folders.tail,
+        backupsDir: folders.backups,
+        loc: warm,
+        superuserPassword: PASSWORD,
+    });
+    expect(report).toMatchObject({ target: `time ${target}`, tailOfLog: { method: "archived" } });
+    for (const db of ["work", "business"]) {
+        expect(await sql(warm, db, "SELECT n FROM marker ORDER BY n")).toEqual([{ n: 1 }, { n: 2 }]);
+    }
+    expect(await sql(warm, "postgres", "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: false }]);
+    // The warm folder set aside is gone once the recovered one has been promoted.
+    expect(fs.readdirSync(warm.serverDir).filter((f) => !f.startsWith(".s.PGSQL")).sort()).toEqual(["cutover.json", "pgdata", "server.log"]);
+    stopCluster(warm);
+});
