@@ -7,9 +7,11 @@ import { deployDisasterRecovery } from "./components/disasterRecovery";
 import { OUTPUTS_VERSION } from "./components/outputs";
 import { AdminObjects, planAdminObjects } from "./components/promotion";
 import { referenceProduction, verifiedOnTest } from "./components/references";
+import { LogShipping } from "./components/logShipping";
 import { LicenseReapplication } from "./components/providers/licenseReapplication";
 import { Stage } from "./components/stage";
 import { Standbys } from "./components/standby";
+import { warmStandbyNames, WarmStandbys } from "./components/warmStandby";
 import { ColdStandbys } from "./components/coldStandby";
 import { topologyDiagram } from "./pipelines/topology";
 
@@ -46,6 +48,9 @@ async function deploy() {
             ? new Standbys(stack, { config, stage: topology, dataRoot: topology.dataRootPath })
             : undefined;
     const coldStandbys = Object.values(config.standbys).some((s) => s.tier === "cold") ? new ColdStandbys(`${stack}-cold`, { config, stage: topology }) : undefined;
+    // With `shipping`, production's archive feeds a shipper per warm standby.
+    const logShipping = topology.walArchive ? new LogShipping(`${stack}-shipping`, { config, stage: topology, receivers: warmStandbyNames(config) }) : undefined;
+    const warmStandbys = logShipping && warmStandbyNames(config).length > 0 ? new WarmStandbys(`${stack}-warm`, { config, stage: topology, shipping: logShipping }) : undefined;
     // After a copy the work database holds production's admin objects: the stage's own are applied after it.
     const identity = config.identity
         ? new LicenseReapplication(
@@ -113,7 +118,8 @@ async function deploy() {
                   rowsReapplied,
               }))
             : undefined,
-        standbys: standbys?.standbys,
+        standbys: warmStandbys ? pulumi.all([standbys?.standbys ?? {}, warmStandbys.standbys]).apply(([hot, warm]) => ({ ...hot, ...warm })) : standbys?.standbys,
+        logShipping: logShipping?.state,
         coldStandbys: coldStandbys?.standbys,
         failoverConnectionStrings: standbys?.failoverConnectionStrings,
         lastCopy: copy

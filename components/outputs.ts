@@ -28,6 +28,22 @@ const server = z.strictObject({
 /** A verified base backup (cold standbys, DR sites). */
 const baseBackup = z.strictObject({ id: z.string(), finishedAt: z.string(), bytes: z.number(), verified: z.boolean(), startLsn: z.string(), endLsn: z.string() });
 
+/** A warm standby: in continuous recovery from shipped WAL. */
+const warmStandby = z.strictObject({
+    tier: z.literal("warm"),
+    endpoint: z.string(),
+    running: z.boolean(),
+    inRecovery: z.boolean(),
+    /** Commit time of the last transaction it applied; null before the first. */
+    lastReplayedAt: z.string().nullable(),
+    /** Seconds from that commit to when it was last looked at. */
+    lagSeconds: z.number().nullable(),
+    /** Its recovery_min_apply_delay, e.g. "3h". */
+    applyDelay: z.string(),
+    /** Folder shipped WAL lands in. */
+    incoming: z.string(),
+});
+
 const heldLock = z.strictObject({ scope: z.string(), holder: z.string(), reason: z.string(), acquiredAt: z.string() });
 
 const boundServer = z.strictObject({ stagingStack: z.string(), stagingServer: z.string(), stage: z.string(), endpoint: z.string() });
@@ -67,15 +83,33 @@ export const stageOutputsSchema = z.strictObject({
     standbys: z
         .record(
             z.string(),
-            z.strictObject({
+            z.discriminatedUnion("tier", [z.strictObject({
                 tier: z.literal("hot"),
                 endpoint: z.string(),
                 slot: z.string(),
                 running: z.boolean(),
                 streaming: z.boolean(),
                 lagBytes: z.number().nullable(),
-            }),
+            }), warmStandby]),
         )
+        .optional(),
+    /** Production only, with `shipping`: where its WAL is archived, what the schedule can lose at worst, and whether archiving works. */
+    logShipping: z
+        .strictObject({
+            /** Absolute folder of the archived WAL. */
+            archive: z.string(),
+            /** e.g. "2h": log backup interval + shipping interval. */
+            worstCaseLoss: z.string(),
+            worstCaseLossSeconds: z.number(),
+            /** "worst-case data loss = log backup interval + shipping interval = 1h + 1h = 2h <= 4h (rpo)" */
+            arithmetic: z.string(),
+            /** Seconds since the newest log every warm standby has was archived; null before the first (or without warm standbys). */
+            newestShippedLogAgeSeconds: z.number().nullable(),
+            /** Production's archiver reports its last attempt failed. */
+            archiveFailing: z.boolean(),
+            /** The failing WAL file, since when, and what to check; null while archiving works. */
+            lastArchiveError: z.string().nullable(),
+        })
         .optional(),
     /** Production only, with standbys: URLs over the primary and the standbys that always reach the writable one (secret). */
     failoverConnectionStrings: z
