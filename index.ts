@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { databasesOf, loadStageConfig } from "./components/config";
 import { Coordination } from "./components/coordination";
+import { EngineCluster } from "./components/engineCluster";
 import { deployDisasterRecovery } from "./components/disasterRecovery";
 import { OUTPUTS_VERSION } from "./components/outputs";
 import { AdminObjects, planAdminObjects } from "./components/promotion";
@@ -65,6 +66,8 @@ async function deploy() {
           )
         : undefined;
     const admin = new AdminObjects(stack, { config, stage: topology, plan: adminPlan }, { dependsOn: coordination.copy ? [coordination.copy] : [] });
+    // Units start once the process definitions they run are in place.
+    const engineCluster = Object.keys(config.engine.units).length > 0 ? new EngineCluster(stack, { config, stage: topology }, { dependsOn: [admin] }) : undefined;
 
     const servers = pulumi.all(
         Object.fromEntries(
@@ -98,6 +101,7 @@ async function deploy() {
 
     const outputs = {
         outputsVersion: OUTPUTS_VERSION,
+        engine: engineCluster?.state,
         topology: topologyDiagram([{ stack, qualifiedName: `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`, config }]),
         stage: topology.kind,
         platform: config.platform.kind,

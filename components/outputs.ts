@@ -51,6 +51,17 @@ const boundServer = z.strictObject({ stagingStack: z.string(), stagingServer: z.
 /** What `pulumi stack output --json --show-secrets` prints for a stage (secrets as their values). */
 export const stageOutputsSchema = z.strictObject({
     outputsVersion: z.literal(OUTPUTS_VERSION),
+    /** With engine.units: the declared and acting primary unit, each unit's process, and the acting unit's last state recovery. */
+    engine: z
+        .strictObject({
+            declaredPrimary: z.string(),
+            actingPrimary: z.string().nullable(),
+            units: z.record(z.string(), z.strictObject({ pid: z.number().int().nullable(), running: z.boolean() })),
+            lastRecovery: z
+                .strictObject({ unit: z.string(), at: z.string(), ms: z.number(), resumed: z.number().int(), restarted: z.number().int(), terminated: z.number().int() })
+                .nullable(),
+        })
+        .optional(),
     /** This stage's topology as a Mermaid flowchart (`npm run diagram` draws all stages together). */
     topology: z.string().optional(),
     stage: z.enum(STAGE_KINDS),

@@ -150,6 +150,23 @@ const engine = strictObject({
         /** @default "HostServer.LicenseKey" */
         licenseKey: qualifiedTable.default("HostServer.LicenseKey"),
     }).default({ server: "Server.Server", licenseKey: "HostServer.LicenseKey" }),
+    /** The engine's units (local processes), by stable name; none by default. @default {} */
+    units: z
+        .record(z.string().regex(SERVER_NAME), strictObject({}), {
+            error: (issue) =>
+                issue.code === "invalid_key"
+                    ? "is not a unit name (use lower-case letters, digits and -, starting with a letter)"
+                    : expect("a map of units", "use a map from unit name to {}")(issue),
+        })
+        .default({}),
+    /** The unit that acts; changing it performs Set Primary. Required with units. */
+    primary: z.string({ error: expect("a unit name", "use the name of one of engine.units") }).optional(),
+    /** Program and arguments of a unit. @default the reference engine (node engine/run.js) */
+    command: z.array(z.string(), { error: expect("a command", 'use a list such as ["node", "engine/run.js"]') }).min(1, { error: "is empty (use a program and its arguments)" }).optional(),
+    /** Pause between process steps of the reference engine, in milliseconds. @default 100 */
+    stepMs: z.number({ error: expect("milliseconds", "use a whole number from 0 to 60000") }).int().min(0).max(60_000).default(100),
+    /** Silence after which a backup unit takes over from the primary, in milliseconds. @default 2000 */
+    takeoverMs: z.number({ error: expect("milliseconds", "use a whole number from 200 to 600000") }).int().min(200).max(600_000).default(2000),
 });
 export type EngineConfig = z.output<typeof engine>;
 
@@ -306,6 +323,9 @@ export const stageConfigSchema = strictObject({
         owner: "engine",
         schema: "reference",
         tables: { server: "Server.Server", licenseKey: "HostServer.LicenseKey" },
+        units: {},
+        stepMs: 100,
+        takeoverMs: 2000,
     }),
     /** Accepted data loss. @default "4h" */
     rpo: duration.default("4h"),
@@ -463,6 +483,17 @@ export const stageConfigSchema = strictObject({
     for (const problem of disasterRecoveryProblems(config)) {
         ctx.addIssue({ code: "custom", ...problem });
     }
+    const unitNames = Object.keys(config.engine.units);
+    if (unitNames.length > 0 && config.engine.primary === undefined) {
+        ctx.addIssue({ code: "custom", path: ["engine", "primary"], message: `missing (name the unit that acts: one of ${unitNames.join(", ")})` });
+    }
+    if (config.engine.primary !== undefined && !unitNames.includes(config.engine.primary)) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["engine", "primary"],
+            message: unitNames.length === 0 ? `"${config.engine.primary}" names no unit (declare engine.units first)` : `"${config.engine.primary}" is not one of engine.units (${unitNames.join(", ")})`,
+        });
+    }
     if (config.platform.kind === "docker") {
         // Verified with mocks only (no Docker engine here): what the local platform does beyond servers is refused.
         for (const key of ["standbys", "shipping", "copy"] as const) {
@@ -470,6 +501,9 @@ export const stageConfigSchema = strictObject({
             if (value !== undefined && !(typeof value === "object" && value !== null && Object.keys(value).length === 0)) {
                 ctx.addIssue({ code: "custom", path: [key], message: "is not available on the docker platform yet (use platform.kind: local)" });
             }
+        }
+        if (unitNames.length > 0) {
+            ctx.addIssue({ code: "custom", path: ["engine", "units"], message: "run as local processes: not available on the docker platform yet (use platform.kind: local)" });
         }
         for (const key of ["superuserPassword", "applicationPassword"] as const) {
             if (config[key] === undefined) {

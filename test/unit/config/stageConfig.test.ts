@@ -17,6 +17,9 @@ describe("parseStageConfig", () => {
                     owner: "engine",
                     schema: "reference",
                     tables: { server: "Server.Server", licenseKey: "HostServer.LicenseKey" },
+                    units: {},
+                    stepMs: 100,
+                    takeoverMs: 2000,
                 },
                 rpo: "4h",
                 adminObjects: "admin/objects.json",
@@ -90,6 +93,15 @@ describe("parseStageConfig", () => {
         ]],
         ["unknown platform", { ...valid, "stagewise:platform": JSON.stringify({ kind: "kubernetes" }) }, [
             'platform.kind: "kubernetes" is not a platform (use one of: local, docker)',
+        ]],
+        ["engine units without a primary", { ...valid, "stagewise:engine": JSON.stringify({ units: { "unit-a": {}, "unit-b": {} } }) }, [
+            "engine.primary: missing (name the unit that acts: one of unit-a, unit-b)",
+        ]],
+        ["an engine primary that is not a unit", { ...valid, "stagewise:engine": JSON.stringify({ units: { "unit-a": {} }, primary: "unit-c" }) }, [
+            'engine.primary: "unit-c" is not one of engine.units (unit-a)',
+        ]],
+        ["an engine step that is not whole milliseconds", { ...valid, "stagewise:engine": JSON.stringify({ units: { "unit-a": {} }, primary: "unit-a", stepMs: "fast" }) }, [
+            'engine.stepMs: "fast" is not milliseconds (use a whole number from 0 to 60000)',
         ]],
         ["docker platform without image", { ...valid, "stagewise:platform": JSON.stringify({ kind: "docker" }) }, [
             'platform.image: missing (use e.g. "postgres:15")',
