@@ -154,3 +154,15 @@ test("removing the warm standby stops its shipper and removes its folders, leavi
     expect(fs.readdirSync(path.join(dataRoot, "wal-archive")).length).toBeGreaterThan(0);
     expect(workspace.strayProcesses().filter((p) => p.includes("stagewise-shipper"))).toEqual([]);
 });
+
+test("a schedule that cannot meet the RPO is refused with the arithmetic before anything changes", async () => {
+    await prod.setConfig("stagewise:shipping", { value: JSON.stringify({ logBackupInterval: "50s", shipInterval: "20s" }) });
+    const error = await prod.preview({ color: "never" }).then(
+        () => undefined,
+        (err: Error) => err,
+    );
+    expect(error?.message).toContain(
+        "shipping: rpo 1m cannot be met: worst-case data loss = log backup interval + shipping interval = 50s + 20s = 1m10s > 1m (shorten an interval, or accept more data loss)",
+    );
+    expect(await queryUrl(await superuserUrl(), "SELECT current_setting('archive_timeout') AS timeout")).toEqual([{ timeout: "5s" }]);
+});
