@@ -6,6 +6,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import * as childProcess from "child_process";
 import * as path from "path";
 import { freePort, stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
+import { createRestorePoint } from "../../components/platform/recovery";
 import { queryUrl } from "../harness/postgres";
 
 jest.setTimeout(600_000);
@@ -16,6 +17,8 @@ let workspace: ThrowawayWorkspace;
 let prod: Stack;
 let dr: Stack;
 let drPort: number;
+let warm: Stack;
+let warmPort: number;
 let prodUrls: Record<string, string>;
 /** Commit bounds of each marker on production's clock. */
 const markers: { n: number; before: Date; after: Date }[] = [];
@@ -52,10 +55,19 @@ beforeAll(async () => {
         "stagewise:disasterRecovery": JSON.stringify({ of: PRODUCTION, tier: "cold", shipInterval: "1s" }),
     });
     await dr.setConfig("stagewise:licenseKey", { value: DR_KEY, secret: true });
+    warmPort = await freePort();
+    warm = await workspace.createStack("drwarm", {
+        "stagewise:stage": "production",
+        "stagewise:servers": JSON.stringify({ "prod-db": { port: warmPort } }),
+        "stagewise:platform": JSON.stringify({ kind: "local", dataRoot: path.join(workspace.dir, "data", "drwarm") }),
+        "stagewise:disasterRecovery": JSON.stringify({ of: PRODUCTION, tier: "warm", applyDelay: "0s", shipInterval: "1s" }),
+    });
+    await warm.setConfig("stagewise:licenseKey", { value: DR_KEY, secret: true });
 });
 
 afterAll(async () => {
     await dr?.destroy({ color: "never" }).catch(() => undefined); // stops the shipper and the DR server
+    await warm?.destroy({ color: "never" }).catch(() => undefined);
     workspace?.dispose();
 });
 
@@ -144,4 +156,30 @@ test("after cutover an up changes nothing, and another target is refused", async
     expect(preview.changeSummary.update ?? 0).toBe(0);
     await dr.setConfig("stagewise:cutover", { value: JSON.stringify({ latest: true }) });
     await expect(dr.up({ color: "never" })).rejects.toThrow(/this DR site was already cut over \(to time .*, promoted at .*\); it is production now and is not recovered again/);
+});
+
+test("a warm DR site stands by in recovery, then cuts over to a named restore point: exactly the markers before it", async () => {
+    // Brought up after markers 1-4: its base backup holds them; the restore point comes later.
+    await warm.up({ color: "never" });
+    const before = await stageOutputs(warm);
+    expect(before.disasterRecovery).toMatchObject({ tier: "warm", state: "standing by", engineUnits: "off", server: { name: "prod-db", running: true, inRecovery: true } });
+    expect(before.servers).toEqual({});
+
+    const source = (await stageOutputs(prod)).copySource as { host: string; port: number; superuserPassword: string };
+    await writeMarker(5);
+    await createRestorePoint(source, "before-6");
+    await writeMarker(6);
+    await warm.setConfig("stagewise:cutover", { value: JSON.stringify({ targetName: "before-6" }) });
+    await warm.up({ color: "never" });
+
+    const out = await stageOutputs(warm);
+    expect(out.cutover).toMatchObject({ target: 'restore point "before-6"', tailOfLog: { method: "archived" }, licenceRowsReapplied: 2 });
+    const urls = out.connectionStrings as Record<string, string>;
+    for (const db of ["work", "business"]) {
+        expect(await queryUrl(urls[db], "SELECT n FROM marker ORDER BY n")).toEqual([1, 2, 3, 4, 5].map((n) => ({ n })));
+    }
+    expect(await queryUrl(urls.config, `SELECT "ServerName", "HostName", "LicenseKey" FROM "Server"."Server" JOIN "HostServer"."LicenseKey" USING ("ServerName")`)).toEqual([
+        { ServerName: "prod-db", HostName: `127.0.0.1:${warmPort}`, LicenseKey: DR_KEY },
+    ]);
+    expect(await queryUrl(urls.config, "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: false }]);
 });
