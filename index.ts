@@ -43,7 +43,6 @@ async function deploy() {
 
     const stack = pulumi.getStack();
     const topology = new Stage(stack, { config });
-    const coordination = new Coordination(stack, { config, stage: topology, production });
     const standbys =
         Object.keys(config.standbys).length > 0
             ? new Standbys(stack, { config, stage: topology, dataRoot: topology.dataRootPath })
@@ -52,6 +51,10 @@ async function deploy() {
     // With `shipping`, production's archive feeds a shipper per warm standby.
     const logShipping = topology.walArchive ? new LogShipping(`${stack}-shipping`, { config, stage: topology, receivers: warmStandbyNames(config) }) : undefined;
     const warmStandbys = logShipping && warmStandbyNames(config).length > 0 ? new WarmStandbys(`${stack}-warm`, { config, stage: topology, shipping: logShipping }) : undefined;
+    if (standbys?.primaryRole) {
+        topology.waitFor(standbys.primaryRole); // writes to production wait for a switchover or failover
+    }
+    const coordination = new Coordination(stack, { config, stage: topology, production });
     // After a copy the work database holds production's admin objects: the stage's own are applied after it.
     const identity = config.identity
         ? new LicenseReapplication(
@@ -126,6 +129,8 @@ async function deploy() {
         logShipping: logShipping?.state,
         coldStandbys: coldStandbys?.standbys,
         failoverConnectionStrings: standbys?.failoverConnectionStrings,
+        primary: standbys?.primary,
+        redirectionRunbook: standbys?.redirectionRunbook,
         lastCopy: copy
             ? pulumi.all([copy.copiedAt, copy.trigger, copy.bytes, copy.verified, copy.identityRowsRestored, copy.sourceSystemIdentifier, copy.tables]).apply(
                   ([copiedAt, trigger, bytes, verified, identityRowsRestored, sourceSystemIdentifier, tables]) => ({

@@ -101,6 +101,12 @@ export const stageOutputsSchema = z.strictObject({
                 running: z.boolean(),
                 streaming: z.boolean(),
                 lagBytes: z.number().nullable(),
+                /** Declared synchronous (the primary waits for it on commit). */
+                synchronous: z.boolean(),
+                /** pg_stat_replication.sync_state on the primary ("sync", "async", ...); null while not streaming or when it is the primary. */
+                syncState: z.string().nullable(),
+                /** Its declared role: "primary" once `primary` names it. */
+                role: z.enum(["primary", "standby"]),
             }), warmStandby]),
         )
         .optional(),
@@ -122,6 +128,28 @@ export const stageOutputsSchema = z.strictObject({
             lastArchiveError: z.string().nullable(),
         })
         .optional(),
+    /** Production only, with hot standbys: the member that is the primary, and the last switchover or failover. */
+    primary: z
+        .strictObject({
+            name: z.string(),
+            endpoint: z.string(),
+            lastChange: z
+                .strictObject({
+                    kind: z.enum(["switchover", "failover"]),
+                    from: z.string(),
+                    to: z.string(),
+                    at: z.string(),
+                    seconds: z.number(),
+                    /** Switchover: the old primary's shutdown checkpoint, replayed by the new one before its promotion. */
+                    checkpointLsn: z.string().nullable(),
+                    rejoined: z.array(z.string()),
+                    needsRebuild: z.array(z.string()),
+                })
+                .nullable(),
+        })
+        .optional(),
+    /** Production only, with hot standbys on different subnets: the manual steps that redirect clients to the declared primary (instead of failoverConnectionStrings). */
+    redirectionRunbook: z.array(z.string()).optional(),
     /** Production only, with standbys: URLs over the primary and the standbys that always reach the writable one (secret). */
     failoverConnectionStrings: z
         .union([z.literal("[secret]"), z.strictObject({ work: z.string(), business: z.string(), config: z.string() })])

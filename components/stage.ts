@@ -50,8 +50,8 @@ export class Stage extends pulumi.ComponentResource {
     public readonly databases: Record<DatabaseRole, DatabasePlacement>;
     /** Production with `shipping`: the folder its primary archives WAL into, and the resource that made it. */
     public readonly walArchive: { path: string; resource: WalArchive } | undefined;
-    /** libpq connection string of each engine database for the owner role (secret). */
-    public readonly connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
+    /** libpq connection string of each engine database for the owner role (secret). Gated by `waitFor`. */
+    public connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
 
     constructor(name: string, args: StageArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("stagewise:index:Stage", name, {}, opts);
@@ -177,6 +177,14 @@ export class Stage extends pulumi.ComponentResource {
             databases: this.databases,
             connectionStrings: this.connectionStrings,
         });
+    }
+
+    /**
+     * Makes everything that connects through `connectionStrings` from now on wait for `gate` (production's
+     * role change: nothing writes to a member that is about to be promoted or demoted).
+     */
+    public waitFor(gate: pulumi.CustomResource): void {
+        this.connectionStrings = pulumi.secret(pulumi.all([this.connectionStrings, gate.id]).apply(([cs]) => cs));
     }
 }
 

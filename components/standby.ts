@@ -6,7 +6,10 @@ import * as path from "path";
 import { settingsText, StageConfig, StandbyConfig } from "./config";
 import { DATABASE_ROLES, DatabaseRole } from "./engine/referenceSchema";
 import { HotStandby } from "./providers/hotStandby";
+import { PrimaryRole } from "./providers/primaryRole";
 import { Stage } from "./stage";
+import { redirectionRunbook, sameSubnet } from "./standby/redirection";
+import { declaredPrimary, failoverOrder, primaryEndpoint, replicationMembers, synchronousMembers } from "./standby/roles";
 
 export interface StandbysArgs {
     readonly config: StageConfig;
@@ -22,30 +25,82 @@ export interface StandbyState {
     running: boolean;
     streaming: boolean;
     lagBytes: number | null;
+    /** Declared synchronous. */
+    synchronous: boolean;
+    /** pg_stat_replication.sync_state on the primary; null while not streaming or when it is the primary. */
+    syncState: string | null;
+    /** Its declared role in the replication group. */
+    role: "primary" | "standby";
+}
+
+/** The replication group's primary, as of the last up. */
+export interface PrimaryState {
+    name: string;
+    endpoint: string;
+    lastChange: {
+        kind: "switchover" | "failover";
+        from: string;
+        to: string;
+        at: string;
+        seconds: number;
+        checkpointLsn: string | null;
+        rejoined: string[];
+        needsRebuild: string[];
+    } | null;
 }
 
 export class Standbys extends pulumi.ComponentResource {
     public readonly standbys: pulumi.Output<Record<string, StandbyState>>;
     /** libpq URLs listing the primary and every standby, with target_session_attrs=read-write (secret). */
     public readonly failoverConnectionStrings: pulumi.Output<Record<DatabaseRole, string>> | undefined;
+    /** When the members are on different subnets: the manual redirection steps to the declared primary, instead of failover strings. */
+    public readonly redirectionRunbook: string[] | undefined;
+    /** The replication group's primary (when the stage has hot standbys). */
+    public readonly primary: pulumi.Output<PrimaryState> | undefined;
+    /** What owns the role change; everything that writes to production waits for it. */
+    public readonly primaryRole: PrimaryRole | undefined;
 
     constructor(name: string, args: StandbysArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("stagewise:standby:Standbys", name, {}, opts);
         const { config, stage } = args;
         // Warm standbys are built by WarmStandbys (components/warmStandby.ts); they take no part in failover strings.
         const entries = Object.entries(config.standbys).filter((entry): entry is [string, Extract<StandbyConfig, { tier: "hot" }>] => entry[1].tier === "hot");
-        const [primaryName, primary] = Object.entries(stage.servers)[0];
+        const [, primary] = Object.entries(stage.servers)[0];
+
+        // The role change comes first: standbys then follow the declared primary (re-pointed, never rebuilt).
+        const declared = declaredPrimary(config);
+        const superuserPassword = primary.superuserPassword;
+        const role =
+            entries.length > 0
+                ? new PrimaryRole(
+                      `${name}-primary`,
+                      {
+                          declared,
+                          members: replicationMembers(config).map((m) => ({
+                              name: m.name,
+                              host: m.host,
+                              port: m.port,
+                              serverDir: path.join(args.dataRoot, m.name), // the server's folder and each standby's are named after them
+                          })),
+                          synchronous: synchronousMembers(config),
+                          binDir: stage.postgresBinDir,
+                          osUser: stage.osUser,
+                          superuserPassword,
+                      },
+                      { parent: this, dependsOn: [primary] },
+                  )
+                : undefined;
+        this.primaryRole = role;
+        const upstream = primaryEndpoint(config);
 
         const resources = entries.map(([standbyName, spec]) => {
             const resource = new HotStandby(
                 `${name}-${standbyName}`,
                 {
                     standbyName,
-                    primary: pulumi.all([primary.host, primary.port, primary.superuserPassword]).apply(([host, port, superuserPassword]) => ({
-                        host,
-                        port,
-                        superuserPassword,
-                    })),
+                    primary: superuserPassword.apply((password) => ({ host: upstream.host, port: upstream.port, superuserPassword: password })),
+                    role: standbyName === declared ? "primary" : "standby",
+                    synchronous: spec.synchronous,
                     binDir: stage.postgresBinDir,
                     serverDir: path.join(args.dataRoot, standbyName),
                     host: spec.host,
@@ -53,8 +108,8 @@ export class Standbys extends pulumi.ComponentResource {
                     osUser: stage.osUser,
                     settings: settingsText(spec.settings),
                 },
-                // Rebuilt from the primary at any time, so not protected; it follows its primary.
-                { parent: this, dependsOn: [primary] },
+                // Rebuilt from the primary at any time, so not protected; it follows the declared primary.
+                { parent: this, dependsOn: [primary, ...(role ? [role] : [])] },
             );
             return [standbyName, resource] as const;
         });
@@ -63,32 +118,55 @@ export class Standbys extends pulumi.ComponentResource {
             Object.fromEntries(
                 resources.map(([standbyName, r]) => [
                     standbyName,
-                    pulumi.all([r.host, r.port, r.slot, r.running, r.streaming, r.lagBytes]).apply(([host, port, slot, running, streaming, lagBytes]) => ({
+                    pulumi.all([r.host, r.port, r.slot, r.running, r.streaming, r.lagBytes, r.syncState]).apply(([host, port, slot, running, streaming, lagBytes, syncState]) => ({
                         tier: "hot" as const,
                         endpoint: `${host}:${port}`,
                         slot,
                         running,
                         streaming,
                         lagBytes,
+                        synchronous: entries.find(([n]) => n === standbyName)![1].synchronous,
+                        syncState: syncState ?? null,
+                        role: standbyName === declared ? ("primary" as const) : ("standby" as const),
                     })),
                 ]),
             ),
         );
 
-        if (resources.length > 0) {
-            const hosts = [`${config.servers[primaryName].host}:${config.servers[primaryName].port}`, ...entries.map(([, s]) => `${s.host}:${s.port}`)];
-            this.failoverConnectionStrings = pulumi.secret(
-                primary.applicationPassword.apply(
-                    (password) =>
-                        Object.fromEntries(
-                            DATABASE_ROLES.map((role) => [
-                                role,
-                                `postgresql://${config.engine.owner}:${encodeURIComponent(password)}@${hosts.join(",")}/${config.engine.databases[role]}?target_session_attrs=read-write`,
-                            ]),
-                        ) as Record<DatabaseRole, string>,
-                ),
-            );
+        if (role !== undefined) {
+            this.primary = pulumi.all([role.primary, role.lastChange]).apply(([acting, lastChange]) => {
+                const member = replicationMembers(config).find((m) => m.name === acting)!;
+                return { name: acting, endpoint: `${member.host}:${member.port}`, lastChange: lastChange ?? null };
+            });
+            // Clients try the declared primary first; libpq keeps the member that accepts writes.
+            const ordered = failoverOrder(config);
+            if (sameSubnet(ordered.map((m) => m.host))) {
+                const hosts = ordered.map((m) => `${hostForUrl(m.host)}:${m.port}`);
+                this.failoverConnectionStrings = pulumi.secret(
+                    pulumi.all([primary.applicationPassword, role.primary]).apply(
+                        ([password]) =>
+                            Object.fromEntries(
+                                DATABASE_ROLES.map((dbRole) => [
+                                    dbRole,
+                                    `postgresql://${config.engine.owner}:${encodeURIComponent(password)}@${hosts.join(",")}/${config.engine.databases[dbRole]}?target_session_attrs=read-write`,
+                                ]),
+                            ) as Record<DatabaseRole, string>,
+                    ),
+                );
+            } else {
+                const [first, ...others] = ordered;
+                this.redirectionRunbook = redirectionRunbook(first, others, DATABASE_ROLES.map((r) => config.engine.databases[r]));
+            }
         }
-        this.registerOutputs({ standbys: this.standbys, failoverConnectionStrings: this.failoverConnectionStrings });
+        this.registerOutputs({
+            standbys: this.standbys,
+            failoverConnectionStrings: this.failoverConnectionStrings,
+            redirectionRunbook: this.redirectionRunbook,
+            primary: this.primary,
+        });
     }
+}
+
+function hostForUrl(host: string): string {
+    return host.includes(":") ? `[${host}]` : host;
 }

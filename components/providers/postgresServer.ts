@@ -2,14 +2,18 @@
 // create: refuse a busy port or a foreign folder, initdb, settings, start, bootstrap the engine's
 // databases. update: reload or restart as PostgreSQL says, start a server stopped behind our back.
 // delete: stop, and remove the folder unless retained. The work itself is in platform/cluster.ts.
+// In production's replication group it is told its declared role and never changes roles itself
+// (PrimaryRole does): declared a standby, it is only ever started read-only.
 import * as pulumi from "@pulumi/pulumi";
 import * as cluster from "../platform/cluster";
 import { recoverInterruptedCopy } from "../platform/copy";
 import { assertPortFree } from "../platform/ports";
+import * as standby from "../platform/standby";
+import * as switchover from "../platform/switchover";
 import { sameData } from "./diffs";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
-const PROVIDER_VERSION = "1";
+const PROVIDER_VERSION = "2";
 
 export interface PostgresServerArgs {
     /** The server's stable name within its stage. */
@@ -38,6 +42,10 @@ export interface PostgresServerArgs {
     readonly applicationPassword?: pulumi.Input<string>;
     /** Keep the folder when the resource is deleted. @default false */
     readonly retain?: pulumi.Input<boolean>;
+    /** Its declared role in production's replication group. @default "primary" */
+    readonly role?: pulumi.Input<"primary" | "standby">;
+    /** The declared primary it streams from, when its role is "standby". */
+    readonly upstream?: pulumi.Input<standby.Upstream>;
 }
 
 interface ServerInputs {
@@ -54,6 +62,8 @@ interface ServerInputs {
     superuserPassword?: string;
     applicationPassword?: string;
     retain: boolean;
+    role: "primary" | "standby";
+    upstream?: standby.Upstream;
     providerVersion: string;
 }
 
@@ -106,26 +116,63 @@ async function assertCanCreate(inputs: ServerInputs): Promise<"new" | "adopt"> {
     return mode;
 }
 
-/** Brings a created or adopted cluster to the declared state; returns the outputs. */
-async function converge(inputs: ServerInputs, passwords: { superuser: string; application: string }, settingsChange: string): Promise<ServerOutputs> {
+/**
+ * Brings a created or adopted cluster to the declared state; returns the outputs. A declared
+ * standby is started only as a standby (followDeclaredPrimary) and gets no bootstrap: it is read-only.
+ */
+async function converge(
+    inputs: ServerInputs,
+    passwords: { superuser: string; application: string },
+    settingsChange: string,
+    previous?: ServerOutputs,
+): Promise<ServerOutputs> {
     const loc = cluster.locationOf(inputs);
-    if (cluster.clusterStatus(loc) !== "running") {
+    if (inputs.role === "standby") {
+        await followDeclaredPrimary(inputs, passwords.superuser);
+    } else if (cluster.clusterStatus(loc) !== "running") {
         cluster.startCluster(loc);
     }
-    await cluster.bootstrap(loc, passwords.superuser, {
-        ownerRole: inputs.ownerRole,
-        ownerPassword: passwords.application,
-        databases: inputs.databases,
-    });
+    const outs = { ...inputs, superuserPassword: passwords.superuser, applicationPassword: passwords.application, lastSettingsChange: settingsChange };
+    if (cluster.clusterStatus(loc) !== "running") {
+        return { ...outs, running: false, startedAt: previous?.startedAt ?? "", systemIdentifier: previous?.systemIdentifier ?? "", serverVersion: previous?.serverVersion ?? "" };
+    }
+    if (!(await switchover.inRecovery(loc, passwords.superuser))) {
+        await cluster.bootstrap(loc, passwords.superuser, {
+            ownerRole: inputs.ownerRole,
+            ownerPassword: passwords.application,
+            databases: inputs.databases,
+        });
+    }
     const facts = await cluster.liveFacts(loc, passwords.superuser);
-    return {
-        ...inputs,
-        superuserPassword: passwords.superuser,
-        applicationPassword: passwords.application,
-        running: true,
-        ...facts,
-        lastSettingsChange: settingsChange,
-    };
+    return { ...outs, running: true, ...facts };
+}
+
+/**
+ * A declared standby that is stopped starts only as a standby: with its standby.signal, or — a former
+ * primary — rejoined through pg_rewind once the declared primary accepts writes. Until then it stays
+ * stopped (fenced): it is never started writable. A running one is left as it is (a pending role
+ * change is PrimaryRole's to make).
+ */
+async function followDeclaredPrimary(inputs: ServerInputs, password: string): Promise<void> {
+    const loc = cluster.locationOf(inputs);
+    const upstream = inputs.upstream;
+    if (cluster.clusterStatus(loc) !== "stopped" || upstream === undefined) {
+        return;
+    }
+    const member = { name: inputs.serverName, loc };
+    const log = (line: string) => console.log(`server ${inputs.serverName}: ${line}`);
+    if (standby.hasStandbySignal(loc)) {
+        standby.configureStandby(member, upstream, password);
+        cluster.startCluster(loc);
+        return;
+    }
+    const upstreamLoc = { ...loc, host: upstream.host, port: upstream.port };
+    if (switchover.acceptsConnections(upstreamLoc) && !(await switchover.inRecovery(upstreamLoc, password).catch(() => true))) {
+        log("was a primary and is declared a standby: rejoining with pg_rewind");
+        await switchover.rejoinAsStandby(member, upstream, password, { rewind: true, onProgress: log, staleSlots: [] });
+        return;
+    }
+    log("was a primary and is declared a standby: it stays stopped (fenced) until the declared primary accepts writes");
 }
 
 const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, ServerOutputs> = {
@@ -145,13 +192,19 @@ const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, Serv
                 failures.push({ property: "settings", reason: `${JSON.stringify(name)} is not a PostgreSQL setting name` });
             }
         }
-        return { inputs: { ...news, host: news.host ?? "127.0.0.1", settings: news.settings ?? {}, retain: news.retain ?? false }, failures };
+        if (news.role === "standby" && news.upstream === undefined) {
+            failures.push({ property: "upstream", reason: "a declared standby needs the endpoint of the declared primary" });
+        }
+        return {
+            inputs: { ...news, host: news.host ?? "127.0.0.1", settings: news.settings ?? {}, retain: news.retain ?? false, role: news.role ?? "primary" },
+            failures,
+        };
     },
 
     async diff(_id, olds, news) {
         const replaces = REPLACING_INPUTS.filter((k) => olds[k] !== news[k]);
         const changed: string[] = [];
-        for (const key of ["serverName", "owner", "binDir", "host", "settings", "ownerRole", "databases", "retain", "providerVersion"] as const) {
+        for (const key of ["serverName", "owner", "binDir", "host", "settings", "ownerRole", "databases", "retain", "role", "upstream", "providerVersion"] as const) {
             if (!sameData(olds[key], news[key])) {
                 changed.push(key);
             }
@@ -203,7 +256,8 @@ const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, Serv
             cluster.assertServerUserCanReach(loc, inputs.serverDir);
             cluster.initCluster(loc, passwords.superuser);
             cluster.writeSettings(loc, inputs.settings);
-            const outs = await converge(inputs, passwords, "none");
+            // A new cluster starts as its own primary, whatever its declared role (PrimaryRole acts on that).
+            const outs = { ...(await converge({ ...inputs, role: "primary" }, passwords, "none")), role: inputs.role };
             // The marker comes last: a folder without it was never a finished server.
             const marker: cluster.ServerMarker = { owner: inputs.owner, server: inputs.serverName, createdAt: new Date().toISOString() };
             fs.writeFileSync(path.join(inputs.serverDir, cluster.SERVER_MARKER), JSON.stringify(marker, null, 2) + "\n");
@@ -251,6 +305,9 @@ const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, Serv
         };
         if (cluster.clusterStatus(loc) !== "running") {
             cluster.writeSettings(loc, news.settings);
+            if (news.role === "standby") {
+                return { outs: await converge(news, passwords, "none", olds) }; // started only as a standby, if at all
+            }
             cluster.startCluster(loc);
         }
         let settingsChange = "none";
@@ -265,7 +322,7 @@ const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, Serv
             await cluster.setSuperuserPassword(loc, olds.superuserPassword, news.superuserPassword);
             passwords.superuser = news.superuserPassword;
         }
-        return { outs: await converge(news, passwords, settingsChange) };
+        return { outs: await converge(news, passwords, settingsChange, olds) };
     },
 
     async delete(_id, props) {

@@ -40,7 +40,17 @@ test("up creates a hot standby that streams from production through its slot", a
     expect(result.stdout).toMatch(/standby prod-hot: .*kB/);
     const out = await stageOutputs(prod);
     expect(out.standbys).toEqual({
-        "prod-hot": { tier: "hot", endpoint: `127.0.0.1:${standbyPort}`, slot: "stagewise_prod_hot", running: true, streaming: true, lagBytes: expect.any(Number) },
+        "prod-hot": {
+            tier: "hot",
+            endpoint: `127.0.0.1:${standbyPort}`,
+            slot: "stagewise_prod_hot",
+            running: true,
+            streaming: true,
+            lagBytes: expect.any(Number),
+            synchronous: false,
+            syncState: "async",
+            role: "standby",
+        },
     });
     const cs = out.connectionStrings as Record<string, string>;
     expect(await queryUrl(cs.config, "SELECT slot_name, active FROM pg_replication_slots")).toEqual([{ slot_name: "stagewise_prod_hot", active: true }]);

@@ -22,6 +22,7 @@ beforeAll(async () => {
     await bootstrap(primary, PASSWORD, { ownerRole: "engine", ownerPassword: "app", databases: [{ name: "work", schemaSql: "CREATE TABLE IF NOT EXISTS t (id int)" }] });
     const port = await freePort();
     spec = {
+        name: "standby",
         loc: { ...primary, serverDir: `${root}/standby`, port },
         primary: { host: primary.host, port: primary.port, superuserPassword: PASSWORD },
         slot: "stagewise_standby",

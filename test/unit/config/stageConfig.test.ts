@@ -300,6 +300,33 @@ describe("parseStageConfig", () => {
             "standbys: are for production (staging stages are rebuilt by copies)",
             "standbys.hot.port: 55432 is already the port of servers.main (give each server its own port)",
         ]],
+        ["a declared primary that is no member", {
+            ...valid,
+            "stagewise:stage": "production",
+            "stagewise:standbys": JSON.stringify({ "main-hot": { tier: "hot", port: 55433 } }),
+            "stagewise:primary": "main-hotx",
+        }, [
+            'primary: "main-hotx" is not the server or a hot standby of this stage (use one of: main, main-hot)',
+        ]],
+        ["a warm standby declared primary", {
+            ...valid,
+            "stagewise:stage": "production",
+            "stagewise:shipping": "{}",
+            "stagewise:standbys": JSON.stringify({ dr: { tier: "warm", port: 55433 }, "main-hot": { tier: "hot", port: 55434 } }),
+            "stagewise:primary": "dr",
+        }, [
+            'primary: "dr" is a warm standby (only the server or a hot standby can be the primary: main, main-hot)',
+        ]],
+        ["a declared primary on a staging stage, and synchronous not a boolean", {
+            ...valid,
+            "stagewise:primary": "main",
+            "stagewise:standbys": JSON.stringify({ "main-hot": { tier: "hot", port: 55433, synchronous: "yes" } }),
+        }, [
+            'standbys.main-hot.synchronous: "yes" is not true or false (use true or false)',
+        ]],
+        ["a declared primary on a staging stage", { ...valid, "stagewise:primary": "main" }, [
+            "primary: is for production (the stage with standbys)",
+        ]],
         ["every problem at once", {
             "stagewise:stage": "prod",
             "stagewise:rpo": "4 hours",

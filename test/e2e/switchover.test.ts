@@ -1,0 +1,198 @@
+// Switchover and failover through the real engine: a synchronous hot standby under write load,
+// the primary killed with kill -9, `primary` changed and `up` fails over with every acknowledged
+// commit kept; a planned switchover with writes running loses none and the old primary streams
+// from the new one; switching back works.
+import { Stack } from "@pulumi/pulumi/automation";
+import * as childProcess from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { findPostgresBinDir } from "../../components/platform/local";
+import { freePort, stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
+import { queryUrl, stopByHand } from "../harness/postgres";
+import { missingCountSql, startWriters, waitForCommits } from "../harness/writers";
+
+jest.setTimeout(900_000);
+
+let workspace: ThrowawayWorkspace;
+
+beforeAll(() => {
+    workspace = throwawayWorkspace();
+});
+
+afterAll(() => workspace?.dispose());
+
+/** Runs `sql` through psql (libpq: multi-host URLs and target_session_attrs), password via the environment. */
+function psql(url: string, sql: string): string {
+    const [, user, password, rest] = /^postgresql:\/\/([^:]+):([^@]+)@(.+)$/.exec(url)!;
+    return childProcess
+        .execFileSync(path.join(findPostgresBinDir(undefined), "psql"), [`postgresql://${user}@${rest}`, "-XAtc", sql], {
+            env: { ...process.env, PGPASSWORD: decodeURIComponent(password) },
+            encoding: "utf8",
+        })
+        .trim();
+}
+
+/** The same database URL, on another member's port. */
+function onPort(url: string, port: number): string {
+    return url.replace(/@([^/]+)\//, `@127.0.0.1:${port}/`);
+}
+
+/** The superuser's URL of a member (production exports its superuser password as the secret copySource). */
+async function superuserOn(stack: Stack, port: number): Promise<string> {
+    const source = (await stageOutputs(stack)).copySource as { superuserPassword: string };
+    return `postgresql://postgres:${encodeURIComponent(source.superuserPassword)}@127.0.0.1:${port}/postgres`;
+}
+
+async function inRecovery(url: string): Promise<boolean> {
+    return (await queryUrl<{ r: boolean }>(url, "SELECT pg_is_in_recovery() AS r"))[0].r;
+}
+
+describe("failover to a synchronous hot standby", () => {
+    let prod: Stack;
+    let standbyPort: number;
+    let primaryPort: number;
+    let business: string;
+
+    test("up: the standby is synchronous (application_name, sync_state sync)", async () => {
+        standbyPort = await freePort();
+        prod = await stageStack(workspace, "prod", "production", { standbys: { "prod-hot": { tier: "hot", port: standbyPort, synchronous: true } } });
+        await prod.up({ color: "never" });
+        const out = await stageOutputs(prod);
+        primaryPort = out.servers["prod-db"].port;
+        expect(out.standbys?.["prod-hot"]).toEqual({
+            tier: "hot",
+            endpoint: `127.0.0.1:${standbyPort}`,
+            slot: "stagewise_prod_hot",
+            running: true,
+            streaming: true,
+            lagBytes: expect.any(Number),
+            synchronous: true,
+            syncState: "sync",
+            role: "standby",
+        });
+        expect(out.primary).toEqual({ name: "prod-db", endpoint: `127.0.0.1:${primaryPort}`, lastChange: null });
+        business = (out.connectionStrings as Record<string, string>).business;
+        expect(await queryUrl(await superuserOn(prod, primaryPort), "SELECT application_name, sync_state FROM pg_stat_replication")).toEqual([{ application_name: "prod-hot", sync_state: "sync" }]);
+        expect(await queryUrl(business, "SELECT current_setting('synchronous_standby_names') AS s, current_setting('synchronous_commit') AS c")).toEqual([
+            { s: 'FIRST 1 ("prod-hot")', c: "on" },
+        ]);
+    });
+
+    test("primary killed with kill -9 under load, `primary: prod-hot` and up: failover, no acknowledged commit lost", async () => {
+        await queryUrl(business, "CREATE TABLE acks (id bigint PRIMARY KEY)");
+        const writers = startWriters({ connectionString: business }, "acks", 4);
+        await waitForCommits(writers, 300);
+        // Only the postmaster, by the PID in its own pid file.
+        const pidFile = path.join(workspace.dir, "data", "prod", "prod-db", "pgdata", "postmaster.pid");
+        const postmaster = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0]);
+        process.kill(postmaster, "SIGKILL");
+        const acked = await writers.stop();
+        expect(acked.length).toBeGreaterThanOrEqual(300);
+
+        await prod.setConfig("stagewise:primary", { value: "prod-hot" });
+        const preview = await prod.preview({ color: "never", diff: true });
+        expect(preview.stdout).toMatch(/dynamic\/stagewise:PrimaryRole: \(update\)[^]*~ declared +: "prod-db" => "prod-hot"/);
+        const result = await prod.up({ color: "never" });
+        // The server provider ran first and kept the killed primary down (never writable); the role change rejoined it.
+        expect(result.stdout).toContain("server prod-db: was a primary and is declared a standby: it stays stopped (fenced) until the declared primary accepts writes");
+        expect(result.stdout).toMatch(/primary: prod-hot promoted: it accepts writes/);
+        expect(result.stdout).toMatch(/primary: rejoining prod-db as a standby of prod-hot \(pg_rewind\)/);
+
+        const out = await stageOutputs(prod);
+        expect(out.primary).toMatchObject({
+            name: "prod-hot",
+            endpoint: `127.0.0.1:${standbyPort}`,
+            lastChange: { kind: "failover", from: "prod-db", to: "prod-hot", checkpointLsn: null, rejoined: ["prod-db"], needsRebuild: [] },
+        });
+        const onNewPrimary = onPort(business, standbyPort);
+        expect(await inRecovery(onNewPrimary)).toBe(false);
+        const missing = await queryUrl<{ missing: number }>(onNewPrimary, missingCountSql("acks").replace("$1", `'{${acked.join(",")}}'`));
+        expect(missing).toEqual([{ missing: 0 }]);
+
+        // Clients follow through the failover string: the declared primary first, and it accepts writes.
+        const failover = (out.failoverConnectionStrings as Record<string, string>).business;
+        expect(failover).toMatch(new RegExp(`@127\\.0\\.0\\.1:${standbyPort},127\\.0\\.0\\.1:${primaryPort}/business\\?target_session_attrs=read-write$`));
+        expect(psql(failover, "INSERT INTO acks (id) VALUES (-1) RETURNING current_setting('port')")).toBe(`${standbyPort}\nINSERT 0 1`);
+        expect(out.databases.business).toEqual({ server: "prod-db", name: "business", host: "127.0.0.1", port: standbyPort });
+    });
+
+    test("the old primary came back only as a standby of the new one, and a later up keeps it so", async () => {
+        const onOld = onPort(business, primaryPort);
+        expect(await inRecovery(onOld)).toBe(true);
+        await expect(queryUrl(onOld, "INSERT INTO acks (id) VALUES (-2)")).rejects.toThrow("cannot execute INSERT in a read-only transaction");
+        expect(await queryUrl(await superuserOn(prod, standbyPort), "SELECT application_name, state FROM pg_stat_replication")).toEqual([
+            { application_name: "prod-db", state: "streaming" },
+        ]);
+
+        // Stopped behind Pulumi's back: `up` starts it again, read-only.
+        stopByHand(path.join(workspace.dir, "data", "prod", "prod-db"));
+        await prod.up({ color: "never" });
+        expect(await inRecovery(onOld)).toBe(true);
+        let rows: unknown[] = [];
+        for (let i = 0; i < 100 && rows.length === 0; i++) {
+            rows = await queryUrl(onOld, "SELECT id FROM acks WHERE id = -1");
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(rows).toEqual([{ id: "-1" }]);
+        const out = await stageOutputs(prod);
+        expect(out.standbys?.["prod-hot"]).toMatchObject({ role: "primary", running: true, streaming: false, syncState: null });
+        expect((await prod.preview({ color: "never" })).changeSummary.update).toBeUndefined();
+    });
+});
+
+describe("planned switchover with writes running", () => {
+    let sw: Stack;
+    let serverPort: number;
+    let standbyPort: number;
+    let business: string;
+
+    test("switchover to the standby loses no acknowledged commit; the old primary streams from the new one", async () => {
+        standbyPort = await freePort();
+        sw = await stageStack(workspace, "sw", "production", { standbys: { "sw-hot": { tier: "hot", port: standbyPort } } });
+        await sw.up({ color: "never" });
+        let out = await stageOutputs(sw);
+        serverPort = out.servers["sw-db"].port;
+        business = (out.connectionStrings as Record<string, string>).business;
+        expect(out.standbys?.["sw-hot"]).toMatchObject({ synchronous: false, syncState: "async", role: "standby" });
+        await queryUrl(business, "CREATE TABLE acks (id bigint PRIMARY KEY)");
+
+        await sw.setConfig("stagewise:primary", { value: "sw-hot" });
+        const preview = await sw.preview({ color: "never", diff: true });
+        expect(preview.stdout).toMatch(/dynamic\/stagewise:PrimaryRole: \(update\)[^]*~ declared +: "sw-db" => "sw-hot"/);
+        expect(preview.changeSummary.update).toBe(3); // the role, the server (now declared a standby), the standby (now declared primary)
+
+        const writers = startWriters({ connectionString: business }, "acks", 4);
+        await waitForCommits(writers, 300);
+        const result = await sw.up({ color: "never" });
+        const acked = await writers.stop(); // the writers ended when sw-db shut down
+        expect(result.stdout).toMatch(/primary: switchover: sw-db stopped \(shut down\) at shutdown checkpoint [0-9A-F]+\/[0-9A-F]+; waiting for sw-hot to replay past it/);
+
+        out = await stageOutputs(sw);
+        expect(out.primary).toMatchObject({ name: "sw-hot", lastChange: { kind: "switchover", from: "sw-db", to: "sw-hot", rejoined: ["sw-db"], needsRebuild: [] } });
+        expect(out.primary?.lastChange?.checkpointLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+        const onNew = onPort(business, standbyPort);
+        expect(await queryUrl(onNew, missingCountSql("acks").replace("$1", `'{${acked.join(",")}}'`))).toEqual([{ missing: 0 }]);
+        expect(await inRecovery(onNew)).toBe(false);
+        expect(await inRecovery(onPort(business, serverPort))).toBe(true);
+        expect(await queryUrl(await superuserOn(sw, standbyPort), "SELECT application_name, state FROM pg_stat_replication")).toEqual([{ application_name: "sw-db", state: "streaming" }]);
+        expect(await queryUrl(onNew, "SELECT slot_name, active FROM pg_replication_slots")).toEqual([{ slot_name: "stagewise_sw_db", active: true }]);
+        expect((await sw.preview({ color: "never" })).changeSummary.update).toBeUndefined();
+    });
+
+    test("switching back: the server is the primary again, the standby streams from it, nothing lost", async () => {
+        const onNew = onPort(business, standbyPort);
+        const writers = startWriters({ connectionString: onNew }, "acks", 2, 1_000_000);
+        await waitForCommits(writers, 100);
+        await sw.removeConfig("stagewise:primary");
+        await sw.up({ color: "never" });
+        const acked = await writers.stop();
+        const out = await stageOutputs(sw);
+        expect(out.primary).toMatchObject({ name: "sw-db", lastChange: { kind: "switchover", from: "sw-hot", to: "sw-db", rejoined: ["sw-hot"] } });
+        const onServer = onPort(business, serverPort);
+        expect(await inRecovery(onServer)).toBe(false);
+        expect(await queryUrl(onServer, missingCountSql("acks").replace("$1", `'{${acked.join(",")}}'`))).toEqual([{ missing: 0 }]);
+        expect(await queryUrl(await superuserOn(sw, serverPort), "SELECT application_name, state FROM pg_stat_replication")).toEqual([{ application_name: "sw-hot", state: "streaming" }]);
+        expect(out.standbys?.["sw-hot"]).toMatchObject({ role: "standby", running: true, streaming: true, syncState: "async" });
+        await queryUrl(onServer, "INSERT INTO acks (id) VALUES (-1)");
+    });
+});

@@ -1,0 +1,83 @@
+// Role changes of a real primary and hot standby (platform/switchover.ts): a planned switchover under
+// writes loses nothing and leaves the old primary streaming from the new one without pg_rewind; a
+// failover after kill -9 rejoins the old primary through pg_rewind, read-only.
+import * as fs from "fs";
+import * as path from "path";
+import { bootstrap, ClusterLocation, initCluster, logFileOf, startCluster, writeSettings } from "../../components/platform/cluster";
+import { withClient } from "../../components/platform/pg";
+import { createHotStandby } from "../../components/platform/standby";
+import { applySynchronousNames, changePrimary, Member } from "../../components/platform/switchover";
+import { freePort } from "../harness/engine";
+import { clusterLocation, removeCluster, tempDir } from "../harness/postgres";
+import { missingCountSql, startWriters, waitForCommits } from "../harness/writers";
+
+jest.setTimeout(300_000);
+
+const PASSWORD = "group-super";
+let root: string;
+let a: Member;
+let b: Member;
+
+const connection = (loc: ClusterLocation) => ({ host: loc.host, port: loc.port, user: "postgres", password: PASSWORD, database: "work" });
+const on = (loc: ClusterLocation, sql: string, params: unknown[] = []) => withClient(connection(loc), async (c) => (await c.query(sql, params)).rows);
+const logLines: string[] = [];
+const log = (line: string) => logLines.push(line);
+
+beforeAll(async () => {
+    root = tempDir("stagewise-switchover-");
+    a = { name: "node-a", loc: await clusterLocation(root, "node-a") };
+    initCluster(a.loc, PASSWORD);
+    writeSettings(a.loc, {});
+    startCluster(a.loc);
+    await bootstrap(a.loc, PASSWORD, { ownerRole: "engine", ownerPassword: "app", databases: [{ name: "work", schemaSql: "" }] });
+    await on(a.loc, "CREATE TABLE acks (id bigint PRIMARY KEY)");
+    const port = await freePort();
+    b = { name: "node-b", loc: { ...a.loc, serverDir: path.join(root, "node-b"), port } };
+    await createHotStandby({ name: b.name, loc: b.loc, primary: { host: a.loc.host, port: a.loc.port, superuserPassword: PASSWORD }, slot: "stagewise_node_b", settings: {} });
+});
+
+afterEach(() => {
+    if (expect.getState().assertionCalls !== expect.getState().numPassingAsserts) {
+        for (const m of [a, b]) {
+            console.log(`${m.name} log:\n${fs.existsSync(logFileOf(m.loc)) ? fs.readFileSync(logFileOf(m.loc), "utf8").split("\n").slice(-30).join("\n") : "(none)"}`);
+        }
+        console.log(logLines.join("\n"));
+    }
+});
+
+afterAll(() => {
+    removeCluster(a.loc);
+    removeCluster(b.loc);
+    fs.rmSync(root, { recursive: true, force: true });
+});
+
+test("planned switchover under writes: nothing lost, the old primary streams from the new one, no rewind", async () => {
+    const writers = startWriters(connection(a.loc), "acks", 3);
+    await waitForCommits(writers, 200);
+    const change = await changePrimary(a, b, [], PASSWORD, [], log);
+    const acked = await writers.stop();
+    expect(change).toMatchObject({ kind: "switchover", from: "node-a", to: "node-b", rejoined: ["node-a"], needsRebuild: [] });
+    expect(await on(b.loc, missingCountSql("acks"), [acked])).toEqual([{ missing: 0 }]);
+    expect(await on(b.loc, "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: false }]);
+    expect(await on(a.loc, "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: true }]);
+    expect(await on(b.loc, "SELECT application_name, state FROM pg_stat_replication")).toEqual([{ application_name: "node-a", state: "streaming" }]);
+    expect(logLines.some((l) => l.includes("pg_rewind"))).toBe(false);
+});
+
+test("failover after kill -9 of a primary with a synchronous standby: nothing acknowledged is lost, the standby is promoted, the old primary rejoins through pg_rewind", async () => {
+    // node-b is the primary now; node-a streams from it, synchronously.
+    await applySynchronousNames(b.loc, PASSWORD, ["node-a"]);
+    expect(await on(b.loc, "SELECT application_name, sync_state FROM pg_stat_replication")).toEqual([{ application_name: "node-a", sync_state: "sync" }]);
+    const writers = startWriters(connection(b.loc), "acks", 3, 1_000_000);
+    await waitForCommits(writers, 200);
+    const pid = Number(fs.readFileSync(path.join(b.loc.serverDir, "pgdata", "postmaster.pid"), "utf8").split("\n")[0]);
+    process.kill(pid, "SIGKILL");
+    const acked = await writers.stop();
+    const change = await changePrimary(b, a, [], PASSWORD, [], log);
+    expect(change).toMatchObject({ kind: "failover", from: "node-b", to: "node-a", checkpointLsn: null, rejoined: ["node-b"], needsRebuild: [] });
+    expect(await on(a.loc, "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: false }]);
+    expect(await on(b.loc, "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: true }]);
+    expect(await on(a.loc, "SELECT application_name, state FROM pg_stat_replication")).toEqual([{ application_name: "node-b", state: "streaming" }]);
+    expect(await on(a.loc, missingCountSql("acks"), [acked])).toEqual([{ missing: 0 }]);
+    await on(a.loc, "INSERT INTO acks VALUES (-1)");
+});
