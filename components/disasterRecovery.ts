@@ -127,7 +127,8 @@ export async function deployDisasterRecovery(config: StageConfig): Promise<Recor
             applyDelaySeconds: seconds(dr.applyDelay),
             cutover: target,
         },
-        { parent: site, dependsOn: [backups, shipping] },
+        // Once cut over it holds production's data: protected like production's servers.
+        { parent: site, dependsOn: [backups, shipping], protect: target !== null },
     );
 
     const hostPort = `${server.host.includes(":") ? `[${server.host}]` : server.host}:${server.port}`;

@@ -7,6 +7,7 @@ import * as childProcess from "child_process";
 import * as path from "path";
 import { freePort, stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
 import { createRestorePoint } from "../../components/platform/recovery";
+import { stopShipper } from "../../components/platform/shipping";
 import { queryUrl } from "../harness/postgres";
 
 jest.setTimeout(600_000);
@@ -66,8 +67,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-    await dr?.destroy({ color: "never" }).catch(() => undefined); // stops the shipper and the DR server
-    await warm?.destroy({ color: "never" }).catch(() => undefined);
+    // Cut-over DR servers are protected like production's: the shippers are stopped here, the servers by dispose.
+    for (const site of ["dr", "drwarm"]) await stopShipper(path.join(workspace.dir, "data", site, "shipper")).catch(() => undefined);
     workspace?.dispose();
 });
 
@@ -156,6 +157,8 @@ test("after cutover an up changes nothing, and another target is refused", async
     expect(preview.changeSummary.update ?? 0).toBe(0);
     await dr.setConfig("stagewise:cutover", { value: JSON.stringify({ latest: true }) });
     await expect(dr.up({ color: "never" })).rejects.toThrow(/this DR site was already cut over \(to time .*, promoted at .*\); it is production now and is not recovered again/);
+    await dr.setConfig("stagewise:cutover", { value: JSON.stringify({ targetTime: (await stageOutputs(dr)).cutover!.target.replace("time ", "") }) });
+    await expect(dr.destroy({ color: "never" })).rejects.toThrow(/protected/); // it holds production's data now
 });
 
 test("a warm DR site stands by in recovery, then cuts over to a named restore point: exactly the markers before it", async () => {
