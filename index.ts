@@ -2,6 +2,7 @@
 // its topology, and return its outputs (the contract in components/outputs.ts).
 import * as pulumi from "@pulumi/pulumi";
 import { databasesOf, loadStageConfig } from "./components/config";
+import { BackupPlan } from "./components/backups";
 import { Coordination } from "./components/coordination";
 import { EngineCluster } from "./components/engineCluster";
 import { deployDisasterRecovery } from "./components/disasterRecovery";
@@ -71,6 +72,7 @@ async function deploy() {
     const admin = new AdminObjects(stack, { config, stage: topology, plan: adminPlan }, { dependsOn: coordination.copy ? [coordination.copy] : [] });
     // Units start once the process definitions they run are in place.
     const engineCluster = Object.keys(config.engine.units).length > 0 ? new EngineCluster(stack, { config, stage: topology }, { dependsOn: [admin] }) : undefined;
+    const backups = config.backups ? new BackupPlan(stack, { config, stage: topology }, { dependsOn: [admin, ...(engineCluster ? [engineCluster] : [])] }) : undefined;
 
     const servers = pulumi.all(
         Object.fromEntries(
@@ -105,6 +107,7 @@ async function deploy() {
     const outputs = {
         outputsVersion: OUTPUTS_VERSION,
         engine: engineCluster?.state,
+        backups: backups?.state,
         topology: topologyDiagram([{ stack, qualifiedName: `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`, config }]),
         stage: topology.kind,
         platform: config.platform.kind,

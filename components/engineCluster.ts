@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { StageConfig } from "./config";
+import type { EngineUnitSpec } from "./platform/engineUnits";
 import { EnginePrimary, RecoveryFigures } from "./providers/enginePrimary";
 import { EngineUnit } from "./providers/engineUnit";
 import { Stage } from "./stage";
@@ -22,6 +23,21 @@ export interface EngineClusterState {
     units: Record<string, { pid: number | null; running: boolean }>;
     /** The acting unit's recovery of the state its predecessor left, as of the last `up`. */
     lastRecovery: RecoveryFigures | null;
+}
+
+/** The engine's units as the platform runs them (the work database's URL makes it a secret). */
+export function engineUnitSpecs(config: StageConfig, stage: Stage): pulumi.Output<EngineUnitSpec[]> {
+    const engine = config.engine;
+    return stage.connectionStrings.apply((cs) =>
+        Object.keys(engine.units).map((name) => ({
+            name,
+            command: engine.command ?? REFERENCE_ENGINE,
+            workUrl: cs.work,
+            stateDir: path.join(stage.dataRootPath, "engine"),
+            stepMs: engine.stepMs,
+            takeoverMs: engine.takeoverMs,
+        })),
+    );
 }
 
 export class EngineCluster extends pulumi.ComponentResource {

@@ -62,6 +62,26 @@ export const stageOutputsSchema = z.strictObject({
                 .nullable(),
         })
         .optional(),
+    /** With backups: the schedule, every backup set with its verification, staleness, and the last restore. */
+    backups: z
+        .strictObject({
+            mode: z.enum(["offline", "online"]),
+            interval: z.string(),
+            backups: z.array(
+                z.strictObject({ id: z.string(), mode: z.enum(["offline", "online"]), safety: z.boolean(), takenAt: z.string(), bytes: z.number(), verified: z.boolean() }),
+            ),
+            newestVerifiedAgeSeconds: z.number().nullable(),
+            stale: z.boolean(),
+            lastRestore: z
+                .strictObject({
+                    backup: z.string(),
+                    safetyBackup: z.string(),
+                    restoredAt: z.string(),
+                    cleanup: z.strictObject({ terminated: z.number().int(), restarted: z.number().int() }).nullable(),
+                })
+                .nullable(),
+        })
+        .optional(),
     /** This stage's topology as a Mermaid flowchart (`npm run diagram` draws all stages together). */
     topology: z.string().optional(),
     stage: z.enum(STAGE_KINDS),

@@ -368,6 +368,21 @@ export const stageConfigSchema = strictObject({
         /** e.g. "organization/stagewise/test" */
         from: z.string({ error: expect("a stack name", 'use e.g. "organization/stagewise/test"') }).min(1),
     }).optional(),
+    /** Consistent backups of the engine's databases (and configuration files) on a schedule. */
+    backups: strictObject({
+        /** offline stops the engine units; online needs every engine database on one server. @default online on a one-server stage, else offline */
+        mode: z.enum(["offline", "online"], { error: expect("a backup mode", "use offline or online") }).optional(),
+        /** A new backup on the first `up` after this much time. @default "24h" */
+        interval: duration.default("24h"),
+        /** Scheduled backups kept (safety backups of restores are kept alongside). @default 3 */
+        keep: z.number({ error: expect("a count", "use a whole number from 1 to 100") }).int().min(1).max(100).default(3),
+        /** The engine's configuration files backed up and restored with the databases (relative to the project). @default [] */
+        configFiles: z.array(z.string(), { error: expect("a list of files", 'use e.g. ["engine/settings.json"]') }).optional(),
+    }).optional(),
+    /** Restore a backup (its id from the `backups` output): the engine stops, a safety backup is taken first. */
+    restore: strictObject({
+        backup: z.string({ error: expect("a backup id", "use an id listed in the backups output") }).min(1, { error: "is empty (use an id listed in the backups output)" }),
+    }).optional(),
     /** The engine's admin objects (processes, triggers), relative to the project. @default "admin/objects.json" */
     adminObjects: z.string({ error: expect("a file", 'use a path such as "admin/objects.json"') }).default("admin/objects.json"),
     /** Administrative locks this stack holds, by scope: on production (from a staging stage, or production itself). @default {} */
@@ -484,6 +499,19 @@ export const stageConfigSchema = strictObject({
         ctx.addIssue({ code: "custom", ...problem });
     }
     const unitNames = Object.keys(config.engine.units);
+    const holders = Object.keys(config.servers).filter((s) => databasesOf(config, s).length > 0);
+    if (config.backups?.mode === "online" && holders.length > 1) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["backups", "mode"],
+            message: `online needs every engine database on one server (one base backup is then one instant for all); they live on ${holders
+                .map((s) => `servers.${s} (${databasesOf(config, s).join(", ")})`)
+                .join(" and ")} (use offline)`,
+        });
+    }
+    if (config.restore !== undefined && config.backups === undefined) {
+        ctx.addIssue({ code: "custom", path: ["restore"], message: "needs backups (declare backups to restore from)" });
+    }
     if (unitNames.length > 0 && config.engine.primary === undefined) {
         ctx.addIssue({ code: "custom", path: ["engine", "primary"], message: `missing (name the unit that acts: one of ${unitNames.join(", ")})` });
     }
@@ -496,7 +524,7 @@ export const stageConfigSchema = strictObject({
     }
     if (config.platform.kind === "docker") {
         // Verified with mocks only (no Docker engine here): what the local platform does beyond servers is refused.
-        for (const key of ["standbys", "shipping", "copy"] as const) {
+        for (const key of ["standbys", "shipping", "copy", "backups"] as const) {
             const value = (config as Record<string, unknown>)[key];
             if (value !== undefined && !(typeof value === "object" && value !== null && Object.keys(value).length === 0)) {
                 ctx.addIssue({ code: "custom", path: [key], message: "is not available on the docker platform yet (use platform.kind: local)" });

@@ -1,0 +1,90 @@
+// BackupPlan: consistent backups of the stage's engine databases (and configuration files) on a
+// schedule, listed with their verification; and restore as code (`restore: { backup }`). The fourth
+// source runbook: offline backups stop the engine, online ones need every database on one server.
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { databasesOf, parseDuration, StageConfig } from "./config";
+import { engineUnitSpecs } from "./engineCluster";
+import { listBackupSets } from "./platform/backupSets";
+import { BackupListing, BackupPlanResource, BackupServer, Restore } from "./providers/backupPlan";
+import { Stage } from "./stage";
+
+export interface BackupPlanArgs {
+    readonly config: StageConfig;
+    readonly stage: Stage;
+    /** Folder that relative configuration-file paths are resolved against. @default process.cwd() */
+    readonly projectDir?: string;
+}
+
+export interface BackupPlanState {
+    mode: "offline" | "online";
+    interval: string;
+    backups: BackupListing[];
+    /** Age of the newest verified scheduled backup when the program ran, in seconds (null: none yet). */
+    newestVerifiedAgeSeconds: number | null;
+    /** The newest verified backup is older than the interval allows. */
+    stale: boolean;
+    lastRestore: { backup: string; safetyBackup: string; restoredAt: string; cleanup: { terminated: number; restarted: number } | null } | null;
+}
+
+/** online when one server holds every engine database (one base backup is one instant), else offline. */
+export function defaultBackupMode(config: StageConfig): "offline" | "online" {
+    return Object.keys(config.servers).filter((s) => databasesOf(config, s).length > 0).length === 1 ? "online" : "offline";
+}
+
+export class BackupPlan extends pulumi.ComponentResource {
+    public readonly state: pulumi.Output<BackupPlanState>;
+
+    constructor(name: string, args: BackupPlanArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("stagewise:backup:BackupPlan", name, {}, opts);
+        const { config, stage } = args;
+        const backups = config.backups!;
+        const setsDir = path.join(stage.dataRootPath, "backups");
+        const mode = backups.mode ?? defaultBackupMode(config);
+        const intervalMs = parseDuration(backups.interval)!;
+        const servers: pulumi.Output<BackupServer[]> = pulumi.all(
+            Object.entries(stage.servers).map(([serverName, s]) =>
+                s.superuserPassword.apply((superuserPassword) => ({
+                    name: serverName,
+                    binDir: stage.postgresBinDir,
+                    serverDir: path.join(stage.dataRootPath, serverName),
+                    host: config.servers[serverName].host,
+                    port: config.servers[serverName].port,
+                    osUser: stage.osUser,
+                    superuserPassword,
+                    databases: databasesOf(config, serverName).map((role) => config.engine.databases[role]),
+                })),
+            ),
+        );
+        const configFiles = (backups.configFiles ?? []).map((f) => path.resolve(args.projectDir ?? process.cwd(), f));
+        const units = engineUnitSpecs(config, stage);
+        const common = { setsDir, servers, configFiles, units, ownerRole: config.engine.owner };
+
+        const restore = config.restore
+            ? new Restore(`${name}-restore`, { ...common, backup: config.restore.backup, workUrl: stage.connectionStrings.apply((cs) => cs.work) }, { parent: this })
+            : undefined;
+        // A restore comes first: a backup due in the same `up` then records the restored state.
+        const plan = new BackupPlanResource(
+            `${name}-plan`,
+            { ...common, mode, intervalMs, keep: backups.keep, afterRestore: restore?.report.apply((r) => r.safetyBackup) },
+            { parent: this, dependsOn: restore ? [restore] : [] },
+        );
+
+        // Warned on preview and up alike: the program sees the backups folder before anything runs.
+        const newest = listBackupSets(setsDir).filter((s) => !s.safety && s.verified).at(-1);
+        const ageSeconds = newest ? Math.round((Date.now() - Date.parse(newest.finishedAt)) / 1000) : null;
+        const stale = ageSeconds !== null && ageSeconds * 1000 > intervalMs;
+        if (stale) {
+            pulumi.log.warn(`the newest verified backup (${newest!.id}) is ${ageSeconds} s old, more than the schedule's ${backups.interval}: \`pulumi up\` takes a new one`, this);
+        }
+        this.state = pulumi.all([plan.backups, restore ? restore.report : pulumi.output(null)]).apply(([list, report]) => ({
+            mode,
+            interval: backups.interval,
+            backups: list,
+            newestVerifiedAgeSeconds: ageSeconds,
+            stale,
+            lastRestore: report,
+        }));
+        this.registerOutputs({ state: this.state });
+    }
+}
