@@ -61,7 +61,7 @@ describe("parseStageConfig", () => {
             'stage: "staging" is not a stage kind (use one of: production, development, test)',
         ]],
         ["unknown top-level key", { ...valid, "stagewise:prot": "1" }, [
-            "prot: unknown key (allowed: stage, platform, servers, engine, rpo, shipping, production, identity, standbys, primary, copy, promotion, adminObjects, locks, superuserPassword, applicationPassword, licenseKey, disasterRecovery, cutover)",
+            "prot: unknown key (allowed: stage, platform, servers, engine, rpo, shipping, production, identity, standbys, primary, copy, promotion, backups, restore, adminObjects, locks, superuserPassword, applicationPassword, licenseKey, disasterRecovery, cutover)",
         ]],
         ["unknown key in a server", { ...valid, "stagewise:servers": servers({ main: { port: 55432, prot: 1 } }) }, [
             "servers.main.prot: unknown key (allowed: port, host, settings, retain, databases)",
@@ -93,6 +93,16 @@ describe("parseStageConfig", () => {
         ]],
         ["unknown platform", { ...valid, "stagewise:platform": JSON.stringify({ kind: "kubernetes" }) }, [
             'platform.kind: "kubernetes" is not a platform (use one of: local, docker)',
+        ]],
+        ["an online backup across two servers", {
+            ...valid,
+            "stagewise:servers": servers({ a: { port: 55432, databases: ["work"] }, b: { port: 55433, databases: ["business", "config"] } }),
+            "stagewise:backups": JSON.stringify({ mode: "online" }),
+        }, [
+            "backups.mode: online needs every engine database on one server (one base backup is then one instant for all); they live on servers.a (work) and servers.b (business, config) (use offline)",
+        ]],
+        ["a restore without backups", { ...valid, "stagewise:restore": JSON.stringify({ backup: "20261122T000000000Z" }) }, [
+            "restore: needs backups (declare backups to restore from)",
         ]],
         ["engine units without a primary", { ...valid, "stagewise:engine": JSON.stringify({ units: { "unit-a": {}, "unit-b": {} } }) }, [
             "engine.primary: missing (name the unit that acts: one of unit-a, unit-b)",
