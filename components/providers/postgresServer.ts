@@ -156,7 +156,11 @@ async function converge(
 async function followDeclaredPrimary(inputs: ServerInputs, password: string): Promise<void> {
     const loc = cluster.locationOf(inputs);
     const upstream = inputs.upstream;
-    if (cluster.clusterStatus(loc) !== "stopped" || upstream === undefined) {
+    const status = cluster.clusterStatus(loc);
+    if (status === "missing") {
+        console.log(`server ${inputs.serverName}: has no data directory: it needs a rebuild (\`pulumi up --refresh\` rebuilds it from the declared primary)`);
+    }
+    if (status !== "stopped" || upstream === undefined) {
         return;
     }
     const member = { name: inputs.serverName, loc };
@@ -173,6 +177,32 @@ async function followDeclaredPrimary(inputs: ServerInputs, password: string): Pr
         return;
     }
     log("was a primary and is declared a standby: it stays stopped (fenced) until the declared primary accepts writes");
+}
+
+/**
+ * A server declared a standby whose data directory is gone is rebuilt as a standby of the declared
+ * primary (pg_basebackup), never initialized as a new writable cluster. Its passwords are the
+ * group's, so they must be configured: a generated one died with the old folder.
+ */
+async function rebuildAsStandby(inputs: ServerInputs): Promise<ServerOutputs> {
+    const fs = require("fs") as typeof import("fs");
+    const path = require("path") as typeof import("path");
+    const upstream = inputs.upstream!;
+    if (inputs.superuserPassword === undefined || inputs.applicationPassword === undefined) {
+        throw new Error(
+            `${inputs.serverName} is declared a standby of ${upstream.host}:${upstream.port} and has no data directory: it needs a rebuild from the declared primary; ` +
+                "set the group's passwords (pulumi config set --secret superuserPassword / applicationPassword) so stagewise can rebuild it — it is never started as a new writable server",
+        );
+    }
+    const loc = cluster.locationOf(inputs);
+    console.log(`server ${inputs.serverName}: rebuilding as a standby of ${upstream.host}:${upstream.port} (pg_basebackup)`);
+    await standby.createHotStandby(
+        { name: inputs.serverName, loc, primary: { ...upstream, superuserPassword: inputs.superuserPassword }, slot: standby.slotOf(inputs.serverName), settings: inputs.settings },
+        (line) => console.log(`server ${inputs.serverName}: ${line}`),
+    );
+    const marker: cluster.ServerMarker = { owner: inputs.owner, server: inputs.serverName, createdAt: new Date().toISOString() };
+    fs.writeFileSync(path.join(inputs.serverDir, cluster.SERVER_MARKER), JSON.stringify(marker, null, 2) + "\n");
+    return converge(inputs, { superuser: inputs.superuserPassword, application: inputs.applicationPassword }, "none");
 }
 
 const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, ServerOutputs> = {
@@ -248,6 +278,9 @@ const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, Serv
             }
             cluster.writeSettings(loc, inputs.settings);
             return { id: inputs.serverDir, outs: await converge(inputs, passwords, "none") };
+        }
+        if (inputs.role === "standby" && inputs.upstream !== undefined) {
+            return { id: inputs.serverDir, outs: await rebuildAsStandby(inputs) };
         }
         const createdDir = !fs.existsSync(inputs.serverDir);
         try {

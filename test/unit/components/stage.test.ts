@@ -55,7 +55,7 @@ describe("Stage (mocks)", () => {
             settings: { work_mem: "8MB", max_connections: "50" },
             ownerRole: "engine",
             retain: false,
-            providerVersion: "1",
+            providerVersion: "2",
         });
         expect((server.databases as { name: string }[]).map((d) => d.name)).toEqual(["work", "business", "config"]);
         expect((server.databases as { schemaSql: string }[])[2].schemaSql).toContain('CREATE TABLE IF NOT EXISTS "HostServer"."LicenseKey"');
