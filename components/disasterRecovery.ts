@@ -156,7 +156,9 @@ export async function deployDisasterRecovery(config: StageConfig): Promise<Recor
     const placement = (role: DatabaseRole) => ({ server: serverName, name: config.engine.databases[role], host: server.host, port: server.port });
     const cutoverOutput = target
         ? pulumi.all([drServer.report, licence!.rowsReapplied]).apply(([report, rows]) =>
-              report ? { target: report.target, recoveredTo: report.recoveredTo, promotedAt: report.promotedAt, tailOfLog: report.tailOfLog, baseBackup: report.baseBackup, licenceRowsReapplied: rows } : null,
+              report
+                  ? { target: report.target, recoveredTo: report.recoveredTo, promotedAt: report.promotedAt, tailOfLog: report.tailOfLog, baseBackup: report.baseBackup, method: report.method, licenceRowsReapplied: rows }
+                  : null,
           )
         : null;
     const servers = pulumi

@@ -197,6 +197,8 @@ export const stageOutputsSchema = z.strictObject({
             promotedAt: z.string(),
             tailOfLog: z.strictObject({ method: z.enum(["archived", "copied", "none"]), segments: z.array(z.string()), detail: z.string() }),
             baseBackup: z.string(),
+            /** "in place": a warm server replayed the rest; "from base backup": restored anew. */
+            method: z.enum(["in place", "from base backup"]),
             licenceRowsReapplied: z.number().int(),
         })
         .nullable()

@@ -11,7 +11,7 @@ import * as recovery from "../platform/recovery";
 import { changedKnown, sameData } from "./diffs";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
-const PROVIDER_VERSION = "1";
+const PROVIDER_VERSION = "2";
 
 export interface DrServerArgs {
     readonly serverName: pulumi.Input<string>;
@@ -106,6 +106,7 @@ async function cutOver(props: DrInputs): Promise<recovery.CutoverReport> {
         backupsDir: props.backupsDir,
         loc: locOf(props),
         superuserPassword: props.production.superuserPassword,
+        standingBy: props.tier === "warm" ? warmRequest(props) : undefined,
         onProgress: (line) => console.log(`cutover of ${props.serverName}: ${line}`),
     });
 }

@@ -1,6 +1,7 @@
-// A warm DR server on real PostgreSQL: it applies shipped WAL while standing by; a cutover to an
-// instant it has already replayed past still recovers to exactly that instant (from the base
-// backup, the warm folder set aside), and a refused cutover leaves the warm server standing by.
+// Warm DR servers on real PostgreSQL: they apply shipped WAL while standing by; a cutover to an
+// instant one has already replayed past still recovers to exactly that instant (from the base
+// backup, the warm folder set aside); one that has not recovers in place; a refused cutover leaves
+// the warm server standing by.
 import * as fs from "fs";
 import * as path from "path";
 import { bootstrap, chownToServerUser, clusterStatus, ClusterLocation, initCluster, startCluster, stopCluster, writeSettings } from "../../components/platform/cluster";
@@ -16,7 +17,9 @@ const PASSWORD = "prod-super";
 let root: string;
 let prod: ClusterLocation;
 let warm: ClusterLocation;
-const folders = { archive: "", incoming: "", tail: "", backups: "" };
+/** A second warm server, fed by hand from its own folder: it has applied markers 1 and 2 only. */
+let behind: ClusterLocation;
+const folders = { archive: "", incoming: "", incomingBehind: "", tail: "", backups: "" };
 const markers: { n: number; before: Date; after: Date }[] = [];
 
 const sql = (loc: ClusterLocation, database: string, text: string) =>
@@ -40,36 +43,67 @@ beforeAll(async () => {
         databases: ["work", "business"].map((name) => ({ name, schemaSql: "CREATE TABLE IF NOT EXISTS marker (n int PRIMARY KEY)" })),
     });
     await takeBaseBackup(backupsLocation(prod.binDir, folders.backups, prod.osUser), { host: prod.host, port: prod.port, superuserPassword: PASSWORD });
-    fs.mkdirSync(folders.incoming, { mode: 0o700 });
-    own(folders.incoming);
-    shipNow(folders.archive, folders.incoming, own);
+    for (const folder of [folders.incoming, folders.incomingBehind]) {
+        fs.mkdirSync(folder, { mode: 0o700 });
+        own(folder);
+        shipNow(folders.archive, folder, own);
+    }
     warm = { ...prod, serverDir: path.join(root, "prod-db"), port: await freePort() };
-    createWarmServer({ backupsDir: folders.backups, walFolders: [folders.incoming], loc: warm, minApplyDelay: "0s", settings: { wal_retrieve_retry_interval: "1s" } });
+    createWarmServer(warmRequest(warm, folders.incoming));
+    behind = { ...prod, serverDir: path.join(root, "behind", "prod-db"), port: await freePort() };
+    fs.mkdirSync(path.dirname(behind.serverDir), { mode: 0o755 });
+    createWarmServer(warmRequest(behind, folders.incomingBehind));
 });
 
+const warmRequest = (loc: ClusterLocation, incoming: string) => ({
+    backupsDir: folders.backups,
+    walFolders: [incoming],
+    loc,
+    minApplyDelay: "0s",
+    settings: { wal_retrieve_retry_interval: "1s" },
+});
+
+async function writeMarker(n: number): Promise<void> {
+    const before = (await sql(prod, "postgres", "SELECT clock_timestamp() AS t"))[0].t as Date;
+    await sql(prod, "work", `INSERT INTO marker VALUES (${n})`);
+    await sql(prod, "business", `INSERT INTO marker VALUES (${n})`);
+    markers.push({ n, before, after: (await sql(prod, "postgres", "SELECT clock_timestamp() AS t"))[0].t as Date });
+    await new Promise((r) => setTimeout(r, 300));
+}
+
+/** Closes the current WAL segment and waits until production has archived it. */
+async function switchAndArchive(): Promise<void> {
+    const segment = (await sql(prod, "postgres", "SELECT pg_walfile_name(pg_switch_wal()) AS s"))[0].s as string;
+    while (!fs.existsSync(path.join(folders.archive, segment))) await new Promise((r) => setTimeout(r, 100));
+}
+
+async function waitForMarkers(loc: ClusterLocation, count: number, incoming: string): Promise<number> {
+    let applied = 0;
+    for (let i = 0; i < 300 && applied < count; i++) {
+        shipNow(folders.archive, incoming, own);
+        applied = Number((await sql(loc, "business", "SELECT count(*) AS n FROM marker"))[0].n);
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    return applied;
+}
+
 afterAll(() => {
+    removeCluster(behind);
     removeCluster(warm);
     removeCluster(prod);
     fs.rmSync(root, { recursive: true, force: true });
 });
 
-test("the warm server stands by in recovery and applies shipped WAL", async () => {
-    for (const n of [1, 2, 3, 4]) {
-        const before = (await sql(prod, "postgres", "SELECT clock_timestamp() AS t"))[0].t as Date;
-        await sql(prod, "work", `INSERT INTO marker VALUES (${n})`);
-        await sql(prod, "business", `INSERT INTO marker VALUES (${n})`);
-        markers.push({ n, before, after: (await sql(prod, "postgres", "SELECT clock_timestamp() AS t"))[0].t as Date });
-        await new Promise((r) => setTimeout(r, 300));
+test("warm servers stand by in recovery and apply shipped WAL", async () => {
+    for (const n of [1, 2]) await writeMarker(n);
+    await switchAndArchive();
+    expect(await waitForMarkers(behind, 2, folders.incomingBehind)).toBe(2); // nothing newer is shipped to it
+    for (const n of [3, 4]) await writeMarker(n);
+    await switchAndArchive();
+    expect(await waitForMarkers(warm, 4, folders.incoming)).toBe(4);
+    for (const loc of [warm, behind]) {
+        expect(await sql(loc, "postgres", "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: true }]);
     }
-    await sql(prod, "postgres", "SELECT pg_switch_wal()");
-    let applied = 0;
-    for (let i = 0; i < 300 && applied < 4; i++) {
-        shipNow(folders.archive, folders.incoming, own);
-        applied = Number((await sql(warm, "work", "SELECT count(*) AS n FROM marker"))[0].n);
-        await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(applied).toBe(4);
-    expect(await sql(warm, "postgres", "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: true }]);
 });
 
 test("a refused cutover changes nothing: the warm server still stands by", async () => {
@@ -92,13 +126,38 @@ test("cutover to an instant the warm server has passed: exactly markers 1 and 2 
         backupsDir: folders.backups,
         loc: warm,
         superuserPassword: PASSWORD,
+        standingBy: warmRequest(warm, folders.incoming),
     });
-    expect(report).toMatchObject({ target: `time ${target}`, tailOfLog: { method: "archived" } });
+    expect(report).toMatchObject({ target: `time ${target}`, tailOfLog: { method: "archived" }, method: "from base backup" });
     for (const db of ["work", "business"]) {
         expect(await sql(warm, db, "SELECT n FROM marker ORDER BY n")).toEqual([{ n: 1 }, { n: 2 }]);
     }
     expect(await sql(warm, "postgres", "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: false }]);
     // The warm folder set aside is gone once the recovered one has been promoted.
-    expect(fs.readdirSync(warm.serverDir).filter((f) => !f.startsWith(".s.PGSQL")).sort()).toEqual(["cutover.json", "pgdata", "server.log"]);
+    expect(fs.readdirSync(warm.serverDir).filter((f) => !f.startsWith(".s.PGSQL")).sort()).toEqual(["cutover.json", "pgdata", "server.log", "standing-by.json"]);
     stopCluster(warm);
+});
+
+test("cutover of a warm server that has not passed the target: it replays the rest in place, to exactly that instant", async () => {
+    const [, two, three] = markers;
+    const target = new Date(two.after.getTime() + (three.before.getTime() - two.after.getTime()) / 2).toISOString();
+    const report = await cutOver({
+        target: { time: target },
+        production: { host: prod.host, port: prod.port, superuserPassword: PASSWORD },
+        archive: folders.archive,
+        incoming: folders.incomingBehind,
+        tailFolder: path.join(root, "tail-behind"),
+        backupsDir: folders.backups,
+        loc: behind,
+        superuserPassword: PASSWORD,
+        standingBy: warmRequest(behind, folders.incomingBehind),
+    });
+    expect(report).toMatchObject({ target: `time ${target}`, method: "in place" });
+    expect(new Date(report.recoveredTo!).getTime()).toBeGreaterThanOrEqual(two.before.getTime());
+    expect(new Date(report.recoveredTo!).getTime()).toBeLessThanOrEqual(new Date(target).getTime());
+    for (const db of ["work", "business"]) {
+        expect(await sql(behind, db, "SELECT n FROM marker ORDER BY n")).toEqual([{ n: 1 }, { n: 2 }]);
+    }
+    expect(await sql(behind, "postgres", "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: false }]);
+    stopCluster(behind);
 });

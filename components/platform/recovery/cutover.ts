@@ -1,13 +1,26 @@
 // A DR cutover on this machine, in the runbook's order: refuse a target that cannot be reached
 // (before anything changes); save the tail of production's log; ship what production archived;
-// recover the DR server to the one instant (from a base backup; a warm server's folder is set aside
-// and put back should recovery fail) and promote it. Plain Node (no Pulumi).
+// recover the DR server to the one instant and promote it. A warm server that has not applied
+// anything past the target recovers in place (only the rest of the WAL); otherwise the newest base
+// backup before the target is restored, the warm folder set aside and put back, standing by again,
+// should that fail. Plain Node (no Pulumi).
 import * as fs from "fs";
 import * as path from "path";
 import * as cluster from "../cluster";
 import type { ClusterLocation } from "../cluster";
 import { BaseBackup, listBaseBackups, SourceServer } from "./backups";
-import { describeTarget, planRestore, RecoveryTarget, restoreToInstant } from "./restore";
+import { withClient } from "../pg";
+import {
+    describeTarget,
+    planRestore,
+    RecoveryTarget,
+    recoverySettings,
+    restoreToInstant,
+    STANDING_BY_RECORD,
+    waitUntilPromoted,
+    warmSettings,
+    WarmServerRequest,
+} from "./restore";
 import { saveTailOfLog, TailOfLog } from "./tailOfLog";
 
 export interface CutoverRequest {
@@ -28,6 +41,8 @@ export interface CutoverRequest {
     /** The restored cluster's superuser password (production's). */
     superuserPassword: string;
     settings?: Record<string, string>;
+    /** The warm server standing by in `loc`, if any: what it was made from and runs with. */
+    standingBy?: WarmServerRequest;
     onProgress?: (line: string) => void;
 }
 
@@ -37,7 +52,10 @@ export interface CutoverReport {
     recoveredTo: string | null;
     promotedAt: string;
     tailOfLog: TailOfLog;
+    /** The base backup recovery started from (in place: the one the warm server was made from). */
     baseBackup: string;
+    /** "in place": the warm server replayed the rest; "from base backup": restored anew. */
+    method: "in place" | "from base backup";
 }
 
 export const CUTOVER_RECORD = "cutover.json";
@@ -89,10 +107,19 @@ export async function cutOver(req: CutoverRequest): Promise<CutoverReport> {
         throw new Error(refusal);
     }
     const own = (file: string) => cluster.chownToServerUser(req.loc, file);
+    // A warm server applies nothing more from here on (the tail and the last shipment included), so
+    // whether it has passed the target can be judged below.
+    const paused = req.standingBy ? await pauseReplay(req) : false;
     const tailOfLog = await saveTailOfLog({ primary: req.production, primaryDataDir: req.productionDataDir, archive: req.archive, tailFolder: req.tailFolder, own });
     progress(`tail of the log: ${tailOfLog.detail}`);
     if (fs.existsSync(req.archive)) {
         progress(`shipped ${shipNow(req.archive, req.incoming, own).length} archived WAL file(s) not shipped yet`);
+    }
+    const inPlace = paused ? await recoverInPlace(req, progress) : undefined;
+    if (inPlace !== undefined) {
+        const report: CutoverReport = { target: describeTarget(req.target), ...inPlace, tailOfLog, method: "in place" };
+        fs.writeFileSync(path.join(req.loc.serverDir, CUTOVER_RECORD), JSON.stringify(report, null, 2) + "\n");
+        return report;
     }
     const dataDir = cluster.dataDirOf(req.loc);
     const setAside = path.join(req.loc.serverDir, SET_ASIDE);
@@ -116,12 +143,113 @@ export async function cutOver(req: CutoverRequest): Promise<CutoverReport> {
     } catch (err) {
         if (warm) {
             fs.renameSync(setAside, dataDir);
-            cluster.startCluster(req.loc); // the warm server stands by again, as it was
+            standByAgain(req); // the warm server stands by again, as it was
         }
         throw err;
     }
     fs.rmSync(setAside, { recursive: true, force: true });
-    const report: CutoverReport = { target: describeTarget(req.target), recoveredTo: result.recoveredTo, promotedAt: result.promotedAt, tailOfLog, baseBackup: result.backup.id };
+    const report: CutoverReport = {
+        target: describeTarget(req.target),
+        recoveredTo: result.recoveredTo,
+        promotedAt: result.promotedAt,
+        tailOfLog,
+        baseBackup: result.backup.id,
+        method: "from base backup",
+    };
     fs.writeFileSync(path.join(req.loc.serverDir, CUTOVER_RECORD), JSON.stringify(report, null, 2) + "\n");
     return report;
+}
+
+
+/** Writes standby.signal and the warm settings back (after a failed attempt), and starts the server. */
+function standByAgain(req: CutoverRequest): void {
+    const dataDir = cluster.dataDirOf(req.loc);
+    fs.rmSync(path.join(dataDir, "recovery.signal"), { force: true });
+    if (req.standingBy) {
+        cluster.writeSettings(req.loc, warmSettings(req.standingBy));
+        fs.writeFileSync(path.join(dataDir, "standby.signal"), "");
+        cluster.chownToServerUser(req.loc, path.join(dataDir, "standby.signal"));
+    }
+    cluster.startCluster(req.loc);
+}
+
+/**
+ * The warm server replays the rest of the WAL up to the target and is promoted — when it can: a time
+ * target (or latest), a base backup complete before the target, and nothing applied past it. Replay
+ * is paused before the check, so nothing is applied between the check and the stop. Returns
+ * undefined (the server stopped, as it was) when it cannot or the attempt failed.
+ */
+function superuserOf(req: CutoverRequest) {
+    return { host: req.loc.host, port: req.loc.port, user: cluster.SUPERUSER, password: req.superuserPassword, database: "postgres", connectionTimeoutMillis: 5_000 };
+}
+
+/** Asks a running warm server to apply no further WAL; false when it is not running or does not answer. */
+async function pauseReplay(req: CutoverRequest): Promise<boolean> {
+    if (cluster.clusterStatus(req.loc) !== "running") {
+        return false;
+    }
+    return withClient(superuserOf(req), async (c) => {
+        await c.query("SELECT pg_wal_replay_pause()");
+        // A pause request stops replay before the next record; the one being applied finishes first.
+        await new Promise((r) => setTimeout(r, 200));
+        return true;
+    }).catch(() => false);
+}
+
+async function recoverInPlace(req: CutoverRequest, progress: (line: string) => void): Promise<Omit<CutoverReport, "target" | "tailOfLog" | "method"> | undefined> {
+    if ("name" in req.target) {
+        return undefined; // a restore point's place in the WAL is not known before recovery reaches it
+    }
+    let madeFrom: { id: string; finishedAt: string };
+    try {
+        madeFrom = JSON.parse(fs.readFileSync(path.join(req.loc.serverDir, STANDING_BY_RECORD), "utf8"));
+    } catch {
+        return undefined;
+    }
+    const targetMs = "time" in req.target ? Date.parse(req.target.time) : Infinity;
+    if (Date.parse(madeFrom.finishedAt) > targetMs) {
+        return undefined;
+    }
+    const connection = superuserOf(req);
+    const replayed = await withClient(connection, async (c) => {
+        const at = (await c.query("SELECT pg_last_xact_replay_timestamp() AS at")).rows[0].at as Date | null;
+        return at === null ? null : at.getTime();
+    }).catch(() => undefined);
+    // No transaction replayed since it last started says nothing about what it applied before: only
+    // "latest" may then go on in place.
+    const unknown = replayed === undefined || (replayed === null && targetMs !== Infinity);
+    if (unknown || (replayed !== null && replayed! >= targetMs)) {
+        progress(unknown ? "what the warm server has applied is not known: restoring from the base backup" : "the warm server has applied WAL past the target: restoring from the base backup");
+        return undefined;
+    }
+    progress(`the warm server has applied nothing past the target: replaying the rest in place`);
+    const dataDir = cluster.dataDirOf(req.loc);
+    cluster.stopCluster(req.loc);
+    fs.rmSync(path.join(dataDir, "standby.signal"), { force: true });
+    cluster.writeSettings(req.loc, { ...req.settings, archive_mode: "off", hot_standby: "on", ...recoverySettings(req.target, [req.incoming, req.tailFolder]) });
+    fs.writeFileSync(path.join(dataDir, "recovery.signal"), "");
+    cluster.chownToServerUser(req.loc, path.join(dataDir, "recovery.signal"));
+    try {
+        cluster.startCluster(req.loc);
+        const promotedAt = await waitUntilPromoted(req.loc, req.superuserPassword, 30 * 60_000);
+        const recoveredTo = await withClient(connection, async (c) => {
+            const at = (await c.query("SELECT pg_last_xact_replay_timestamp() AS at")).rows[0].at as Date | null;
+            return at ? at.toISOString() : null;
+        });
+        progress(`recovered in place to ${recoveredTo ?? "the warm server's last transaction"} and promoted at ${promotedAt}`);
+        return { recoveredTo, promotedAt, baseBackup: madeFrom.id };
+    } catch (err) {
+        progress(`recovering in place failed (${(err as Error).message.split("\n")[0]}): restoring from the base backup`);
+        try {
+            cluster.stopCluster(req.loc);
+        } catch {
+            // it stopped by itself
+        }
+        // Put it back as a standby (stopped); the base-backup path sets it aside.
+        fs.rmSync(path.join(dataDir, "recovery.signal"), { force: true });
+        fs.writeFileSync(path.join(dataDir, "standby.signal"), "");
+        cluster.chownToServerUser(req.loc, path.join(dataDir, "standby.signal"));
+        cluster.writeSettings(req.loc, warmSettings(req.standingBy!));
+        return undefined;
+    }
 }

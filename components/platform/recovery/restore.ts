@@ -138,6 +138,9 @@ export interface WarmServerRequest {
     settings?: Record<string, string>;
 }
 
+/** Where a warm server records the base backup it was made from (a cutover in place needs it before the target). */
+export const STANDING_BY_RECORD = "standing-by.json";
+
 /** A warm server: the newest base backup in continuous recovery (standby.signal), applying WAL from the folders. */
 export function createWarmServer(req: WarmServerRequest): BaseBackup {
     const plan = chooseBaseBackup(listBaseBackups(req.backupsDir), "latest");
@@ -145,6 +148,7 @@ export function createWarmServer(req: WarmServerRequest): BaseBackup {
         throw new Error(`cannot start the warm server: ${plan.reason}`);
     }
     copyBackup(req.loc, req.backupsDir, plan.backup.id);
+    fs.writeFileSync(path.join(req.loc.serverDir, STANDING_BY_RECORD), JSON.stringify({ id: plan.backup.id, finishedAt: plan.backup.finishedAt }) + "\n");
     cluster.writeSettings(req.loc, warmSettings(req));
     writeSignal(req.loc, "standby.signal");
     cluster.startCluster(req.loc);
