@@ -63,12 +63,20 @@ test("offline backup → changes → restore: rows and configuration files equal
 test("online backup with instances running → restore runs the cleanup: none terminated, process restarted, full resumed", async () => {
     await rows(`DELETE FROM "Work"."ProcessInstance"`);
     await rows(`INSERT INTO "Work"."ProcessInstance" ("Process") VALUES ('full'), ('process'), ('none')`);
+    await rows(`CREATE TABLE "Work"."Ledger" (id int PRIMARY KEY, amount numeric); INSERT INTO "Work"."Ledger" VALUES (1, 10.5), (2, 20), (3, -4)`);
     const backup = await takeBackupSet({ ...request, mode: "online" });
+    await rows(`INSERT INTO "Work"."Ledger" VALUES (4, 99); UPDATE "Work"."Ledger" SET amount = 0 WHERE id = 1`);
     // Restored with the unit stopped by hand, so what is seen is the cleanup's work alone (a unit taking
     // over afterwards applies the same rules once more).
     await stopEngineUnit(unit);
     const report = await restoreBackupSet({ ...request, units: [], id: backup.id, workUrl: db.url });
     expect(report.cleanup).toEqual({ terminated: 1, restarted: 1 });
+    // Rows the engine does not touch are exactly those of the backup instant.
+    expect(await rows(`SELECT id, amount::text FROM "Work"."Ledger" ORDER BY id`)).toEqual([
+        { id: 1, amount: "10.5" },
+        { id: 2, amount: "20" },
+        { id: 3, amount: "-4" },
+    ]);
     const after = await rows(`SELECT "Process" AS process, "State" AS state, "Data"->>'restarts' AS restarts FROM "Work"."ProcessInstance" ORDER BY "Id"`);
     expect(after.map((r) => [r.process, r.state === "terminated" ? "terminated" : "not terminated", r.restarts])).toEqual([
         ["full", "not terminated", null],
