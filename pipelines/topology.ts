@@ -69,6 +69,21 @@ function stageLines(t: StackTopology, byQualifiedName: Map<string, StackTopology
             edges.push(`${primaryId} -.->|${label(`base backup every ${s.baseBackupInterval ?? "24h"}`)}| ${node}`);
         }
     }
+    const dr = config.disasterRecovery;
+    if (dr && primaryId) {
+        const source = byQualifiedName.get(dr.of);
+        const sourceId = source
+            ? (source.config as { shipping?: unknown }).shipping
+                ? id(source.stack, "wal_archive")
+                : id(source.stack, Object.keys(source.config.servers)[0])
+            : id("external", dr.of);
+        if (!source) {
+            outside.push(`${sourceId}[(${label(dr.of)})]`);
+        }
+        const how = dr.tier === "warm" ? [`WAL shipped every ${dr.shipInterval}`, `applied after ${dr.applyDelay}`] : [`WAL shipped every ${dr.shipInterval}`, `base backups every ${dr.baseBackupInterval}`];
+        edges.push(`${sourceId} -.->|${label(...how)}| ${primaryId}`);
+        nodes[0] = `${primaryId}[(${label(primaryName, `${servers[0][1].host}:${servers[0][1].port}`, config.cutover ? "DR site, cut over" : `DR site (${dr.tier}), standing by`)})]`;
+    }
     const production = config.production ? byQualifiedName.get(config.production.stack) : undefined;
     const productionServer = production ? Object.keys(production.config.servers)[0] : undefined;
     const target = production && productionServer ? id(production.stack, productionServer) : id("external", config.production?.stack ?? "");

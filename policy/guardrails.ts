@@ -28,12 +28,19 @@ export interface StageFacts {
  */
 export function stageFacts(config: Record<string, unknown>): StageFacts | string {
     const raw: Record<string, string> = {};
+    const secrets = new Set<string>();
     for (const [key, value] of Object.entries(config)) {
-        if (key.startsWith("stagewise:") && !SECRET_KEYS.includes(key.slice("stagewise:".length) as (typeof SECRET_KEYS)[number]) && typeof value === "string") {
+        if (!key.startsWith("stagewise:")) {
+            continue;
+        }
+        if (SECRET_KEYS.includes(key.slice("stagewise:".length) as (typeof SECRET_KEYS)[number])) {
+            raw[key] = "unread"; // present, its value never read
+            secrets.add(key);
+        } else if (typeof value === "string") {
             raw[key] = value;
         }
     }
-    const parsed = parseStageConfig(raw, new Set());
+    const parsed = parseStageConfig(raw, secrets);
     if (!parsed.ok) {
         return `the stack's configuration does not validate: ${parsed.problems.join("; ")}`;
     }

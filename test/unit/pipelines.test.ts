@@ -43,7 +43,10 @@ test("the pull-request workflow previews exactly the stages the main job brings 
 
 describe("topology diagram", () => {
     const configOf = (raw: Record<string, unknown>) => {
-        const parsed = parseStageConfig(Object.fromEntries(Object.entries(raw).map(([k, v]) => [`stagewise:${k}`, typeof v === "string" ? v : JSON.stringify(v)])), new Set());
+        const parsed = parseStageConfig(
+            Object.fromEntries(Object.entries(raw).map(([k, v]) => [`stagewise:${k}`, typeof v === "string" ? v : JSON.stringify(v)])),
+            new Set(["stagewise:licenseKey"]),
+        );
         if (!parsed.ok) {
             throw new Error(parsed.problems.join("\n"));
         }
@@ -80,6 +83,18 @@ describe("topology diagram", () => {
                 '    prod__prod_db ==>|"copy, under the copy lock"| test__test_db',
             ].join("\n"),
         );
+    });
+
+    test("a DR site draws the WAL shipped from production's archive, and whether it stands by or cut over", () => {
+        const prod = configOf({ stage: "production", servers: { "prod-db": { port: 55432 } }, shipping: { logBackupInterval: "1h", shipInterval: "1h" } });
+        const dr = configOf({ stage: "production", servers: { "prod-db": { port: 55462 } }, disasterRecovery: { of: "organization/stagewise/prod", tier: "warm" }, licenseKey: "LIC-DR" });
+        const lines = topologyDiagram([
+            { stack: "prod", qualifiedName: "organization/stagewise/prod", config: prod },
+            { stack: "dr", qualifiedName: "organization/stagewise/dr", config: dr },
+        ]).split("\n");
+        expect(lines).toContain('        prod__wal_archive[["WAL archive<br/>log backup every 1h"]]');
+        expect(lines).toContain('        dr__prod_db[("prod-db<br/>127.0.0.1:55462<br/>DR site (warm), standing by")]');
+        expect(lines).toContain('    prod__wal_archive -.->|"WAL shipped every 1h<br/>applied after 3h"| dr__prod_db');
     });
 
     test("a staging stage alone draws the production it names as an outside node", () => {

@@ -11,6 +11,13 @@ test("the facts come from the stack's configuration as the engine shows it, secr
         standbys: [],
         disasterRecoverySite: false,
     });
+    // A DR site's own licence key is a secret: present, but never read.
+    expect(stageFacts({
+        "stagewise:stage": "production",
+        "stagewise:servers": JSON.stringify({ "prod-db": { port: 55462 } }),
+        "stagewise:disasterRecovery": JSON.stringify({ of: "organization/stagewise/prod", tier: "warm" }),
+        "stagewise:licenseKey": "v1:ciphertext",
+    })).toMatchObject({ stage: "production", disasterRecoverySite: true });
     expect(stageFacts({ "stagewise:stage": "staging" })).toBe(
         "the stack's configuration does not validate: stage: \"staging\" is not a stage kind (use one of: production, development, test); servers: missing (use a map from server name to { port, settings })",
     );
