@@ -73,6 +73,9 @@ test("a production with shipping and a warm standby: exact log-shipping figures,
         archiveFailing: false,
         lastArchiveError: null,
     });
+    // Readable by other pipelines without --show-secrets.
+    const raw = await prod.outputs();
+    expect([raw.logShipping.secret, raw.standbys.secret]).toEqual([false, false]);
     const warm = out.standbys?.["prod-warm"];
     expect(warm).toMatchObject({
         tier: "warm",
