@@ -70,7 +70,7 @@ export class LogShipping extends pulumi.ComponentResource {
         // names the failing file, and the outputs carry what was seen now rather than at the job's last change.
         // (No secret in the result: unsecret it, so the output stays readable without --show-secrets.)
         const live = pulumi.unsecret(pulumi.all([endpoint, this.job.id]).apply(async ([p]) => {
-            const archiver = await archiverStatus({ host: p.host, port: p.port, user: SUPERUSER, password: p.superuserPassword, database: "postgres" }).catch(
+            const archiver = await archiverStatus({ host: p.host, port: p.port, user: SUPERUSER, password: p.superuserPassword, database: "postgres", connectionTimeoutMillis: 5_000 }).catch(
                 () => undefined,
             );
             if (archiver?.failing) {

@@ -85,7 +85,14 @@ async function observed(props: JobInputs, previous?: JobOutputs): Promise<JobOut
     );
     // An unreachable primary says nothing about its archiver: keep what was last seen.
     const archiver = await shipping
-        .archiverStatus({ host: props.primary.host, port: props.primary.port, user: cluster.SUPERUSER, password: props.primary.superuserPassword, database: "postgres" })
+        .archiverStatus({
+            host: props.primary.host,
+            port: props.primary.port,
+            user: cluster.SUPERUSER,
+            password: props.primary.superuserPassword,
+            database: "postgres",
+            connectionTimeoutMillis: 5_000,
+        })
         .catch(() => undefined);
     return {
         ...props,
@@ -133,7 +140,9 @@ const logShippingJobProvider: pulumi.dynamic.ResourceProvider<JobInputs, JobOutp
             replaces.length > 0 ||
             dead.length > 0 ||
             changedKnown(olds, news, ["archive", "shipIntervalMs", "osUser", "providerVersion"] as const).length > 0 ||
-            !sameData(olds.receivers, news.receivers);
+            !sameData(olds.receivers, news.receivers) ||
+            // A new superuser password: the state must carry it, or reads of the archiver stop working.
+            (typeof news.primary === "object" && !sameData(olds.primary, news.primary));
         return { changes, replaces, deleteBeforeReplace: true };
     },
     async create(inputs) {
