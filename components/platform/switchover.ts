@@ -51,6 +51,15 @@ export function stopIfAlive(loc: ClusterLocation): void {
     }
 }
 
+/** What a member is, from one connection: "down" when it does not accept connections. */
+export async function roleOf(loc: Upstream, password: string): Promise<"primary" | "standby" | "down"> {
+    try {
+        return (await inRecovery(loc, password)) ? "standby" : "primary";
+    } catch {
+        return "down";
+    }
+}
+
 export async function inRecovery(loc: Upstream, password: string): Promise<boolean> {
     return withClient(superuser(loc, password), async (c) => Boolean((await c.query("SELECT pg_is_in_recovery() AS r")).rows[0].r));
 }
@@ -77,22 +86,6 @@ export async function waitForReplayPast(loc: ClusterLocation, password: string, 
         }
         await sleep(50);
     }
-}
-
-/**
- * Creates the slots of `others` on `loc` (primary or standby about to be promoted) when missing. On a
- * standby a physical slot reserves WAL from its last restartpoint, so WAL a rejoining member needs
- * after the promotion is kept.
- */
-export async function ensureSlots(loc: ClusterLocation, password: string, others: string[]): Promise<void> {
-    await withClient(superuser(loc, password), async (c) => {
-        for (const name of others) {
-            await c.query(
-                "SELECT pg_create_physical_replication_slot($1, true) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
-                [slotOf(name)],
-            );
-        }
-    });
 }
 
 /** Drops the given members' slots on `loc` when they are there and idle (a standby keeps no slots for its peers). */
@@ -189,6 +182,33 @@ export async function rejoinAsStandby(
     opts.onProgress(`${member.name} streams from ${upstream.host}:${upstream.port} as a standby`);
 }
 
+/**
+ * Promotes a standby over one connection (no program to start: a failover's time counts): creates the
+ * other members' slots first (reserving WAL from its last restartpoint, which a rejoining member
+ * needs), sets synchronous_standby_names (a value copied from the old primary could name itself),
+ * then pg_promote, waiting until it accepts writes.
+ */
+export async function promoteWithSlots(loc: Upstream, password: string, slotsFor: string[], synchronous: string[]): Promise<void> {
+    await withClient(superuser(loc, password), async (c) => {
+        for (const name of slotsFor) {
+            await c.query(
+                "SELECT pg_create_physical_replication_slot($1, true) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
+                [slotOf(name)],
+            );
+        }
+        const wanted = synchronousStandbyNames(synchronous);
+        const current = (await c.query("SELECT current_setting('synchronous_standby_names') AS v")).rows[0].v as string;
+        if (current !== wanted) {
+            await c.query(wanted === "" ? "ALTER SYSTEM RESET synchronous_standby_names" : `ALTER SYSTEM SET synchronous_standby_names = ${c.escapeLiteral(wanted)}`);
+            await c.query("SELECT pg_reload_conf()");
+        }
+        const { rows } = await c.query("SELECT pg_promote(true, 60) AS promoted");
+        if (!rows[0].promoted) {
+            throw new Error(`${loc.host}:${loc.port} was not promoted within 60 s`);
+        }
+    });
+}
+
 /** pg_ctl promote, waiting until the member accepts writes. */
 export function promote(loc: ClusterLocation): void {
     cluster.runProgram(loc, "pg_ctl", ["promote", "--pgdata", cluster.dataDirOf(loc), "--wait", "--timeout", "120", "--silent"]);
@@ -222,13 +242,14 @@ export async function changePrimary(
     onProgress: Progress,
 ): Promise<RoleChange> {
     const started = Date.now();
-    if (!acceptsConnections(to.loc)) {
-        throw new Error(`cannot make ${to.name} the primary: it is not running (bring it up as a standby first)`);
+    const [toRole, fromRole] = await Promise.all([roleOf(to.loc, password), roleOf(from.loc, password)]);
+    if (toRole === "down") {
+        throw new Error(`cannot make ${to.name} the primary: it does not accept connections (bring it up as a standby first)`);
     }
-    if (!(await inRecovery(to.loc, password))) {
+    if (toRole === "primary") {
         throw new Error(`cannot make ${to.name} the primary: it is already writable (and so is ${from.name}?); resolve this by hand`);
     }
-    const planned = acceptsConnections(from.loc) && !(await inRecovery(from.loc, password));
+    const planned = fromRole === "primary";
     const members = [from, ...others];
     let checkpointLsn: string | null = null;
     if (planned) {
@@ -255,10 +276,7 @@ export async function changePrimary(
             }
         }
     }
-    await ensureSlots(to.loc, password, members.map((m) => m.name));
-    // Set before the promotion: a value copied from the old primary could name `to` itself.
-    await applySynchronousNames(to.loc, password, synchronous);
-    promote(to.loc);
+    await promoteWithSlots(to.loc, password, members.map((m) => m.name), synchronous);
     onProgress(`${to.name} promoted: it accepts writes`);
     await dropIdleSlots(to.loc, password, [to.name]);
 

@@ -130,8 +130,7 @@ async function followDeclaredPrimary(olds: StandbyInputs | undefined, news: Stan
         }
         return;
     }
-    const upstreamWritable = switchover.acceptsConnections({ ...spec.loc, host: news.primary.host, port: news.primary.port }) &&
-        !(await switchover.inRecovery({ ...spec.loc, host: news.primary.host, port: news.primary.port }, password));
+    const upstreamWritable = (await switchover.roleOf(news.primary, password)) === "primary";
     if (standby.hasStandbySignal(spec.loc)) {
         standby.configureStandby(member, news.primary, password);
         cluster.writeSettings(spec.loc, standbySettings(news));

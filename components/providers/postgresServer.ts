@@ -171,7 +171,7 @@ async function followDeclaredPrimary(inputs: ServerInputs, password: string): Pr
         return;
     }
     const upstreamLoc = { ...loc, host: upstream.host, port: upstream.port };
-    if (switchover.acceptsConnections(upstreamLoc) && !(await switchover.inRecovery(upstreamLoc, password).catch(() => true))) {
+    if ((await switchover.roleOf(upstreamLoc, password)) === "primary") {
         log("was a primary and is declared a standby: rejoining with pg_rewind");
         await switchover.rejoinAsStandby(member, upstream, password, { rewind: true, onProgress: log, staleSlots: [] });
         return;

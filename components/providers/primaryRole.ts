@@ -61,13 +61,8 @@ function memberOf(inputs: RoleInputs, name: string): switchover.Member {
 
 /** The member that accepts writes now, if any. */
 async function writableMember(inputs: RoleInputs): Promise<string | undefined> {
-    for (const m of inputs.members) {
-        const { loc } = memberOf(inputs, m.name);
-        if (switchover.acceptsConnections(loc) && !(await switchover.inRecovery(loc, inputs.superuserPassword).catch(() => true))) {
-            return m.name;
-        }
-    }
-    return undefined;
+    const roles = await Promise.all(inputs.members.map((m) => switchover.roleOf(memberOf(inputs, m.name).loc, inputs.superuserPassword)));
+    return inputs.members.find((_, i) => roles[i] === "primary")?.name;
 }
 
 /** Makes the declared member the primary (when it is not), applies synchronous_standby_names, and observes. */
