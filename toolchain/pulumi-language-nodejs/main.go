@@ -485,27 +485,6 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 
 // ---- Plugins written in Node.js (policy packs) -----------------------------------------------------------------
 
-// pluginStream forwards a plugin's output to a RunPlugin stream; like streamWriter, one mutex for both pipes.
-type pluginStream struct {
-	mu     *sync.Mutex
-	server pulumirpc.LanguageRuntime_RunPluginServer
-	stderr bool
-}
-
-func (w pluginStream) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	b := bytes.Clone(p)
-	resp := &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stdout{Stdout: b}}
-	if w.stderr {
-		resp = &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: b}}
-	}
-	if err := w.server.Send(resp); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
 // RunPlugin runs a plugin written in Node.js — for the engine, a policy pack — through the SDK's plugin launcher
 // (@pulumi/pulumi/cmd/run-plugin): `node <launcher> <program directory> <args...>` in the requested working
 // directory and environment. Output is streamed back as it comes; the exit code is the last message (the engine
@@ -546,8 +525,12 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.Langu
 		cmd.Env = append(cmd.Env, "PULUMI_NODEJS_TSCONFIG_PATH="+opts.tsconfig)
 	}
 	mu := &sync.Mutex{}
-	cmd.Stdout = pluginStream{mu: mu, server: server}
-	cmd.Stderr = pluginStream{mu: mu, server: server, stderr: true}
+	cmd.Stdout = streamWriter{mu: mu, send: func(b []byte) error {
+		return server.Send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stdout{Stdout: b}})
+	}}
+	cmd.Stderr = streamWriter{mu: mu, send: func(b []byte) error {
+		return server.Send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: b}})
+	}}
 
 	code := int32(0)
 	var exitErr *exec.ExitError
@@ -563,23 +546,18 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.Langu
 
 // ---- Dependencies and diagnostics -------------------------------------------------------------------------------
 
-// streamWriter forwards output to an InstallDependencies stream. stdout and stderr share one mutex because a gRPC
-// stream must not be sent on from two goroutines at once, and exec copies each pipe in its own goroutine.
+// streamWriter forwards output to a gRPC stream (InstallDependencies, RunPlugin) through `send`. stdout and stderr
+// share one mutex because a gRPC stream must not be sent on from two goroutines at once, and exec copies each pipe
+// in its own goroutine.
 type streamWriter struct {
-	mu     *sync.Mutex
-	server pulumirpc.LanguageRuntime_InstallDependenciesServer
-	stderr bool
+	mu   *sync.Mutex
+	send func([]byte) error
 }
 
 func (w streamWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	b := bytes.Clone(p) // gRPC may serialize the message lazily, and exec reuses its buffer
-	resp := &pulumirpc.InstallDependenciesResponse{Stdout: b}
-	if w.stderr {
-		resp = &pulumirpc.InstallDependenciesResponse{Stderr: b}
-	}
-	if err := w.server.Send(resp); err != nil {
+	if err := w.send(bytes.Clone(p)); err != nil { // gRPC may serialize lazily, and exec reuses its buffer
 		return 0, err
 	}
 	return len(p), nil
@@ -590,8 +568,8 @@ func (h *host) InstallDependencies(req *pulumirpc.InstallDependenciesRequest,
 ) error {
 	dir := firstNonEmpty(req.GetInfo().GetProgramDirectory(), req.GetDirectory(), ".")
 	mu := &sync.Mutex{}
-	stdout := streamWriter{mu: mu, server: server}
-	stderr := streamWriter{mu: mu, server: server, stderr: true}
+	stdout := streamWriter{mu: mu, send: func(b []byte) error { return server.Send(&pulumirpc.InstallDependenciesResponse{Stdout: b}) }}
+	stderr := streamWriter{mu: mu, send: func(b []byte) error { return server.Send(&pulumirpc.InstallDependenciesResponse{Stderr: b}) }}
 
 	npmBin, err := exec.LookPath("npm")
 	if err != nil {
