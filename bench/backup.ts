@@ -6,9 +6,10 @@ import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { listBackupSets, restoreBackupSet, takeBackupSet, StageServerRef } from "../components/platform/backupSets";
-import { bootstrap, chownToServerUser, ClusterLocation, connect, dataDirOf, initCluster, runProgram, startCluster, stopCluster, writeSettings } from "../components/platform/cluster";
+import { bootstrap, chownToServerUser, ClusterLocation, dataDirOf, initCluster, runProgram, startCluster, stopCluster, writeSettings } from "../components/platform/cluster";
 import { DATABASE_ROLES, referenceSchemaSql } from "../components/engine/referenceSchema";
 import { clusterLocation, removeCluster, tempDir } from "../test/harness/postgres";
+import { seedBusinessDocuments } from "./seed";
 
 const MB = Number(process.env.BENCH_MB ?? 200);
 const PASSWORD = "bench-super";
@@ -43,16 +44,7 @@ async function main(): Promise<void> {
             ownerPassword: "bench-engine",
             databases: DATABASE_ROLES.map((role) => ({ name: role, schemaSql: referenceSchemaSql(role, TABLES) })),
         });
-        const client = await connect(loc, PASSWORD, "business");
-        try {
-            await client.query(
-                `INSERT INTO "Business"."Document" ("Reference", "Payload") SELECT 'DOC-' || g, jsonb_build_object('text', repeat(md5(g::text), 30)) FROM generate_series(1, $1::int) g`,
-                [MB * 1000],
-            );
-            await client.query("CHECKPOINT");
-        } finally {
-            await client.end();
-        }
+        await seedBusinessDocuments(loc, PASSWORD, MB);
         const megabytes = Number(childProcess.execFileSync("du", ["-sm", dataDirOf(loc)], { encoding: "utf8" }).split("\t")[0]);
 
         const rawDir = path.join(root, "raw");

@@ -7,10 +7,11 @@
 import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { bootstrap, chownToServerUser, ClusterLocation, connect, initCluster, startCluster, writeSettings } from "../components/platform/cluster";
+import { bootstrap, chownToServerUser, ClusterLocation, initCluster, startCluster, writeSettings } from "../components/platform/cluster";
 import { copyDatabases } from "../components/platform/copy";
 import { DATABASE_ROLES, referenceSchemaSql } from "../components/engine/referenceSchema";
 import { clusterLocation, removeCluster, tempDir } from "../test/harness/postgres";
+import { seedBusinessDocuments } from "./seed";
 
 const MB = Number(process.env.BENCH_MB ?? 200);
 const PASSWORD = "bench-super";
@@ -55,17 +56,7 @@ async function main(): Promise<void> {
         made.push(prod);
         const target = await server(root, "staging");
         made.push(target);
-        const client = await connect(prod, PASSWORD, "business");
-        try {
-            // About 1 kB a row.
-            await client.query(
-                `INSERT INTO "Business"."Document" ("Reference", "Payload") SELECT 'DOC-' || g, jsonb_build_object('text', repeat(md5(g::text), 30)) FROM generate_series(1, $1::int) g`,
-                [MB * 1000],
-            );
-            await client.query("CHECKPOINT");
-        } finally {
-            await client.end();
-        }
+        await seedBusinessDocuments(prod, PASSWORD, MB);
         const size = childProcess.execFileSync("du", ["-sm", path.join(prod.serverDir, "pgdata")], { encoding: "utf8" }).split("\t")[0];
         const backupDir = path.join(root, "raw-basebackup");
         fs.mkdirSync(backupDir, { mode: 0o700 });
