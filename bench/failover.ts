@@ -21,7 +21,7 @@ import { freePort, stageOutputs, stageStack, throwawayWorkspace } from "../test/
 import { clusterLocation, removeCluster, tempDir } from "../test/harness/postgres";
 import { missingCountSql, startWriters, waitForCommits } from "../test/harness/writers";
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PSQL = path.join(findPostgresBinDir(undefined), "psql");
 const PASSWORD = "bench-super";
 
@@ -73,6 +73,10 @@ function splitUrl(url: string): { url: string; password: string } {
 interface EngineRound {
     noopUp: number;
     failover: number;
+    /** From the start of `up` to the role change starting (the engine: program, diffs, the server's own update). */
+    beforeRoleChange: number;
+    /** From the role change starting to the promotion done. */
+    roleChangeToPromoted: number;
     failoverUp: number;
     failoverLost: number;
     failoverAcked: number;
@@ -106,7 +110,18 @@ async function engineRound(): Promise<EngineRound> {
         let acked = await writers.stop();
         const accepted = firstAcceptedWrite(failoverUrl.url, failoverUrl.password);
         const upStarted = process.hrtime.bigint();
-        await stack.up({ color: "never" });
+        const marks: Record<string, bigint> = {};
+        await stack.up({
+            color: "never",
+            onOutput: (text) => {
+                if (marks.roleChange === undefined && text.includes("primary: failover prod-db -> prod-hot")) {
+                    marks.roleChange = process.hrtime.bigint();
+                }
+                if (marks.promoted === undefined && text.includes("primary: prod-hot promoted")) {
+                    marks.promoted = process.hrtime.bigint();
+                }
+            },
+        });
         const failoverUp = seconds(upStarted);
         const failover = seconds(started, await accepted);
         const onStandby = business.replace(/@[^/]+\//, `@127.0.0.1:${standbyPort}/`);
@@ -126,6 +141,8 @@ async function engineRound(): Promise<EngineRound> {
         return {
             noopUp,
             failover,
+            beforeRoleChange: seconds(upStarted, marks.roleChange),
+            roleChangeToPromoted: seconds(marks.roleChange, marks.promoted),
             failoverUp,
             failoverLost,
             failoverAcked,
@@ -204,14 +221,20 @@ async function main(): Promise<void> {
     console.log(`\nfailover / switchover benchmark (${ROUNDS} rounds, medians), ${new Date().toISOString().slice(0, 10)}`);
     console.log("| measure | raw floor (pg_ctl by hand) | stagewise `pulumi up` | no-op `up` of the same stack | above no-op up | target |");
     console.log("|---|---|---|---|---|---|");
+    const above = m((e) => e.failover - e.noopUp); // per round: the no-op up ran just before, on the same stack
     console.log(
-        `| failover: kill -9 -> write accepted via failoverConnectionStrings | ${rawFailover.toFixed(2)} s | ${failover.toFixed(2)} s (whole up ${m((e) => e.failoverUp).toFixed(2)} s) | ${noop.toFixed(2)} s | ${(failover - noop).toFixed(2)} s | <= 1 s above no-op up |`,
+        `| failover: kill -9 -> write accepted via failoverConnectionStrings | ${rawFailover.toFixed(2)} s | ${failover.toFixed(2)} s (whole up ${m((e) => e.failoverUp).toFixed(2)} s) | ${noop.toFixed(2)} s | ${above.toFixed(2)} s | <= 1 s above no-op up |`,
     );
     console.log(
         `| planned switchover (role change / whole up) | ${median(raw.map((r) => r.switchover)).toFixed(2)} s | ${m((e) => e.switchoverRoleChange).toFixed(2)} s / ${m((e) => e.switchoverUp).toFixed(2)} s | ${noop.toFixed(2)} s | ${(m((e) => e.switchoverUp) - noop).toFixed(2)} s | lost commits 0 |`,
     );
     console.log(`\nacknowledged commits lost: failover ${lost((e) => e.failoverLost)} of ${lost((e) => e.failoverAcked)}, switchover ${lost((e) => e.switchoverLost)} of ${lost((e) => e.switchoverAcked)} (synchronous standby; must be 0)`);
-    console.log(`failover target (<= 1 s above a no-op up): ${failover - noop <= 1 ? "met" : "missed"} (${(failover - noop).toFixed(2)} s)`);
+    console.log(
+        `failover split (medians): engine before the role change ${m((e) => e.beforeRoleChange).toFixed(2)} s (program, diffs, the fenced server's update), ` +
+            `role change to promoted ${m((e) => e.roleChangeToPromoted).toFixed(2)} s, raw floor (pg_ctl promote + first write by hand) ${rawFailover.toFixed(2)} s`,
+    );
+    console.log(`per round, failover minus no-op up: ${engine.map((e) => (e.failover - e.noopUp).toFixed(2)).join(", ")} s`);
+    console.log(`failover target (<= 1 s above a no-op up): ${above <= 1 ? "met" : "missed"} (${above.toFixed(2)} s, median of the rounds)`);
     console.log("anchors: Patroni's default leader TTL 30 s (a failover starts only after it expires); RDS Multi-AZ failover 60-120 s (AWS documentation)");
 }
 
