@@ -17,6 +17,7 @@ const PASSWORD = "group-super";
 let root: string;
 let a: Member;
 let b: Member;
+let c: Member;
 
 const connection = (loc: ClusterLocation) => ({ host: loc.host, port: loc.port, user: "postgres", password: PASSWORD, database: "work" });
 const on = (loc: ClusterLocation, sql: string, params: unknown[] = []) => withClient(connection(loc), async (c) => (await c.query(sql, params)).rows);
@@ -34,11 +35,13 @@ beforeAll(async () => {
     const port = await freePort();
     b = { name: "node-b", loc: { ...a.loc, serverDir: path.join(root, "node-b"), port } };
     await createHotStandby({ name: b.name, loc: b.loc, primary: { host: a.loc.host, port: a.loc.port, superuserPassword: PASSWORD }, slot: "stagewise_node_b", settings: {} });
+    c = { name: "node-c", loc: { ...a.loc, serverDir: path.join(root, "node-c"), port: await freePort() } };
+    await createHotStandby({ name: c.name, loc: c.loc, primary: { host: a.loc.host, port: a.loc.port, superuserPassword: PASSWORD }, slot: "stagewise_node_c", settings: {} });
 });
 
 afterEach(() => {
     if (expect.getState().assertionCalls !== expect.getState().numPassingAsserts) {
-        for (const m of [a, b]) {
+        for (const m of [a, b, c]) {
             console.log(`${m.name} log:\n${fs.existsSync(logFileOf(m.loc)) ? fs.readFileSync(logFileOf(m.loc), "utf8").split("\n").slice(-30).join("\n") : "(none)"}`);
         }
         console.log(logLines.join("\n"));
@@ -48,36 +51,47 @@ afterEach(() => {
 afterAll(() => {
     removeCluster(a.loc);
     removeCluster(b.loc);
+    removeCluster(c.loc);
     fs.rmSync(root, { recursive: true, force: true });
 });
 
 test("planned switchover under writes: nothing lost, the old primary streams from the new one, no rewind", async () => {
     const writers = startWriters(connection(a.loc), "acks", 3);
     await waitForCommits(writers, 200);
-    const change = await changePrimary(a, b, [], PASSWORD, [], log);
+    const change = await changePrimary(a, b, [c], PASSWORD, [], log);
     const acked = await writers.stop();
-    expect(change).toMatchObject({ kind: "switchover", from: "node-a", to: "node-b", rejoined: ["node-a"], needsRebuild: [] });
+    expect(change).toMatchObject({ kind: "switchover", from: "node-a", to: "node-b", rejoined: ["node-a", "node-c"], needsRebuild: [] });
     expect(await on(b.loc, missingCountSql("acks"), [acked])).toEqual([{ missing: 0 }]);
     expect(await on(b.loc, "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: false }]);
     expect(await on(a.loc, "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: true }]);
-    expect(await on(b.loc, "SELECT application_name, state FROM pg_stat_replication")).toEqual([{ application_name: "node-a", state: "streaming" }]);
+    expect(await on(b.loc, "SELECT application_name, state FROM pg_stat_replication ORDER BY 1")).toEqual([
+        { application_name: "node-a", state: "streaming" },
+        { application_name: "node-c", state: "streaming" }, // the other standby follows the new primary
+    ]);
+    expect(await on(a.loc, "SELECT count(*)::int AS n FROM pg_replication_slots")).toEqual([{ n: 0 }]); // a standby keeps no slots
     expect(logLines.some((l) => l.includes("pg_rewind"))).toBe(false);
 });
 
 test("failover after kill -9 of a primary with a synchronous standby: nothing acknowledged is lost, the standby is promoted, the old primary rejoins through pg_rewind", async () => {
     // node-b is the primary now; node-a streams from it, synchronously.
     await applySynchronousNames(b.loc, PASSWORD, ["node-a"]);
-    expect(await on(b.loc, "SELECT application_name, sync_state FROM pg_stat_replication")).toEqual([{ application_name: "node-a", sync_state: "sync" }]);
+    expect(await on(b.loc, "SELECT application_name, sync_state FROM pg_stat_replication ORDER BY 1")).toEqual([
+        { application_name: "node-a", sync_state: "sync" },
+        { application_name: "node-c", sync_state: "async" },
+    ]);
     const writers = startWriters(connection(b.loc), "acks", 3, 1_000_000);
     await waitForCommits(writers, 200);
     const pid = Number(fs.readFileSync(path.join(b.loc.serverDir, "pgdata", "postmaster.pid"), "utf8").split("\n")[0]);
     process.kill(pid, "SIGKILL");
     const acked = await writers.stop();
-    const change = await changePrimary(b, a, [], PASSWORD, [], log);
-    expect(change).toMatchObject({ kind: "failover", from: "node-b", to: "node-a", checkpointLsn: null, rejoined: ["node-b"], needsRebuild: [] });
+    const change = await changePrimary(b, a, [c], PASSWORD, [], log);
+    expect(change).toMatchObject({ kind: "failover", from: "node-b", to: "node-a", checkpointLsn: null, rejoined: ["node-b", "node-c"], needsRebuild: [] });
     expect(await on(a.loc, "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: false }]);
     expect(await on(b.loc, "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: true }]);
-    expect(await on(a.loc, "SELECT application_name, state FROM pg_stat_replication")).toEqual([{ application_name: "node-b", state: "streaming" }]);
+    expect(await on(a.loc, "SELECT application_name, state FROM pg_stat_replication ORDER BY 1")).toEqual([
+        { application_name: "node-b", state: "streaming" },
+        { application_name: "node-c", state: "streaming" },
+    ]);
     expect(await on(a.loc, missingCountSql("acks"), [acked])).toEqual([{ missing: 0 }]);
     await on(a.loc, "INSERT INTO acks VALUES (-1)");
 });
