@@ -51,12 +51,20 @@ export function stopIfAlive(loc: ClusterLocation): void {
     }
 }
 
-/** What a member is, from one connection: "down" when it does not accept connections. */
+/**
+ * What a member is, from one connection: "down" when it does not accept connections (refused, timed
+ * out, starting up or shutting down). Any other error (a wrong password, say) is thrown: a primary
+ * that answers must never be taken for a gone one and failed over.
+ */
 export async function roleOf(loc: Upstream, password: string): Promise<"primary" | "standby" | "down"> {
     try {
         return (await inRecovery(loc, password)) ? "standby" : "primary";
-    } catch {
-        return "down";
+    } catch (err) {
+        const { code, message } = err as { code?: string; message: string };
+        if (["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "57P01", "57P03"].includes(code ?? "") || /timeout|terminated unexpectedly/i.test(message)) {
+            return "down";
+        }
+        throw new Error(`cannot tell whether ${loc.host}:${loc.port} is a primary: ${message}`);
     }
 }
 
