@@ -97,7 +97,7 @@ export async function waitForReplayPast(loc: ClusterLocation, password: string, 
 }
 
 /** Drops the given members' slots on `loc` when they are there and idle (a standby keeps no slots for its peers). */
-export async function dropIdleSlots(loc: ClusterLocation, password: string, names: string[]): Promise<void> {
+export async function dropIdleSlots(loc: Upstream, password: string, names: string[]): Promise<void> {
     await withClient(superuser(loc, password), async (c) => {
         for (const name of names) {
             await c.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active", [slotOf(name)]);

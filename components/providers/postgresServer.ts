@@ -196,6 +196,7 @@ async function rebuildAsStandby(inputs: ServerInputs): Promise<ServerOutputs> {
     }
     const loc = cluster.locationOf(inputs);
     console.log(`server ${inputs.serverName}: rebuilding as a standby of ${upstream.host}:${upstream.port} (pg_basebackup)`);
+    await switchover.dropIdleSlots(upstream, inputs.superuserPassword, [inputs.serverName]); // its old slot: pg_basebackup makes a fresh one
     await standby.createHotStandby(
         { name: inputs.serverName, loc, primary: { ...upstream, superuserPassword: inputs.superuserPassword }, slot: standby.slotOf(inputs.serverName), settings: inputs.settings },
         (line) => console.log(`server ${inputs.serverName}: ${line}`),

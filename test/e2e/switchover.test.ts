@@ -138,6 +138,27 @@ describe("failover to a synchronous hot standby", () => {
         expect(out.standbys?.["prod-hot"]).toMatchObject({ role: "primary", running: true, streaming: false, syncState: null });
         expect((await prod.preview({ color: "never" })).changeSummary.update).toBeUndefined();
     });
+
+    test("a former primary whose folder is gone is rebuilt from the declared primary, never initialized writable", async () => {
+        // The group's passwords, configured (they were generated): a rebuilt member must share them.
+        const out = await stageOutputs(prod);
+        const superuserPassword = (out.copySource as { superuserPassword: string }).superuserPassword;
+        const applicationPassword = decodeURIComponent(/^postgresql:\/\/[^:]+:([^@]+)@/.exec(business)![1]);
+        await prod.setConfig("stagewise:superuserPassword", { value: superuserPassword, secret: true });
+        await prod.setConfig("stagewise:applicationPassword", { value: applicationPassword, secret: true });
+        const serverDir = path.join(workspace.dir, "data", "prod", "prod-db");
+        stopByHand(serverDir);
+        fs.rmSync(serverDir, { recursive: true, force: true });
+
+        const result = await prod.up({ color: "never", refresh: true });
+        expect(result.stdout).toContain("server prod-db: rebuilding as a standby of 127.0.0.1:");
+        const onOld = onPort(business, primaryPort);
+        expect(await inRecovery(onOld)).toBe(true);
+        expect(await queryUrl(onOld, "SELECT count(*)::int AS n FROM acks WHERE id = -1")).toEqual([{ n: 1 }]);
+        expect(await queryUrl(await superuserOn(prod, standbyPort), "SELECT application_name, state FROM pg_stat_replication")).toEqual([
+            { application_name: "prod-db", state: "streaming" },
+        ]);
+    });
 });
 
 describe("planned switchover with writes running", () => {
