@@ -94,7 +94,8 @@ test("down destroys development, test, then production (lifting its protection),
     await downStages(MAIN_JOB_STACKS, opts());
     const order = log.join("").match(/=== \[\d\/3\] pulumi destroy \w+ ===/g);
     expect(order).toEqual(["=== [1/3] pulumi destroy dev ===", "=== [2/3] pulumi destroy test ===", "=== [3/3] pulumi destroy prod ==="]);
-    expect(log.join("")).toContain("lifting protection from 1 resource(s) of prod for this deliberate teardown");
+    // The server and its WAL archive.
+    expect(log.join("")).toContain("lifting protection from 2 resource(s) of prod for this deliberate teardown");
     for (const stack of MAIN_JOB_STACKS) {
         expect(fs.existsSync(path.join(workspace.dir, "data", stack))).toBe(false);
     }
