@@ -86,6 +86,27 @@ test("online backup with instances running → restore runs the cleanup: none te
     await startEngineUnit(unit);
 });
 
+test("offline across two servers: both backed up with the engine stopped, both restored to that instant", async () => {
+    fs.mkdirSync(path.join(root, "second"), { mode: 0o755 });
+    const second = await workDatabase(path.join(root, "second"));
+    try {
+        const other: StageServerRef = { name: "db2", loc: second.loc, superuserPassword: "superuser-pw", databases: ["work"] };
+        const both = { ...request, servers: [server, other] };
+        await withClient(second.url, (c) => c.query(`CREATE TABLE "Work"."Ledger2" (id int PRIMARY KEY); INSERT INTO "Work"."Ledger2" VALUES (1), (2)`));
+        await rows(`UPDATE "Work"."ProcessInstance" SET "State" = 'completed' WHERE "State" = 'running'`);
+        const before = await markers();
+        const backup = await takeBackupSet(both);
+        expect(Object.keys(backup.servers)).toEqual(["db", "db2"]);
+        await withClient(second.url, (c) => c.query(`DELETE FROM "Work"."Ledger2"`));
+        await rows(`DELETE FROM "Work"."ProcessInstance"`);
+        await restoreBackupSet({ ...both, id: backup.id });
+        expect(await markers()).toEqual(before);
+        expect(await withClient(second.url, async (c) => (await c.query(`SELECT id FROM "Work"."Ledger2" ORDER BY id`)).rows)).toEqual([{ id: 1 }, { id: 2 }]);
+    } finally {
+        removeCluster(second.loc);
+    }
+});
+
 test("an online backup across two servers is refused with the reason", async () => {
     const other: StageServerRef = { ...server, name: "db2", databases: ["business"] };
     await expect(takeBackupSet({ ...request, mode: "online", servers: [server, other] })).rejects.toThrow(
