@@ -50,6 +50,8 @@ export class Stage extends pulumi.ComponentResource {
     public readonly databases: Record<DatabaseRole, DatabasePlacement>;
     /** Production with `shipping`: the folder its primary archives WAL into, and the resource that made it. */
     public readonly walArchive: { path: string; resource: WalArchive } | undefined;
+    /** With `shipping`: the archiving settings of whichever member is the primary (standbys keep them for a role change). */
+    public readonly archiving: Record<string, string>;
     /** libpq connection string of each engine database for the owner role (secret). Gated by `waitFor`. */
     public connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
 
@@ -103,6 +105,7 @@ export class Stage extends pulumi.ComponentResource {
             this.dataRoot = pulumi.output(`docker volumes of network ${pulumi.getProject()}-${pulumi.getStack()}`);
             this.postgresVersion = pulumi.output(`image ${platform.image}`);
             this.walArchive = undefined;
+            this.archiving = {};
             this.connectionStrings = connectionStringsOf(config, this.servers, this.databases);
             this.registerOutputs({ kind: this.kind, servers: Object.keys(this.servers), databases: this.databases });
             return;
@@ -137,6 +140,7 @@ export class Stage extends pulumi.ComponentResource {
             ? { path: archivePath, resource: new WalArchive(`${name}-wal-archive`, { path: archivePath, osUser, retain: Object.values(config.servers)[0].retain }, { parent: this, dependsOn: [dataRoot], protect }) }
             : undefined;
         const archiving = plan?.ok ? archiveSettings(plan.plan, archivePath) : {};
+        this.archiving = archiving;
 
         const servers: Record<string, PostgresServer> = {};
         this.servers = servers;

@@ -106,7 +106,8 @@ export class Standbys extends pulumi.ComponentResource {
                     host: spec.host,
                     port: spec.port,
                     osUser: stage.osUser,
-                    settings: settingsText(spec.settings),
+                    // A standby does not archive (archive_mode=on, not always); promoted, it archives where the server did.
+                    settings: { ...stage.archiving, ...settingsText(spec.settings) },
                 },
                 // Rebuilt from the primary at any time, so not protected; it follows the declared primary.
                 { parent: this, dependsOn: [primary, ...(role ? [role] : [])] },

@@ -71,6 +71,10 @@ const drShippingProvider: pulumi.dynamic.ResourceProvider<ShippingInputs, Shippi
     },
     async delete(_id, props) {
         await shipping.stopShipper(props.stateDir);
+        // Copies of production's archive and the job's own state: nothing here is the only copy of anything.
+        const fs = require("fs") as typeof import("fs");
+        fs.rmSync(props.stateDir, { recursive: true, force: true });
+        fs.rmSync(props.to, { recursive: true, force: true });
     },
 };
 

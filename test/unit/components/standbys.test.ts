@@ -82,3 +82,13 @@ test("(mocks) without `primary` the server is the primary and the synchronous st
         primary: { value: { host: "127.0.0.1", port: 55432, superuserPassword: "su" } }, // a secret
     });
 });
+
+test("(mocks) with shipping, hot standbys carry the primary's archiving settings, so a promoted one archives where the server did", async () => {
+    const { env } = await build({ "stagewise:shipping": JSON.stringify({ logBackupInterval: "1h", shipInterval: "1h" }) });
+    const archiving = env.get("pulumi-nodejs:dynamic/stagewise:PostgresServer", "prod-prod-db").inputs.settings as Record<string, string>;
+    expect(archiving).toMatchObject({ archive_mode: "on", archive_timeout: "3600s" });
+    for (const standby of ["prod-prod-hot", "prod-prod-hot2"]) {
+        const settings = env.get("pulumi-nodejs:dynamic/stagewise:HotStandby", standby).inputs.settings as Record<string, string>;
+        expect(settings).toEqual({ archive_mode: "on", archive_timeout: "3600s", archive_command: archiving.archive_command });
+    }
+});
