@@ -17,6 +17,7 @@ import { BaseBackups } from "./providers/baseBackups";
 import { DataRoot } from "./providers/dataRoot";
 import { DisasterRecoveryServer } from "./providers/drServer";
 import { DrLogShipping } from "./providers/drShipping";
+import { EngineCluster } from "./engineCluster";
 import { LicenseReapplication } from "./providers/licenseReapplication";
 
 /** What the DR stack reads from production's outputs. */
@@ -153,6 +154,11 @@ export async function deployDisasterRecovery(config: StageConfig): Promise<Recor
     const connectionStrings = pulumi.secret(
         production.connectionStrings.apply((cs) => Object.fromEntries(DATABASE_ROLES.map((role) => [role, retarget(cs[role], hostPort)])) as Record<DatabaseRole, string>),
     );
+    // The host nodes come on at cutover: the engine's units start on the recovered databases.
+    const engine =
+        target && Object.keys(config.engine.units).length > 0
+            ? new EngineCluster(stack, { config, stage: { connectionStrings, dataRootPath: root, servers: { [serverName]: drServer } } }, { parent: site, dependsOn: licence ? [licence] : [] })
+            : undefined;
     const placement = (role: DatabaseRole) => ({ server: serverName, name: config.engine.databases[role], host: server.host, port: server.port });
     const cutoverOutput = target
         ? pulumi.all([drServer.report, licence!.rowsReapplied]).apply(([report, rows]) =>
@@ -187,13 +193,14 @@ export async function deployDisasterRecovery(config: StageConfig): Promise<Recor
                 of: dr.of,
                 tier: dr.tier,
                 state,
-                // The engine's units stay off until cutover (the runbook); the engine itself comes later.
-                engineUnits: "off" as const,
+                // The engine's units stay off until cutover (the runbook), then start on the recovered databases.
+                engineUnits: engine ? ("on" as const) : ("off" as const),
                 server: { name: serverName, running, inRecovery, replayedTo },
                 baseBackups,
                 shipping: { from: production.archive, to: folders.incoming, newestShipped, lastRunAt, lastError },
             })),
         cutover: cutoverOutput,
+        ...(engine ? { engine: engine.state } : {}),
     };
     site.finish({ disasterRecovery: outputs.disasterRecovery, cutover: outputs.cutover });
     return outputs;

@@ -12,9 +12,12 @@ import { Stage } from "./stage";
 /** How the reference engine's units run. */
 export const REFERENCE_ENGINE = [process.execPath, path.resolve(__dirname, "..", "engine", "run.js")];
 
+/** Where the units run: the stage's servers, its work database and its folder (a Stage, or a DR site after cutover). */
+export type EngineHost = Pick<Stage, "connectionStrings" | "dataRootPath"> & { readonly servers: Record<string, pulumi.Resource> };
+
 export interface EngineClusterArgs {
     readonly config: StageConfig;
-    readonly stage: Stage;
+    readonly stage: EngineHost;
 }
 
 export interface EngineClusterState {
@@ -26,7 +29,7 @@ export interface EngineClusterState {
 }
 
 /** The engine's units as the platform runs them (the work database's URL makes it a secret). */
-export function engineUnitSpecs(config: StageConfig, stage: Stage): pulumi.Output<EngineUnitSpec[]> {
+export function engineUnitSpecs(config: StageConfig, stage: EngineHost): pulumi.Output<EngineUnitSpec[]> {
     const engine = config.engine;
     return stage.connectionStrings.apply((cs) =>
         Object.keys(engine.units).map((name) => ({

@@ -183,7 +183,8 @@ export const stageOutputsSchema = z.strictObject({
             tier: z.enum(["warm", "cold"]),
             state: z.enum(["standing by", "cut over"]),
             /** The engine's units stay off until cutover. */
-            engineUnits: z.literal("off"),
+            /** off until cutover; on when the DR site declares engine units and has cut over. */
+            engineUnits: z.enum(["off", "on"]),
             server: z.strictObject({ name: z.string(), running: z.boolean(), inRecovery: z.boolean(), replayedTo: z.string().nullable() }),
             baseBackups: z.array(baseBackup),
             shipping: z.strictObject({ from: z.string(), to: z.string(), newestShipped: z.string().nullable(), lastRunAt: z.string().nullable(), lastError: z.string().nullable() }),

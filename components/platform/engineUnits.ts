@@ -115,6 +115,9 @@ export async function stopEngineUnit(spec: Pick<EngineUnitSpec, "stateDir" | "na
     fs.rmSync(pidFileOf(spec), { force: true });
 }
 
+/** A unit silent for this long is not acting, whatever its row says. */
+const STALE_HEARTBEAT_MS = 30_000;
+
 export interface UnitState {
     pid: number | null;
     /** Milliseconds since its last heartbeat; null when it stopped cleanly or never beat. */
@@ -146,7 +149,13 @@ export async function engineState(workUrl: string): Promise<EngineState> {
             units: Object.fromEntries(
                 units.rows.map((r) => [
                     r.name as string,
-                    { pid: (r.pid as number | null) ?? null, heartbeatAgeMs: (r.age as number | null) ?? null, acting: Boolean(r.acting), lastRecovery: (r.recovery as UnitState["lastRecovery"]) ?? null },
+                    {
+                        pid: (r.pid as number | null) ?? null,
+                        heartbeatAgeMs: (r.age as number | null) ?? null,
+                        // A row restored from another site, or left by a unit killed long ago, says nothing about now.
+                        acting: Boolean(r.acting) && r.age !== null && (r.age as number) < STALE_HEARTBEAT_MS,
+                        lastRecovery: (r.recovery as UnitState["lastRecovery"]) ?? null,
+                    },
                 ]),
             ),
         };

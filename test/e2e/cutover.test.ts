@@ -7,6 +7,7 @@ import * as childProcess from "child_process";
 import * as path from "path";
 import { freePort, stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
 import { createRestorePoint } from "../../components/platform/recovery";
+import { stopEngineUnit } from "../../components/platform/engineUnits";
 import { stopShipper } from "../../components/platform/shipping";
 import { queryUrl } from "../harness/postgres";
 
@@ -62,6 +63,8 @@ beforeAll(async () => {
         "stagewise:servers": JSON.stringify({ "prod-db": { port: warmPort } }),
         "stagewise:platform": JSON.stringify({ kind: "local", dataRoot: path.join(workspace.dir, "data", "drwarm") }),
         "stagewise:disasterRecovery": JSON.stringify({ of: PRODUCTION, tier: "warm", applyDelay: "0s", shipInterval: "1s" }),
+        // Host nodes off until cutover: the unit starts only then.
+        "stagewise:engine": JSON.stringify({ units: { "unit-a": {} }, primary: "unit-a" }),
     });
     await warm.setConfig("stagewise:licenseKey", { value: DR_KEY, secret: true });
 });
@@ -69,6 +72,7 @@ beforeAll(async () => {
 afterAll(async () => {
     // Cut-over DR servers are protected like production's: the shippers are stopped here, the servers by dispose.
     for (const site of ["dr", "drwarm"]) await stopShipper(path.join(workspace.dir, "data", site, "shipper")).catch(() => undefined);
+    await stopEngineUnit({ stateDir: path.join(workspace.dir, "data", "drwarm", "engine"), name: "unit-a" }).catch(() => undefined);
     workspace?.dispose();
 });
 
@@ -167,6 +171,7 @@ test("a warm DR site stands by in recovery, then cuts over to a named restore po
     const before = await stageOutputs(warm);
     expect(before.disasterRecovery).toMatchObject({ tier: "warm", state: "standing by", engineUnits: "off", server: { name: "prod-db", running: true, inRecovery: true } });
     expect(before.servers).toEqual({});
+    expect(before.engine).toBeUndefined();
 
     const source = (await stageOutputs(prod)).copySource as { host: string; port: number; superuserPassword: string };
     await writeMarker(5);
@@ -186,4 +191,7 @@ test("a warm DR site stands by in recovery, then cuts over to a named restore po
         { ServerName: "prod-db", HostName: `127.0.0.1:${warmPort}`, LicenseKey: DR_KEY },
     ]);
     expect(await queryUrl(urls.config, "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: false }]);
+    // The host nodes came on: the engine's unit acts on the recovered databases.
+    expect(out.disasterRecovery!.engineUnits).toBe("on");
+    expect(out.engine).toMatchObject({ declaredPrimary: "unit-a", actingPrimary: "unit-a", units: { "unit-a": { running: true } } });
 });
