@@ -5,6 +5,7 @@ import * as cluster from "../platform/cluster";
 import * as copy from "../platform/copy";
 import * as locks from "../platform/locks";
 import { changedKnown } from "./diffs";
+import type { ServerLocationArgs } from "./location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -15,7 +16,7 @@ export interface CopySource {
     superuserPassword: string;
 }
 
-export interface DatabaseCopyArgs {
+export interface DatabaseCopyArgs extends ServerLocationArgs {
     /** Production's server holding the engine databases (a secret: it carries the superuser password). */
     readonly source: pulumi.Input<CopySource>;
     /** libpq URL of production's configuration database, where the copy lock is taken (a secret). */
@@ -25,11 +26,6 @@ export interface DatabaseCopyArgs {
     readonly stage: pulumi.Input<string>;
     /** The staging server. */
     readonly serverName: pulumi.Input<string>;
-    readonly binDir: pulumi.Input<string>;
-    readonly serverDir: pulumi.Input<string>;
-    readonly host: pulumi.Input<string>;
-    readonly port: pulumi.Input<number>;
-    readonly osUser?: pulumi.Input<string>;
     readonly settings: pulumi.Input<Record<string, string>>;
     readonly superuserPassword: pulumi.Input<string>;
     readonly ownerRole: pulumi.Input<string>;

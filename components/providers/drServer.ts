@@ -9,18 +9,14 @@ import { withClient } from "../platform/pg";
 import { assertPortFree } from "../platform/ports";
 import * as recovery from "../platform/recovery";
 import { changedKnown, sameData } from "./diffs";
+import type { ServerLocationArgs } from "./location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "2";
 
-export interface DrServerArgs {
+export interface DrServerArgs extends ServerLocationArgs {
     readonly serverName: pulumi.Input<string>;
     readonly tier: pulumi.Input<"warm" | "cold">;
-    readonly binDir: pulumi.Input<string>;
-    readonly serverDir: pulumi.Input<string>;
-    readonly host: pulumi.Input<string>;
-    readonly port: pulumi.Input<number>;
-    readonly osUser?: pulumi.Input<string>;
     readonly backupsDir: pulumi.Input<string>;
     /** The DR site's shipped WAL. */
     readonly incoming: pulumi.Input<string>;

@@ -9,11 +9,12 @@ import { assertPortFree } from "../platform/ports";
 import * as standby from "../platform/standby";
 import * as switchover from "../platform/switchover";
 import { changedKnown, sameData } from "./diffs";
+import type { ServerLocationArgs } from "./location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "2";
 
-export interface HotStandbyArgs {
+export interface HotStandbyArgs extends ServerLocationArgs {
     /** The standby's stable name. */
     readonly standbyName: pulumi.Input<string>;
     /** The declared primary of the group, which it streams from (a secret: it carries the superuser password replication uses). */
@@ -22,12 +23,6 @@ export interface HotStandbyArgs {
     readonly role?: pulumi.Input<"primary" | "standby">;
     /** Declared synchronous: its sync state is awaited and reported. @default false */
     readonly synchronous?: pulumi.Input<boolean>;
-    readonly binDir: pulumi.Input<string>;
-    /** Folder of the standby (its data directory is `pgdata/` inside). */
-    readonly serverDir: pulumi.Input<string>;
-    readonly host: pulumi.Input<string>;
-    readonly port: pulumi.Input<number>;
-    readonly osUser?: pulumi.Input<string>;
     /** postgresql.conf settings of the standby. @default {} */
     readonly settings?: pulumi.Input<Record<string, string>>;
 }

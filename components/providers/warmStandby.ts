@@ -7,21 +7,16 @@ import { assertPortFree } from "../platform/ports";
 import type { PrimaryEndpoint } from "../platform/standby";
 import * as warm from "../platform/warmStandby";
 import { changedKnown, sameData } from "./diffs";
+import type { ServerLocationArgs } from "./location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
 
-export interface WarmStandbyArgs {
+export interface WarmStandbyArgs extends ServerLocationArgs {
     /** The standby's stable name. */
     readonly standbyName: pulumi.Input<string>;
     /** The primary its base backup is taken from (a secret: it carries the superuser password). */
     readonly primary: pulumi.Input<PrimaryEndpoint>;
-    readonly binDir: pulumi.Input<string>;
-    /** Folder of the standby (its data directory is `pgdata/` inside). */
-    readonly serverDir: pulumi.Input<string>;
-    readonly host: pulumi.Input<string>;
-    readonly port: pulumi.Input<number>;
-    readonly osUser?: pulumi.Input<string>;
     /** postgresql.conf settings: the shipping ones (restore_command, recovery_min_apply_delay, ...) and the user's. */
     readonly settings: pulumi.Input<Record<string, string>>;
 }
