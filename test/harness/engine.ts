@@ -37,7 +37,7 @@ export function throwawayWorkspace(): ThrowawayWorkspace {
             "runtime:",
             "  name: nodejs",
             "  options:",
-            "    typescript: true",
+            "    typescript: false", // the project's program.js loads the TypeScript (runtime/typescript.js)
             `main: ${path.relative(projectDir, REPO_ROOT)}`,
             "",
         ].join("\n"),
