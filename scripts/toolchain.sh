@@ -82,9 +82,9 @@ go_build() {
     say "built $name in $((SECONDS - started))s"
 }
 
-# The engine finds the language host and the dynamic-provider plugin (a small script of the Node SDK)
-# "bundled" next to the `pulumi` it runs, so the three share one folder; anything found on PATH
-# instead draws a warning on every run.
+# The engine finds the language host and the dynamic-provider plugin (a small script; ours is the Node
+# SDK's with a faster start, see the script) "bundled" next to the `pulumi` it runs, so the three share
+# one folder; anything found on PATH instead draws a warning on every run.
 DYNAMIC_PLUGIN="pulumi-resource-pulumi-nodejs"
 
 ensure_built_cli() {
@@ -100,8 +100,9 @@ ensure_built_cli() {
         ln -f "$cli_dir/pulumi" "$bin/pulumi.partial" 2>/dev/null || cp "$cli_dir/pulumi" "$bin/pulumi.partial"
         mv "$bin/pulumi.partial" "$bin/pulumi"
     fi
-    if ! cmp -s "$ROOT/node_modules/@pulumi/pulumi/$DYNAMIC_PLUGIN" "$bin/$DYNAMIC_PLUGIN"; then
-        install -m 0755 "$ROOT/node_modules/@pulumi/pulumi/$DYNAMIC_PLUGIN" "$bin/$DYNAMIC_PLUGIN"
+    if ! cmp -s "$ROOT/toolchain/$DYNAMIC_PLUGIN" "$bin/$DYNAMIC_PLUGIN"; then
+        install -m 0755 "$ROOT/toolchain/$DYNAMIC_PLUGIN" "$bin/$DYNAMIC_PLUGIN.partial"
+        mv "$bin/$DYNAMIC_PLUGIN.partial" "$bin/$DYNAMIC_PLUGIN" # running engines keep a whole script
     fi
     export PATH="$bin:$PATH"
 }
