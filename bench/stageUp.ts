@@ -91,18 +91,23 @@ async function stageUp(port: number): Promise<number> {
     }
 }
 
-/** The floor: a JavaScript program whose one dynamic resource does nothing, on the same engine and backend. */
+/** The floor: a JavaScript program whose one dynamic resource does nothing, on the same engine and backend,
+ *  started the way this project's programs start (runtime/lazySdk.js in both Node.js processes). */
 async function floorUp(): Promise<number> {
     const workspace = throwawayWorkspace();
     try {
         fs.writeFileSync(path.join(workspace.projectDir, "Pulumi.yaml"), "name: floor\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n");
         fs.writeFileSync(
             path.join(workspace.projectDir, "index.js"),
-            'const pulumi = require("@pulumi/pulumi");\n' +
+            'const lazy = require("./runtime/lazySdk");\n' +
+                "lazy.defer([lazy.ARBORIST, lazy.TYPESCRIPT], __dirname);\n" +
+                'const pulumi = require("@pulumi/pulumi");\n' +
                 "const nothing = { async create() { return { id: \"nothing\", outs: {} }; } };\n" +
                 'new pulumi.dynamic.Resource(nothing, "nothing", {});\n',
         );
-        fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(workspace.projectDir, "node_modules"));
+        for (const shared of ["node_modules", "runtime"]) {
+            fs.symlinkSync(path.join(REPO_ROOT, shared), path.join(workspace.projectDir, shared));
+        }
         const stack = await workspace.createStack("prod", {});
         const ms = timedUp(workspace.projectDir, workspace.envVars);
         await stack.destroy({ color: "never" });

@@ -147,7 +147,8 @@ ensure_backend() {
     if [ -z "${PULUMI_CONFIG_PASSPHRASE+set}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
         export PULUMI_CONFIG_PASSPHRASE="stagewise-local-stacks"
     fi
-    # npm test and npm run typecheck type-check the program; deployments skip it (about 2 s a run).
+    # npm test and npm run typecheck type-check everything; programs run through ts-node (the policy
+    # pack, examples/consumer) skip it (about 2 s a run). The stages' program never uses ts-node.
     export PULUMI_NODEJS_TRANSPILE_ONLY="${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"
     export PULUMI_SKIP_UPDATE_CHECK=true
     export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true

@@ -241,31 +241,42 @@ export async function bootstrap(loc: ClusterLocation, superuserPassword: string,
         const exists = await admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [spec.ownerRole]);
         const verifier = admin.escapeLiteral(scramVerifier(spec.ownerPassword));
         await admin.query(`${exists.rowCount ? "ALTER" : "CREATE"} ROLE ${role} LOGIN PASSWORD ${verifier}`);
-        for (const db of spec.databases) {
-            const found = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [db.name]);
-            if (!found.rowCount) {
-                await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(db.name)} OWNER ${role}`);
-            }
+    } finally {
+        await admin.end();
+    }
+    // The databases are independent of each other: each is created and loaded on its own connections,
+    // all at once (most of the time is the server writing files, which overlaps well).
+    const results = await Promise.allSettled(spec.databases.map((db) => createAndLoad(loc, superuserPassword, spec.ownerRole, db)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) {
+        throw failed.reason;
+    }
+}
+
+async function createAndLoad(loc: ClusterLocation, superuserPassword: string, ownerRole: string, db: Bootstrap["databases"][number]): Promise<void> {
+    const admin = await connect(loc, superuserPassword);
+    try {
+        const found = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [db.name]);
+        if (!found.rowCount) {
+            await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(db.name)} OWNER ${admin.escapeIdentifier(ownerRole)}`);
         }
     } finally {
         await admin.end();
     }
-    for (const db of spec.databases) {
-        if (db.schemaSql.trim() === "") {
-            continue;
-        }
-        const client = await connect(loc, superuserPassword, db.name);
-        try {
-            await client.query("BEGIN");
-            await client.query(`SET LOCAL ROLE ${client.escapeIdentifier(spec.ownerRole)}`);
-            await client.query(db.schemaSql);
-            await client.query("COMMIT");
-        } catch (err) {
-            await client.query("ROLLBACK").catch(() => undefined);
-            throw new Error(`loading the schema into database ${db.name} failed: ${(err as Error).message}`);
-        } finally {
-            await client.end();
-        }
+    if (db.schemaSql.trim() === "") {
+        return;
+    }
+    const client = await connect(loc, superuserPassword, db.name);
+    try {
+        await client.query("BEGIN");
+        await client.query(`SET LOCAL ROLE ${client.escapeIdentifier(ownerRole)}`);
+        await client.query(db.schemaSql);
+        await client.query("COMMIT");
+    } catch (err) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw new Error(`loading the schema into database ${db.name} failed: ${(err as Error).message}`);
+    } finally {
+        await client.end();
     }
 }
 

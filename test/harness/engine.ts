@@ -155,17 +155,30 @@ export async function stageOutputs(stack: Stack): Promise<StageOutputs> {
     return stageOutputsSchema.parse(Object.fromEntries(Object.entries(await stack.outputs()).map(([k, v]) => [k, v.value])));
 }
 
-/** A free loopback TCP port, chosen by the kernel. */
-export async function freePort(): Promise<number> {
+// Test servers get ports below Linux's ephemeral range (32768 and up): a port the kernel chose for us
+// could be handed, before our server starts, to one of the engine's gRPC servers, which bind port 0.
+const TEST_PORTS = { first: 20000, last: 32000 };
+let nextTestPort = TEST_PORTS.first + Math.floor(Math.random() * (TEST_PORTS.last - TEST_PORTS.first));
+
+async function canListen(port: number): Promise<boolean> {
     const net = await import("net");
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
         const server = net.createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as { port: number };
-            server.close(() => resolve(port));
-        });
+        server.once("error", () => resolve(false));
+        server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
     });
+}
+
+/** A free loopback TCP port for a test server; never the same one twice in a test file. */
+export async function freePort(): Promise<number> {
+    for (let tries = 0; tries < 500; tries++) {
+        const port = nextTestPort;
+        nextTestPort = port >= TEST_PORTS.last ? TEST_PORTS.first : port + 1;
+        if (await canListen(port)) {
+            return port;
+        }
+    }
+    throw new Error(`no free loopback port between ${TEST_PORTS.first} and ${TEST_PORTS.last}`);
 }
 
 /** The example consumer project (examples/consumer) as stack `name` in `workspace`'s backend. */
