@@ -1,0 +1,70 @@
+// To serialize a dynamic provider, the Pulumi SDK parses the text of every function the provider
+// reaches with the TypeScript parser, to learn which outer variables it uses. That parse is a pure
+// function of the text (and of the SDK's version), so its results are kept on disk: a provider whose
+// code did not change is serialized without loading TypeScript and without parsing anything. The
+// values those variables hold are still read afresh on every run; only the parse is reused.
+"use strict";
+const crypto = require("crypto");
+const fs = require("fs");
+const path = require("path");
+
+const cacheDir = (root) => path.join(process.env.STAGEWISE_TRANSPILE_CACHE || path.join(root, "node_modules", ".cache", "stagewise-transpiled"), "parsed-functions");
+
+// [error, parsed] as JSON: the parse holds Maps of captured variable names.
+function encode(result) {
+    const [error, parsed] = result;
+    if (parsed === undefined || parsed.capturedVariables === undefined) {
+        return JSON.stringify({ error, parsed });
+    }
+    const { required, optional } = parsed.capturedVariables;
+    return JSON.stringify({ error, parsed: { ...parsed, capturedVariables: { required: [...required], optional: [...optional] } } });
+}
+
+function decode(text) {
+    const { error, parsed } = JSON.parse(text);
+    if (parsed !== undefined && parsed.capturedVariables !== undefined) {
+        parsed.capturedVariables = { required: new Map(parsed.capturedVariables.required), optional: new Map(parsed.capturedVariables.optional) };
+    }
+    return [error, parsed];
+}
+
+/** Wraps the SDK's parseFunction (as installed for `root`) with the disk cache. Best effort: without the SDK module, nothing changes. */
+function install(root) {
+    let parseFunctionModule;
+    let sdkVersion;
+    try {
+        const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [root] }));
+        parseFunctionModule = require(path.join(sdkDir, "runtime", "closure", "parseFunction.js"));
+        sdkVersion = require(path.join(sdkDir, "package.json")).version;
+    } catch {
+        return;
+    }
+    const original = parseFunctionModule.parseFunction;
+    if (typeof original !== "function" || original.stagewiseCached) {
+        return;
+    }
+    const dir = cacheDir(root);
+    const cached = (functionText) => {
+        const key = crypto.createHash("sha256").update(sdkVersion).update("\0").update(functionText).digest("hex");
+        const file = path.join(dir, `${key}.json`);
+        try {
+            return decode(fs.readFileSync(file, "utf8"));
+        } catch {
+            // not parsed before
+        }
+        const result = original(functionText);
+        try {
+            fs.mkdirSync(dir, { recursive: true });
+            const partial = `${file}.${process.pid}.partial`;
+            fs.writeFileSync(partial, encode(result));
+            fs.renameSync(partial, file);
+        } catch {
+            // a read-only tree parses every time
+        }
+        return result;
+    };
+    cached.stagewiseCached = true;
+    parseFunctionModule.parseFunction = cached;
+}
+
+module.exports = { install };
