@@ -4,11 +4,8 @@
 // code did not change is serialized without loading TypeScript and without parsing anything. The
 // values those variables hold are still read afresh on every run; only the parse is reused.
 "use strict";
-const crypto = require("crypto");
-const fs = require("fs");
 const path = require("path");
-
-const cacheDir = (root) => path.join(process.env.STAGEWISE_TRANSPILE_CACHE || path.join(root, "node_modules", ".cache", "stagewise-transpiled"), "parsed-functions");
+const diskCache = require("./diskCache");
 
 // [error, parsed] as JSON: the parse holds Maps of captured variable names.
 function encode(result) {
@@ -43,24 +40,15 @@ function install(root) {
     if (typeof original !== "function" || original.stagewiseCached) {
         return;
     }
-    const dir = cacheDir(root);
+    const dir = path.join(diskCache.cacheRoot(root), "parsed-functions");
     const cached = (functionText) => {
-        const key = crypto.createHash("sha256").update(sdkVersion).update("\0").update(functionText).digest("hex");
-        const file = path.join(dir, `${key}.json`);
-        try {
-            return decode(fs.readFileSync(file, "utf8"));
-        } catch {
-            // not parsed before
+        const key = diskCache.keyOf([sdkVersion, functionText], ".json");
+        const text = diskCache.read(dir, key);
+        if (text !== undefined) {
+            return decode(text);
         }
         const result = original(functionText);
-        try {
-            fs.mkdirSync(dir, { recursive: true });
-            const partial = `${file}.${process.pid}.partial`;
-            fs.writeFileSync(partial, encode(result));
-            fs.renameSync(partial, file);
-        } catch {
-            // a read-only tree parses every time
-        }
+        diskCache.write(dir, key, encode(result));
         return result;
     };
     cached.stagewiseCached = true;

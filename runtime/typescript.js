@@ -5,13 +5,11 @@
 //
 //   require("./runtime/typescript").register();
 "use strict";
-const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
+const diskCache = require("./diskCache");
 
 const ROOT = path.join(__dirname, "..");
-// Beside the dependencies, where build tools keep their caches; STAGEWISE_TRANSPILE_CACHE overrides it.
-const cacheDir = () => process.env.STAGEWISE_TRANSPILE_CACHE || path.join(ROOT, "node_modules", ".cache", "stagewise-transpiled");
 
 let registered = false;
 let typescript; // loaded on the first cache miss only
@@ -51,23 +49,14 @@ function transpile(source, filename) {
 /** The JavaScript for one .ts file: from the cache when its text and the settings are unchanged. */
 function javascriptFor(filename) {
     const source = fs.readFileSync(filename, "utf8");
-    const key = crypto.createHash("sha256").update(cacheSettings()).update("\0").update(filename).update("\0").update(source).digest("hex");
-    const cached = path.join(cacheDir(), `${key}.js`);
-    try {
-        return fs.readFileSync(cached, "utf8");
-    } catch {
-        // not cached yet
+    const dir = path.join(diskCache.cacheRoot(ROOT), "typescript");
+    const key = diskCache.keyOf([cacheSettings(), filename, source], ".js");
+    const cached = diskCache.read(dir, key);
+    if (cached !== undefined) {
+        return cached;
     }
     const javascript = transpile(source, filename);
-    try {
-        // Written aside and renamed: a process reading the cache never sees half a file.
-        fs.mkdirSync(cacheDir(), { recursive: true });
-        const partial = `${cached}.${process.pid}.partial`;
-        fs.writeFileSync(partial, javascript);
-        fs.renameSync(partial, cached);
-    } catch {
-        // A read-only tree still runs, only without the cache.
-    }
+    diskCache.write(dir, key, javascript);
     return javascript;
 }
 

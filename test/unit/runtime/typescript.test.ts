@@ -10,11 +10,11 @@ const HOOK = path.join(__dirname, "../../../runtime/typescript.js");
 const { javascriptFor } = require(HOOK) as { javascriptFor(filename: string): string };
 
 let dir: string;
-let cache: string;
+let cache: string; // where the hook keeps the JavaScript
 beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "stagewise-ts-hook-"));
-    cache = path.join(dir, "cache");
-    process.env.STAGEWISE_TRANSPILE_CACHE = cache;
+    process.env.STAGEWISE_TRANSPILE_CACHE = path.join(dir, "cache");
+    cache = path.join(dir, "cache", "typescript");
 });
 afterEach(() => {
     delete process.env.STAGEWISE_TRANSPILE_CACHE;
@@ -57,7 +57,7 @@ test("a process whose sources are cached never loads TypeScript; the first one d
         `const typescriptLoaded = Object.keys(require.cache).some((f) => f.endsWith("/typescript/lib/typescript.js"));`,
         `console.log(JSON.stringify({ result, typescriptLoaded }));`,
     ].join("\n");
-    const run = () => JSON.parse(childProcess.execFileSync(process.execPath, ["-e", probe], { env: { ...process.env, STAGEWISE_TRANSPILE_CACHE: cache }, encoding: "utf8" }));
+    const run = () => JSON.parse(childProcess.execFileSync(process.execPath, ["-e", probe], { env: { ...process.env }, encoding: "utf8" }));
     expect(run()).toEqual({ result: 42, typescriptLoaded: true });
     expect(run()).toEqual({ result: 42, typescriptLoaded: false });
 });
