@@ -24,6 +24,17 @@ async function selectStack(stackName: string, opts: StageRunOptions): Promise<St
     return LocalWorkspace.createOrSelectStack({ stackName, workDir: opts.workDir }, { envVars: opts.envVars });
 }
 
+/**
+ * Creates the main job's stacks (and `stacks`) that do not exist yet, before any of them runs: on a
+ * first run production's promotion gate reads the test stack, which must exist (its lack of outputs
+ * then means "nothing verified yet") even though test comes up after production.
+ */
+export async function ensureStacks(stacks: string[], opts: StageRunOptions): Promise<void> {
+    for (const name of new Set([...MAIN_JOB_STACKS, ...stacks])) {
+        await selectStack(name, opts);
+    }
+}
+
 /** Outputs as other pipelines see them without --show-secrets. */
 export function publicOutputs(outputs: OutputMap): Record<string, unknown> {
     return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.secret ? "[secret]" : v.value]));
@@ -33,6 +44,7 @@ export function publicOutputs(outputs: OutputMap): Record<string, unknown> {
 export async function upStages(stacks: string[], opts: StageRunOptions): Promise<Record<string, Record<string, unknown>>> {
     const onOutput = opts.onOutput ?? ((text: string) => process.stdout.write(text));
     const results: Record<string, Record<string, unknown>> = {};
+    await ensureStacks(stacks, opts);
     for (const [i, name] of stacks.entries()) {
         onOutput(`\n=== [${i + 1}/${stacks.length}] pulumi up ${name} ===\n`);
         const stack = await selectStack(name, opts);
@@ -96,6 +108,7 @@ async function main(): Promise<void> {
         await downStages(stacks, opts);
     } else if (action === "preview") {
         // The engine's progress goes to stderr; stdout carries only the Markdown, one comment per stage.
+        await ensureStacks(stacks, opts);
         for (const name of stacks) {
             const stack = await selectStack(name, opts);
             console.log(await previewComment(stack, (t) => process.stderr.write(t)));

@@ -32,9 +32,12 @@ async function stageConfig(stack: string, dataRoot: string): Promise<Record<stri
 
 beforeAll(async () => {
     workspace = throwawayWorkspace();
+    // Stack files only, as in a fresh checkout: the stacks themselves do not exist in the backend yet.
+    const project = await LocalWorkspace.create({ workDir: workspace.projectDir, envVars: workspace.envVars });
     for (const stack of MAIN_JOB_STACKS) {
-        await workspace.createStack(stack, await stageConfig(stack, path.join(workspace.dir, "data", stack)));
+        await project.saveStackSettings(stack, { config: await stageConfig(stack, path.join(workspace.dir, "data", stack)) });
     }
+    expect(await project.listStacks()).toEqual([]);
 });
 
 afterAll(() => workspace?.dispose());
