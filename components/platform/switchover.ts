@@ -284,6 +284,16 @@ export async function changePrimary(
             }
         }
     }
+    if (!planned) {
+        const ahead = await standbyAheadOf(to, others, password);
+        if (ahead) {
+            throw new Error(
+                `failover aborted: ${ahead.name} has received the gone primary's WAL up to ${ahead.lsn}, ${ahead.bytes} bytes beyond ${to.name} (${ahead.toLsn}); ` +
+                    `promoting ${to.name} would lose the commits only ${ahead.name} has. Declare ${ahead.name} the primary instead, ` +
+                    `or stop ${ahead.name} if it must not be used (nothing was promoted)`,
+            );
+        }
+    }
     await promoteWithSlots(to.loc, password, members.map((m) => m.name), synchronous);
     onProgress(`${to.name} promoted: it accepts writes`);
     await dropIdleSlots(to.loc, password, [to.name]);
@@ -309,6 +319,35 @@ export async function changePrimary(
         }
     }
     return { kind: planned ? "switchover" : "failover", from: from.name, to: to.name, checkpointLsn, rejoined, needsRebuild, seconds: (Date.now() - started) / 1000 };
+}
+
+/** An LSN ("16/B374D848") as a byte position. */
+function lsnBytes(lsn: string): bigint {
+    const [high, low] = lsn.split("/");
+    return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
+}
+
+/** How far a standby has received WAL (streamed, or restored and replayed), or undefined when it does not answer as a standby. */
+async function receivedLsn(loc: Upstream, password: string): Promise<string | undefined> {
+    try {
+        const sql = "SELECT CASE WHEN pg_is_in_recovery() THEN GREATEST(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text END AS lsn";
+        return (await withClient(superuser(loc, password), async (c) => (await c.query(sql)).rows[0].lsn)) ?? undefined;
+    } catch {
+        return undefined; // down, or gone meanwhile: it cannot be promoted instead anyway
+    }
+}
+
+/** A standby among `others` that has received more of the gone primary's WAL than `to`: promoting `to` would lose what only it has. */
+async function standbyAheadOf(to: Member, others: Member[], password: string): Promise<{ name: string; lsn: string; toLsn: string; bytes: bigint } | undefined> {
+    const [toLsn, ...otherLsns] = await Promise.all([to, ...others].map((m) => receivedLsn(m.loc, password)));
+    if (toLsn === undefined) {
+        return undefined;
+    }
+    const ahead = others
+        .map((m, i) => ({ name: m.name, lsn: otherLsns[i], toLsn, bytes: otherLsns[i] === undefined ? 0n : lsnBytes(otherLsns[i]!) - lsnBytes(toLsn) }))
+        .filter((m): m is { name: string; lsn: string; toLsn: string; bytes: bigint } => m.lsn !== undefined && m.bytes > 0n)
+        .sort((x, y) => (y.bytes > x.bytes ? 1 : y.bytes < x.bytes ? -1 : 0));
+    return ahead[0];
 }
 
 /** The synchronous_standby_names value naming `names` (all must confirm), or "" for none. */

@@ -95,3 +95,35 @@ test("failover after kill -9 of a primary with a synchronous standby: nothing ac
     expect(await on(a.loc, missingCountSql("acks"), [acked])).toEqual([{ missing: 0 }]);
     await on(a.loc, "INSERT INTO acks VALUES (-1)");
 });
+
+test("a failover never promotes a standby that is behind another: refused, naming the one further ahead; that one is promoted without loss", async () => {
+    // node-a is the primary now; node-b and node-c stream from it. node-c stops receiving WAL.
+    await on(c.loc, "ALTER SYSTEM SET primary_conninfo = ''");
+    await on(c.loc, "SELECT pg_reload_conf()");
+    await until(async () => (await on(c.loc, "SELECT count(*)::int AS n FROM pg_stat_wal_receiver"))[0].n === 0);
+    await on(a.loc, "INSERT INTO acks SELECT -1000 - g FROM generate_series(1, 100) g");
+    await until(async () => (await on(b.loc, "SELECT count(*)::int AS n FROM acks WHERE id <= -1000"))[0].n === 100);
+    const pid = Number(fs.readFileSync(path.join(a.loc.serverDir, "pgdata", "postmaster.pid"), "utf8").split("\n")[0]);
+    process.kill(pid, "SIGKILL");
+
+    await expect(changePrimary(a, c, [b], PASSWORD, [], log)).rejects.toThrow(
+        /^failover aborted: node-b has received the gone primary's WAL up to [0-9A-F]+\/[0-9A-F]+, [1-9]\d* bytes beyond node-c \([0-9A-F]+\/[0-9A-F]+\); promoting node-c would lose the commits only node-b has\. Declare node-b the primary instead, or stop node-b if it must not be used \(nothing was promoted\)$/,
+    );
+    expect(await on(b.loc, "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: true }]);
+    expect(await on(c.loc, "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: true }]);
+
+    const change = await changePrimary(a, b, [c], PASSWORD, [], log);
+    expect(change).toMatchObject({ kind: "failover", from: "node-a", to: "node-b", rejoined: ["node-a", "node-c"], needsRebuild: [] });
+    expect(await on(b.loc, "SELECT count(*)::int AS n FROM acks WHERE id <= -1000")).toEqual([{ n: 100 }]);
+    await until(async () => (await on(c.loc, "SELECT count(*)::int AS n FROM acks WHERE id <= -1000"))[0].n === 100); // node-c follows node-b
+});
+
+async function until(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await condition())) {
+        if (Date.now() > deadline) {
+            throw new Error(`condition not met within ${timeoutMs} ms`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+    }
+}
