@@ -2,16 +2,15 @@
 // HostServer.LicenseKey), recorded while they are right and re-applied after a restore, copy or
 // cutover has replaced them with another site's. The recorded rows are Pulumi secrets.
 import * as pulumi from "@pulumi/pulumi";
+import * as identityRows from "../platform/identityRows";
 import { withClient } from "../platform/pg";
 import { changedKnown, sameData } from "./diffs";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
-const PROVIDER_VERSION = "1";
+const PROVIDER_VERSION = "2"; // 2: identity and generated columns survive a re-application
 
-export interface IdentityTable {
-    schema: string;
-    table: string;
-}
+export type { IdentityTable } from "../platform/identityRows";
+type IdentityTable = identityRows.IdentityTable;
 
 export interface LicenseReapplicationArgs {
     /** libpq URL of the site's configuration database (a secret). */
@@ -46,42 +45,17 @@ interface ReapplyOutputs extends ReapplyInputs {
     rowsReapplied: number;
 }
 
-const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
-const nameOf = (t: IdentityTable) => `${t.schema}.${t.table}`;
-
 async function record(inputs: ReapplyInputs): Promise<ReapplyOutputs["rows"]> {
-    return withClient(inputs.connection, async (client) => {
-        const rows: ReapplyOutputs["rows"] = {};
-        for (const t of inputs.tables) {
-            // As JSON: timestamps and dates stay text, and go back through jsonb_populate_record.
-            const table = `${quote(t.schema)}.${quote(t.table)}`;
-            rows[nameOf(t)] = (await client.query(`SELECT to_jsonb(t) AS row FROM ${table} t`)).rows.map((r) => r.row);
-        }
-        return rows;
-    });
+    return withClient(inputs.connection, (client) => identityRows.readIdentityRows(client, inputs.tables));
 }
 
 /** Replaces the tables' rows with the recorded ones, all tables in one transaction. */
 async function reapply(inputs: ReapplyInputs, rows: ReapplyOutputs["rows"]): Promise<number> {
-    return withClient(inputs.connection, async (client) => {
-        let count = 0;
-        await client.query("BEGIN");
-        try {
-            for (const t of inputs.tables) {
-                const table = `${quote(t.schema)}.${quote(t.table)}`;
-                await client.query(`DELETE FROM ${table}`);
-                for (const row of rows[nameOf(t)] ?? []) {
-                    await client.query(`INSERT INTO ${table} SELECT * FROM jsonb_populate_record(NULL::${table}, $1::jsonb)`, [JSON.stringify(row)]);
-                    count++;
-                }
-            }
-            await client.query("COMMIT");
-        } catch (err) {
-            await client.query("ROLLBACK").catch(() => undefined);
-            throw new Error(`re-applying this site's identity rows failed, nothing was changed: ${(err as Error).message}`);
-        }
-        return count;
-    });
+    try {
+        return await withClient(inputs.connection, (client) => identityRows.replaceIdentityRows(client, inputs.tables, rows));
+    } catch (err) {
+        throw new Error(`re-applying this site's identity rows failed, nothing was changed: ${(err as Error).message}`);
+    }
 }
 
 const licenseReapplicationProvider: pulumi.dynamic.ResourceProvider<ReapplyInputs, ReapplyOutputs> = {

@@ -89,8 +89,8 @@ export async function copyDatabases(req: CopyRequest): Promise<CopyReport> {
         const isIdentity = (database: string, table: string) => identityKeys.has(figureKey(database, table));
         const identityBefore = await figuresOf(loc, req.targetSuperuserPassword, [req.identity.database], isIdentity);
         progress(
-            `saved ${saved.reduce((n, t) => n + t.count, 0)} identity rows of the staging server ` +
-                `(${saved.map((t) => `${req.identity.database}.${t.schema}.${t.table}: ${t.count}`).join(", ")})`,
+            `saved ${Object.values(saved.rows).reduce((n, rows) => n + rows.length, 0)} identity rows of the staging server ` +
+                `(${Object.entries(saved.rows).map(([table, rows]) => `${req.identity.database}.${table}: ${rows.length}`).join(", ")})`,
         );
 
         // 2. The physical copy, as the staging server's OS user, the password in a PGPASSFILE of mode 0600.
