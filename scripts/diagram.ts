@@ -1,10 +1,12 @@
 // `npm run diagram`: the topology of every stage of this project (one stack file each), drawn from the
-// stacks' validated configuration, written to docs/topology.md as a Mermaid flowchart. Run through
-// scripts/toolchain.sh (it reads the stacks' configuration through the Pulumi CLI).
+// stacks' validated configuration, written to docs/topology.md as a Mermaid flowchart and, when a
+// Chromium is installed, to docs/topology.svg as a picture. Run through scripts/toolchain.sh (it reads
+// the stacks' configuration through the Pulumi CLI).
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as path from "path";
 import { formatProblems, parseStageConfig } from "../components/config/problems";
+import { findChromium, NO_CHROMIUM, renderSvg } from "../pipelines/renderDiagram";
 import { StackTopology, topologyDiagram } from "../pipelines/topology";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -38,7 +40,7 @@ export function topologyMarkdown(mermaid: string, stacks: string[]): string {
         "",
         `The stages of this project (${stacks.map((s) => `\`${s}\``).join(", ")}), drawn by \`npm run diagram\` from the stack`,
         "files' validated configuration — the same objects `pulumi up` deploys. Each stack also exports its",
-        "own part as the output `topology`.",
+        "own part as the output `topology`. The same picture as an image: [topology.svg](topology.svg).",
         "",
         "```mermaid",
         mermaid,
@@ -55,10 +57,19 @@ async function main(): Promise<void> {
         await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: ROOT });
         topologies.push(await topologyOf(name));
     }
+    const mermaid = topologyDiagram(topologies);
     const target = path.join(ROOT, "docs", "topology.md");
     fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(target, topologyMarkdown(topologyDiagram(topologies), names));
-    console.log(`wrote docs/topology.md (${names.join(", ")}); no image: no Mermaid renderer is installed from the registries`);
+    fs.writeFileSync(target, topologyMarkdown(mermaid, names));
+    console.log(`wrote docs/topology.md (${names.join(", ")})`);
+    const chromium = findChromium();
+    if (chromium === undefined) {
+        console.log(`no docs/topology.svg: ${NO_CHROMIUM}`);
+        return;
+    }
+    console.log(`drawing docs/topology.svg with ${chromium}...`);
+    renderSvg(mermaid, path.join(ROOT, "docs", "topology.svg"), chromium);
+    console.log("wrote docs/topology.svg");
 }
 
 if (require.main === module) {
