@@ -6,14 +6,9 @@ import { assertPortFree } from "../platform/ports";
 import * as standby from "../platform/standby";
 import * as switchover from "../platform/switchover";
 
-export interface ServerInputs {
+export interface ServerInputs extends cluster.ClusterLocation {
     serverName: string;
     owner: string;
-    binDir: string;
-    serverDir: string;
-    host: string;
-    port: number;
-    osUser?: string;
     settings: Record<string, string>;
     ownerRole: string;
     databases: { name: string; schemaSql: string }[];
