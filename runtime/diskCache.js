@@ -1,6 +1,7 @@
 // A folder of small files named by the hash of what they were made from, shared by the transpile and
-// parse caches. A file is written aside and renamed, so a reader never sees half of one; a folder that
-// grows past its limit loses its oldest half. Any failure only means working without the cache.
+// parse caches. A file is written aside and renamed, so a reader never sees half of one, and carries
+// the hash of its own text, so a damaged one is ignored (and made again) rather than run; a folder
+// that grows past its limit loses its oldest half. Any failure only means working without the cache.
 "use strict";
 const crypto = require("crypto");
 const fs = require("fs");
@@ -22,12 +23,19 @@ function keyOf(parts, extension) {
     return `${hash.digest("hex")}${extension}`;
 }
 
+const digest = (text) => crypto.createHash("sha256").update(text).digest("hex");
+
+/** The text stored under `key`, or undefined when there is none or it is damaged. */
 function read(dir, key) {
+    let stored;
     try {
-        return fs.readFileSync(path.join(dir, key), "utf8");
+        stored = fs.readFileSync(path.join(dir, key), "utf8");
     } catch {
         return undefined;
     }
+    const newline = stored.indexOf("\n");
+    const text = stored.slice(newline + 1);
+    return newline === 64 && stored.slice(0, 64) === digest(text) ? text : undefined;
 }
 
 function write(dir, key, text, maxEntries = MAX_ENTRIES) {
@@ -35,7 +43,7 @@ function write(dir, key, text, maxEntries = MAX_ENTRIES) {
         fs.mkdirSync(dir, { recursive: true });
         const file = path.join(dir, key);
         const partial = `${file}.${process.pid}.partial`;
-        fs.writeFileSync(partial, text);
+        fs.writeFileSync(partial, `${digest(text)}\n${text}`);
         fs.renameSync(partial, file);
         trim(dir, maxEntries);
     } catch {

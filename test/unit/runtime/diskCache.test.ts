@@ -28,6 +28,17 @@ test("what is written is read back whole; a missing key reads as undefined", () 
     expect(fs.readdirSync(dir)).toEqual(["one.js"]); // no partial file left behind
 });
 
+test("a damaged entry reads as missing (and is made again), never as its damaged text", () => {
+    diskCache.write(dir, "one.js", "exports.one = 1;\n");
+    const file = path.join(dir, "one.js");
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("1;", "2;"));
+    expect(diskCache.read(dir, "one.js")).toBeUndefined();
+    fs.writeFileSync(file, "exports.one = 1;\n"); // no hash line at all
+    expect(diskCache.read(dir, "one.js")).toBeUndefined();
+    diskCache.write(dir, "one.js", "exports.one = 1;\n");
+    expect(diskCache.read(dir, "one.js")).toBe("exports.one = 1;\n");
+});
+
 test("past its limit the folder keeps its newest half", () => {
     for (let i = 1; i <= 5; i++) {
         diskCache.write(dir, `entry-${i}`, String(i), 10);

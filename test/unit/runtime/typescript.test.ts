@@ -2,6 +2,7 @@
 // (runtime/typescript.js): what it caches, when it transpiles anew, and that a cache hit never loads
 // TypeScript.
 import * as childProcess from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -33,8 +34,9 @@ test("the JavaScript of a file comes from the cache while its text is unchanged,
     const entries = fs.readdirSync(cache);
     expect(entries).toHaveLength(1);
 
-    // What the cache holds is what a second load gets, without transpiling.
-    fs.writeFileSync(path.join(cache, entries[0]), "exports.answer = 'from the cache';\n");
+    // What the cache holds is what a second load gets, without transpiling (an entry carries its text's hash).
+    const planted = "exports.answer = 'from the cache';\n";
+    fs.writeFileSync(path.join(cache, entries[0]), `${crypto.createHash("sha256").update(planted).digest("hex")}\n${planted}`);
     expect(javascriptFor(file)).toBe("exports.answer = 'from the cache';\n");
 
     fs.writeFileSync(file, "export const answer: number = 43;\n");
