@@ -61,6 +61,24 @@ async function portIsFree(host: string, port: number): Promise<boolean> {
     });
 }
 
+// Ports for temporary servers (and test servers) come from below Linux's ephemeral range (32768 and
+// up): a port the kernel hands out for port 0 can be handed again, before our server binds it, to
+// another process binding port 0 — an engine's gRPC server, say.
+export const SPARE_PORTS = { first: 20000, last: 32000 } as const;
+
+/** A free TCP port on `host` from SPARE_PORTS, trying `from` (default: a random one) and upward. */
+export async function freeLoopbackPort(host: string, from?: number): Promise<number> {
+    const span = SPARE_PORTS.last - SPARE_PORTS.first + 1;
+    const start = from === undefined ? Math.floor(Math.random() * span) : (((from - SPARE_PORTS.first) % span) + span) % span;
+    for (let i = 0; i < span; i++) {
+        const port = SPARE_PORTS.first + ((start + i) % span);
+        if (await portIsFree(host, port)) {
+            return port;
+        }
+    }
+    throw new Error(`no free port on ${host} between ${SPARE_PORTS.first} and ${SPARE_PORTS.last}`);
+}
+
 /** Fails, naming the port, its holder when it can be seen, and the setting to change, when the port is taken. */
 export async function assertPortFree(host: string, port: number, setting: string, what: string): Promise<void> {
     if (!(await portIsFree(host, port))) {

@@ -2,6 +2,7 @@
 // folder with its own file backend and a Pulumi.yaml whose program is this repository's index.ts.
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { stageOutputsSchema, StageOutputs } from "../../components/outputs";
+import { freeLoopbackPort } from "../../components/platform/ports";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -155,30 +156,13 @@ export async function stageOutputs(stack: Stack): Promise<StageOutputs> {
     return stageOutputsSchema.parse(Object.fromEntries(Object.entries(await stack.outputs()).map(([k, v]) => [k, v.value])));
 }
 
-// Test servers get ports below Linux's ephemeral range (32768 and up): a port the kernel chose for us
-// could be handed, before our server starts, to one of the engine's gRPC servers, which bind port 0.
-const TEST_PORTS = { first: 20000, last: 32000 };
-let nextTestPort = TEST_PORTS.first + Math.floor(Math.random() * (TEST_PORTS.last - TEST_PORTS.first));
+let nextTestPort: number | undefined;
 
-async function canListen(port: number): Promise<boolean> {
-    const net = await import("net");
-    return new Promise((resolve) => {
-        const server = net.createServer();
-        server.once("error", () => resolve(false));
-        server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-    });
-}
-
-/** A free loopback TCP port for a test server; never the same one twice in a test file. */
+/** A free loopback TCP port for a test server, below the ephemeral range (see platform/ports.ts); never the same one twice in a test file. */
 export async function freePort(): Promise<number> {
-    for (let tries = 0; tries < 500; tries++) {
-        const port = nextTestPort;
-        nextTestPort = port >= TEST_PORTS.last ? TEST_PORTS.first : port + 1;
-        if (await canListen(port)) {
-            return port;
-        }
-    }
-    throw new Error(`no free loopback port between ${TEST_PORTS.first} and ${TEST_PORTS.last}`);
+    const port = await freeLoopbackPort("127.0.0.1", nextTestPort);
+    nextTestPort = port + 1;
+    return port;
 }
 
 /** The example consumer project (examples/consumer) as stack `name` in `workspace`'s backend. */

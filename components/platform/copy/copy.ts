@@ -8,11 +8,11 @@ import * as fs from "fs";
 import * as path from "path";
 import * as cluster from "../cluster";
 import type { ClusterLocation } from "../cluster";
+import { freeLoopbackPort } from "../ports";
 import { compareFigures, figureKey, figuresOf } from "./figures";
 import { resetPasswords, restoreIdentityRows, saveIdentityRows } from "./identity";
 import {
     directorySize,
-    freeLoopbackPort,
     removeRuntimeFiles,
     settingsText,
     systemIdentifier,

@@ -4,7 +4,6 @@
 // its log, the system identifier) and of the copy's report (its size).
 // Part of platform/copy (see index.ts): plain Node, plain functions, no module-level mutable state.
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
 import * as cluster from "../cluster";
 import type { ClusterLocation } from "../cluster";
@@ -46,18 +45,6 @@ export function directorySize(dir: string): number {
         }
     }
     return total;
-}
-
-/** A free TCP port on `host`, chosen by the kernel. */
-export function freeLoopbackPort(host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.once("error", reject);
-        server.listen(0, host, () => {
-            const { port } = server.address() as net.AddressInfo;
-            server.close(() => resolve(port));
-        });
-    });
 }
 
 export function tail(file: string, lines: number): string {
