@@ -27,12 +27,14 @@ async function selectStack(stackName: string, opts: StageRunOptions): Promise<St
 /**
  * Creates the main job's stacks (and `stacks`) that do not exist yet, before any of them runs: on a
  * first run production's promotion gate reads the test stack, which must exist (its lack of outputs
- * then means "nothing verified yet") even though test comes up after production.
+ * then means "nothing verified yet") even though test comes up after production. Returns them by name.
  */
-export async function ensureStacks(stacks: string[], opts: StageRunOptions): Promise<void> {
+export async function ensureStacks(stacks: string[], opts: StageRunOptions): Promise<Map<string, Stack>> {
+    const selected = new Map<string, Stack>();
     for (const name of new Set([...MAIN_JOB_STACKS, ...stacks])) {
-        await selectStack(name, opts);
+        selected.set(name, await selectStack(name, opts));
     }
+    return selected;
 }
 
 /** Outputs as other pipelines see them without --show-secrets. */
@@ -44,18 +46,17 @@ export function publicOutputs(outputs: OutputMap): Record<string, unknown> {
 export async function upStages(stacks: string[], opts: StageRunOptions): Promise<Record<string, Record<string, unknown>>> {
     const onOutput = opts.onOutput ?? ((text: string) => process.stdout.write(text));
     const results: Record<string, Record<string, unknown>> = {};
-    await ensureStacks(stacks, opts);
+    const selected = await ensureStacks(stacks, opts);
     for (const [i, name] of stacks.entries()) {
         onOutput(`\n=== [${i + 1}/${stacks.length}] pulumi up ${name} ===\n`);
-        const stack = await selectStack(name, opts);
-        const result = await stack.up({ onOutput, color: "never" });
+        const result = await selected.get(name)!.up({ onOutput, color: "never" });
         results[name] = publicOutputs(result.outputs);
     }
     // Staging stages bind to production as they come up: production's outputs list them after one more up.
     const [first] = stacks;
     if (stacks.length > 1 && results[first]?.stage === "production") {
         onOutput(`\n=== pulumi up ${first} again: record the staging servers bound to it ===\n`);
-        const result = await (await selectStack(first, opts)).up({ onOutput, color: "never" });
+        const result = await selected.get(first)!.up({ onOutput, color: "never" });
         results[first] = publicOutputs(result.outputs);
     }
     return results;
@@ -108,10 +109,9 @@ async function main(): Promise<void> {
         await downStages(stacks, opts);
     } else if (action === "preview") {
         // The engine's progress goes to stderr; stdout carries only the Markdown, one comment per stage.
-        await ensureStacks(stacks, opts);
+        const selected = await ensureStacks(stacks, opts);
         for (const name of stacks) {
-            const stack = await selectStack(name, opts);
-            console.log(await previewComment(stack, (t) => process.stderr.write(t)));
+            console.log(await previewComment(selected.get(name)!, (t) => process.stderr.write(t)));
         }
     } else {
         console.error("usage: stages.ts up|down|preview [stack...]");
