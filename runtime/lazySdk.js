@@ -72,4 +72,4 @@ function defer(requests, fromDir = process.cwd()) {
     }
 }
 
-module.exports = { defer, ARBORIST: "@npmcli/arborist", TYPESCRIPT: "@pulumi/pulumi/typescript-shim" };
+module.exports = { defer, resolveFromSdk, ARBORIST: "@npmcli/arborist", TYPESCRIPT: "@pulumi/pulumi/typescript-shim" };

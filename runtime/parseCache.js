@@ -6,6 +6,7 @@
 "use strict";
 const path = require("path");
 const diskCache = require("./diskCache");
+const { resolveFromSdk } = require("./lazySdk");
 
 // [error, parsed] as JSON: the parse holds Maps of captured variable names.
 function encode(result) {
@@ -27,15 +28,13 @@ function decode(text) {
 
 /** Wraps the SDK's parseFunction (as installed for `root`) with the disk cache. Best effort: without the SDK module, nothing changes. */
 function install(root) {
-    let parseFunctionModule;
-    let sdkVersion;
-    try {
-        const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [root] }));
-        parseFunctionModule = require(path.join(sdkDir, "runtime", "closure", "parseFunction.js"));
-        sdkVersion = require(path.join(sdkDir, "package.json")).version;
-    } catch {
+    const parseFunctionFile = resolveFromSdk("@pulumi/pulumi/runtime/closure/parseFunction", root);
+    const sdkPackageFile = resolveFromSdk("@pulumi/pulumi/package.json", root);
+    if (parseFunctionFile === undefined || sdkPackageFile === undefined) {
         return;
     }
+    const parseFunctionModule = require(parseFunctionFile);
+    const sdkVersion = require(sdkPackageFile).version;
     const original = parseFunctionModule.parseFunction;
     if (typeof original !== "function" || original.stagewiseCached) {
         return;

@@ -13,6 +13,7 @@ const ROOT = path.join(__dirname, "..");
 
 let registered = false;
 let typescript; // loaded on the first cache miss only
+let compilerOptions; // tsconfig.json's, read on the first cache miss only
 let settings; // what, besides a file's text, decides its JavaScript: TypeScript's version and tsconfig.json
 
 function cacheSettings() {
@@ -23,18 +24,22 @@ function cacheSettings() {
     return settings;
 }
 
+/** tsconfig.json's compiler options, made fit for one CommonJS file at a time with its source map inline. */
+function transpileOptions() {
+    if (compilerOptions === undefined) {
+        const { config, error } = typescript.readConfigFile(path.join(ROOT, "tsconfig.json"), typescript.sys.readFile);
+        if (error) {
+            throw new Error(`tsconfig.json: ${typescript.flattenDiagnosticMessageText(error.messageText, "\n")}`);
+        }
+        const { options } = typescript.convertCompilerOptionsFromJson(config.compilerOptions ?? {}, ROOT);
+        compilerOptions = { ...options, module: typescript.ModuleKind.CommonJS, noEmit: false, sourceMap: false, inlineSourceMap: true, inlineSources: false };
+    }
+    return compilerOptions;
+}
+
 function transpile(source, filename) {
     typescript ??= require(require.resolve("typescript", { paths: [ROOT] }));
-    const { config, error } = typescript.readConfigFile(path.join(ROOT, "tsconfig.json"), typescript.sys.readFile);
-    if (error) {
-        throw new Error(`tsconfig.json: ${typescript.flattenDiagnosticMessageText(error.messageText, "\n")}`);
-    }
-    const { options } = typescript.convertCompilerOptionsFromJson(config.compilerOptions ?? {}, ROOT);
-    const result = typescript.transpileModule(source, {
-        fileName: filename,
-        reportDiagnostics: true,
-        compilerOptions: { ...options, module: typescript.ModuleKind.CommonJS, noEmit: false, sourceMap: false, inlineSourceMap: true, inlineSources: false },
-    });
+    const result = typescript.transpileModule(source, { fileName: filename, reportDiagnostics: true, compilerOptions: transpileOptions() });
     const syntaxErrors = (result.diagnostics ?? []).filter((d) => d.category === typescript.DiagnosticCategory.Error);
     if (syntaxErrors.length > 0) {
         const text = syntaxErrors.map((d) => {
