@@ -22,7 +22,8 @@ import {
 } from "./incoming";
 import { copyPathsOf, fsyncDir, writeJournal } from "./journal";
 import type { CopyJournal } from "./journal";
-import { processStartTime, stopServerOn } from "./processes";
+import { processStartTime } from "../liveness";
+import { stopServerOn } from "./processes";
 import { runWatched, writePgpass, PGPASS_PREFIX } from "./programs";
 import { recoverCopy } from "./recovery";
 import type { CopyReport, CopyRequest, TableFigures } from "./types";

@@ -1,29 +1,12 @@
-// Processes already running on a copy's folders: whether a process (by PID and start time) is still
-// the one recorded, the programs an interrupted copier left behind (pg_basebackup, pg_verifybackup,
-// pg_ctl) and servers running on a data directory other than the staging server's own pgdata. Used by
+// Processes already running on a copy's folders: the programs an interrupted copier left behind
+// (pg_basebackup, pg_verifybackup, pg_ctl) and servers running on a data directory other than the staging server's own pgdata. Used by
 // recovery.ts to undo a copy safely, and by copy.ts for the temporary server on the incoming copy.
 // Part of platform/copy (see index.ts): plain Node, plain functions, no module-level mutable state.
 import * as fs from "fs";
 import * as path from "path";
 import * as cluster from "../cluster";
 import type { ClusterLocation } from "../cluster";
-
-/** Start time of a process (clock ticks since boot, from /proc), or null when it is gone or unknown. */
-export function processStartTime(pid: number): string | null {
-    try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        // fields[0] is field 3 (state); the start time is field 22. A zombie has ended.
-        return fields[0] === "Z" ? null : (fields[19] ?? null);
-    } catch {
-        return null;
-    }
-}
-
-export function processAlive(pid: number, startTime: string | null): boolean {
-    const now = processStartTime(pid);
-    return now !== null && (startTime === null || now === startTime);
-}
+import { processStartTime } from "../liveness";
 
 /**
  * Waits for pg_ctl processes working on `dirs` to end, and kills (SIGKILL, by PID) pg_basebackup and

@@ -7,7 +7,8 @@ import * as path from "path";
 import * as cluster from "../cluster";
 import type { ClusterLocation } from "../cluster";
 import { copyPathsOf, fsyncDir, readJournal, JOURNAL_TMP_PREFIX } from "./journal";
-import { processAlive, settleStrayPrograms, stopServerOn } from "./processes";
+import { processAlive } from "../liveness";
+import { settleStrayPrograms, stopServerOn } from "./processes";
 import { PGPASS_PREFIX } from "./programs";
 import type { RecoveryReport } from "./types";
 
