@@ -200,46 +200,65 @@ type packageJSON struct {
 	} `json:"pulumi"`
 }
 
-// findPulumiPackages walks nodeModules and returns, sorted and without duplicates, every package whose
-// package.json says `"pulumi": {"resource": true}`. Symlinks are followed (npm workspaces and `npm link` use
-// them), with a visited set against cycles. Unreadable directories and broken package.json files are skipped:
-// a stray file must not stop a deployment, and a really missing plugin is reported later by the engine.
+// findPulumiPackages returns, sorted and without duplicates, every package under nodeModules whose package.json
+// says `"pulumi": {"resource": true}`. It reads only package roots — node_modules/<name>,
+// node_modules/@scope/<name>, and the same inside each package's own node_modules — never a package's other
+// folders nor dot-folders such as .bin and .cache: walking every file of a large node_modules took 0.15 s of
+// each `pulumi up` here. Symlinks are followed (npm workspaces and `npm link` use them), with a visited set
+// against cycles. Unreadable folders and broken package.json files are skipped: a stray file must not stop a
+// deployment, and a really missing plugin is reported later by the engine.
 func findPulumiPackages(nodeModules string) []pulumiPackage {
 	visited := map[string]bool{}
 	found := map[string]pulumiPackage{} // keyed by name@version: nested copies of one package count once
 
-	var walk func(dir string)
-	walk = func(dir string) {
+	// subfolders lists the folders (or symlinks to folders) in dir, except dot-folders.
+	subfolders := func(dir string) []string {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil
+		}
+		var dirs []string
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			path := filepath.Join(dir, e.Name())
+			isDir := e.IsDir()
+			if e.Type()&os.ModeSymlink != 0 {
+				fi, err := os.Stat(path)
+				isDir = err == nil && fi.IsDir()
+			}
+			if isDir {
+				dirs = append(dirs, path)
+			}
+		}
+		return dirs
+	}
+
+	var walkModules func(dir string)
+	visitPackage := func(dir string) {
 		real, err := filepath.EvalSymlinks(dir)
 		if err != nil || visited[real] {
 			return
 		}
 		visited[real] = true
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			return
+		if p, ok := readPulumiPackage(filepath.Join(dir, "package.json")); ok {
+			found[p.name+"@"+p.version] = p
 		}
-		for _, e := range entries {
-			path := filepath.Join(dir, e.Name())
-			isDir := e.IsDir()
-			if e.Type()&os.ModeSymlink != 0 {
-				fi, err := os.Stat(path)
-				if err != nil {
-					continue
+		walkModules(filepath.Join(dir, "node_modules"))
+	}
+	walkModules = func(dir string) {
+		for _, path := range subfolders(dir) {
+			if strings.HasPrefix(filepath.Base(path), "@") {
+				for _, scoped := range subfolders(path) {
+					visitPackage(scoped)
 				}
-				isDir = fi.IsDir()
-			}
-			switch {
-			case isDir:
-				walk(path)
-			case e.Name() == "package.json":
-				if p, ok := readPulumiPackage(path); ok {
-					found[p.name+"@"+p.version] = p
-				}
+			} else {
+				visitPackage(path)
 			}
 		}
 	}
-	walk(nodeModules)
+	walkModules(nodeModules)
 
 	pkgs := make([]pulumiPackage, 0, len(found))
 	for _, p := range found {

@@ -82,6 +82,37 @@ func TestGetRequiredPackages(t *testing.T) {
 	}
 }
 
+func TestFindPulumiPackagesReadsOnlyPackageRoots(t *testing.T) {
+	dir := t.TempDir()
+	nm := filepath.Join(dir, "node_modules")
+	plugin := func(name string) string {
+		return fmt.Sprintf(`{"name":"%s","version":"1.0.0","pulumi":{"resource":true,"name":"%s"}}`, name, filepath.Base(name))
+	}
+	writeFile(t, filepath.Join(nm, "plain/package.json"), plugin("plain"))
+	writeFile(t, filepath.Join(nm, "@scope/scoped/package.json"), plugin("@scope/scoped"))
+	writeFile(t, filepath.Join(nm, "host/package.json"), `{"name":"host","version":"1.0.0"}`)
+	writeFile(t, filepath.Join(nm, "host/node_modules/@pulumi/nested/package.json"), plugin("@pulumi/nested"))
+	// Not package roots: a package's own folders, and dot-folders such as caches.
+	writeFile(t, filepath.Join(nm, "host/lib/fixture/package.json"), plugin("fixture"))
+	writeFile(t, filepath.Join(nm, ".cache/cached/package.json"), plugin("cached"))
+	// A linked package (npm link, workspaces), and a link cycle that must not hang the walk.
+	writeFile(t, filepath.Join(dir, "linked-src/package.json"), plugin("linked"))
+	if err := os.Symlink(filepath.Join(dir, "linked-src"), filepath.Join(nm, "linked")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(nm, filepath.Join(nm, "host/node_modules/loop")); err != nil {
+		t.Fatal(err)
+	}
+
+	var names []string
+	for _, p := range findPulumiPackages(nm) {
+		names = append(names, p.name)
+	}
+	if want := []string{"linked", "nested", "plain", "scoped"}; !reflect.DeepEqual(names, want) {
+		t.Fatalf("got %v, want %v", names, want)
+	}
+}
+
 func TestGetRequiredPackagesWithoutNodeModules(t *testing.T) {
 	client := startHost(t, newHost("", ""))
 	resp, err := client.GetRequiredPackages(context.Background(), &pulumirpc.GetRequiredPackagesRequest{
