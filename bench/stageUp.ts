@@ -70,8 +70,9 @@ function timedUp(projectDir: string, env: Record<string, string>): number {
     return ms;
 }
 
-/** `coldCaches`: as the first `up` after a checkout or an edit (empty transpile and parse caches). */
-async function stageUp(port: number, coldCaches = false): Promise<number> {
+/** `coldCaches`: as the first `up` after a checkout or an edit (empty transpile and parse caches).
+ *  `prepareAhead`: false turns off the initdb started while the engine starts (STAGEWISE_PREPARE_AHEAD=0). */
+async function stageUp(port: number, { coldCaches = false, prepareAhead = true } = {}): Promise<number> {
     const workspace = throwawayWorkspace();
     try {
         const stack = await workspace.createStack("prod", {
@@ -80,7 +81,7 @@ async function stageUp(port: number, coldCaches = false): Promise<number> {
             "stagewise:platform": JSON.stringify({ kind: "local", dataRoot: path.join(workspace.dir, "data") }),
         });
         const caches: Record<string, string> = coldCaches ? { STAGEWISE_TRANSPILE_CACHE: path.join(workspace.dir, "empty-caches") } : {};
-        const ms = timedUp(workspace.projectDir, { ...workspace.envVars, ...caches });
+        const ms = timedUp(workspace.projectDir, { ...workspace.envVars, ...caches, ...(prepareAhead ? {} : { STAGEWISE_PREPARE_AHEAD: "0" }) });
         childProcess.execFileSync("pulumi", ["state", "unprotect", "--all", "--yes", "--stack", "prod"], {
             cwd: workspace.projectDir,
             env: { ...process.env, ...workspace.envVars },
@@ -126,6 +127,7 @@ async function main(): Promise<void> {
     const up: number[] = [];
     const floor: number[] = [];
     const firstUp: number[] = [];
+    const sequential: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
         const root = tempDir("stagewise-bench-");
         try {
@@ -135,8 +137,12 @@ async function main(): Promise<void> {
         }
         up.push(await stageUp(await freePort()));
         floor.push(await floorUp());
-        firstUp.push(await stageUp(await freePort(), true));
-        console.error(`round ${round}/${ROUNDS}: raw ${raw.at(-1)!.toFixed(0)} ms, pulumi up ${up.at(-1)!.toFixed(0)} ms, floor ${floor.at(-1)!.toFixed(0)} ms, first up ${firstUp.at(-1)!.toFixed(0)} ms`);
+        firstUp.push(await stageUp(await freePort(), { coldCaches: true }));
+        sequential.push(await stageUp(await freePort(), { prepareAhead: false }));
+        console.error(
+            `round ${round}/${ROUNDS}: raw ${raw.at(-1)!.toFixed(0)} ms, pulumi up ${up.at(-1)!.toFixed(0)} ms, floor ${floor.at(-1)!.toFixed(0)} ms, ` +
+                `first up ${firstUp.at(-1)!.toFixed(0)} ms, without initdb ahead ${sequential.at(-1)!.toFixed(0)} ms`,
+        );
     }
     const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
     console.log(`\nstage up benchmark (${ROUNDS} rounds, medians), ${new Date().toISOString().slice(0, 10)}`);
@@ -145,6 +151,7 @@ async function main(): Promise<void> {
     console.log(`| raw PostgreSQL commands: initdb, pg_ctl start, create role, 3 x (createdb + schema) | ${seconds(median(raw))} | 1.00x | |`);
     console.log(`| \`pulumi up\` of the production stage (stagewise) | ${seconds(median(up))} | ${(median(up) / median(raw)).toFixed(2)}x | <= 1.5x |`);
     console.log(`| the same, as the first \`up\` after a checkout or an edit (empty transpile and parse caches) | ${seconds(median(firstUp))} | ${(median(firstUp) / median(raw)).toFixed(2)}x | |`);
+    console.log(`| the same without starting initdb ahead (STAGEWISE_PREPARE_AHEAD=0) | ${seconds(median(sequential))} | ${(median(sequential) / median(raw)).toFixed(2)}x | |`);
     console.log(`| \`pulumi up\` of one do-nothing dynamic resource (the engine's floor) | ${seconds(median(floor))} | ${(median(floor) / median(raw)).toFixed(2)}x | |`);
     console.log(`| stage minus floor (stagewise's own time on top of the engine) | ${seconds(median(up) - median(floor))} | ${((median(up) - median(floor)) / median(raw)).toFixed(2)}x | |`);
 }

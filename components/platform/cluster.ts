@@ -42,6 +42,8 @@ export interface ServerMarker {
     owner: string;
     server: string;
     createdAt: string;
+    /** Where its initdb ran: "ahead" (started by the program, platform/prepared.ts) or "at create"; absent for a rebuilt standby. */
+    initdb?: "ahead" | "at create";
 }
 
 function asServerUser(loc: ClusterLocation): boolean {
@@ -97,26 +99,36 @@ export function assertServerUserCanReach(loc: ClusterLocation, dir: string): voi
     }
 }
 
-/** Creates the cluster: initdb with SCRAM authentication and data checksums, our pg_hba.conf, and the settings include. */
+/** initdb's arguments for a new cluster in `dataDir`: SCRAM authentication, data checksums, UTF-8. */
+export function initdbArgs(dataDir: string, pwfile: string): string[] {
+    return [
+        "--pgdata", dataDir,
+        "--username", SUPERUSER,
+        "--pwfile", pwfile,
+        "--auth-local", "scram-sha-256",
+        "--auth-host", "scram-sha-256",
+        "--data-checksums",
+        "--encoding", "UTF8",
+        "--no-locale",
+        "--no-instructions",
+    ];
+}
+
+/** Creates the cluster: initdb (see initdbArgs), then our pg_hba.conf and the settings include. */
 export function initCluster(loc: ClusterLocation, superuserPassword: string): void {
     const pwfile = path.join(loc.serverDir, ".initdb-password");
     fs.writeFileSync(pwfile, superuserPassword + "\n", { mode: 0o600 });
     chownToServerUser(loc, pwfile);
     try {
-        runProgram(loc, "initdb", [
-            "--pgdata", dataDirOf(loc),
-            "--username", SUPERUSER,
-            "--pwfile", pwfile,
-            "--auth-local", "scram-sha-256",
-            "--auth-host", "scram-sha-256",
-            "--data-checksums",
-            "--encoding", "UTF8",
-            "--no-locale",
-            "--no-instructions",
-        ]);
+        runProgram(loc, "initdb", initdbArgs(dataDirOf(loc), pwfile));
     } finally {
         fs.rmSync(pwfile, { force: true });
     }
+    configureNewCluster(loc);
+}
+
+/** What every new cluster gets after initdb, wherever initdb ran: our pg_hba.conf and the settings include. */
+export function configureNewCluster(loc: ClusterLocation): void {
     const dataDir = dataDirOf(loc);
     writeOwnedFile(loc, path.join(dataDir, "pg_hba.conf"), HBA);
     fs.appendFileSync(path.join(dataDir, "postgresql.conf"), "\n# Managed by stagewise:\ninclude_if_exists = 'stagewise.conf'\n");

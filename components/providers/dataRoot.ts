@@ -2,6 +2,7 @@
 // by a marker file. A folder that holds anything else, or another stack's servers, is refused: a
 // stage never takes over (or later deletes) data it did not create.
 import * as pulumi from "@pulumi/pulumi";
+import { PREPARED_DIR, sweepPrepared } from "../platform/prepared";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -67,7 +68,8 @@ const dataRootProvider: pulumi.dynamic.ResourceProvider<DataRootInputs, DataRoot
                         "(choose another platform.dataRoot, or destroy that stack first)",
                 );
             }
-        } else if (fs.existsSync(inputs.path) && fs.readdirSync(inputs.path).length > 0) {
+        } else if (fs.existsSync(inputs.path) && fs.readdirSync(inputs.path).some((entry) => entry !== PREPARED_DIR)) {
+            // (the program may have started preparing a server's cluster in it already: platform/prepared.ts)
             throw new Error(
                 `data root ${inputs.path} already exists and holds files stagewise did not create; refusing to use it ` +
                     "(choose another platform.dataRoot, or empty that folder yourself)",
@@ -118,6 +120,7 @@ const dataRootProvider: pulumi.dynamic.ResourceProvider<DataRootInputs, DataRoot
             return; // claimed by someone else since: not ours to remove
         }
         fs.rmSync(markerPath);
+        sweepPrepared(id, true);
         // Only an empty folder goes: anything left inside (a retained server) stays where it is.
         if (fs.readdirSync(id).length === 0) {
             fs.rmdirSync(id);

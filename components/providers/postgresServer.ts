@@ -10,7 +10,7 @@ import * as cluster from "../platform/cluster";
 import { recoverInterruptedCopy } from "../platform/copy";
 import * as standby from "../platform/standby";
 import { sameData } from "./diffs";
-import { assertCanCreate, converge, newPassword, rebuildAsStandby, ServerInputs, ServerOutputs } from "./serverLifecycle";
+import { assertCanCreate, converge, newCluster, newPassword, rebuildAsStandby, ServerInputs, ServerOutputs } from "./serverLifecycle";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "2";
@@ -133,12 +133,11 @@ const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, Serv
             fs.mkdirSync(inputs.serverDir, { recursive: true, mode: 0o700 });
             cluster.chownToServerUser(loc, inputs.serverDir);
             cluster.assertServerUserCanReach(loc, inputs.serverDir);
-            cluster.initCluster(loc, passwords.superuser);
-            cluster.writeSettings(loc, inputs.settings);
+            const initdb = await newCluster(inputs, passwords.superuser);
             // A new cluster starts as its own primary, whatever its declared role (PrimaryRole acts on that).
             const outs = { ...(await converge({ ...inputs, role: "primary" }, passwords, "none")), role: inputs.role };
             // The marker comes last: a folder without it was never a finished server.
-            const marker: cluster.ServerMarker = { owner: inputs.owner, server: inputs.serverName, createdAt: new Date().toISOString() };
+            const marker: cluster.ServerMarker = { owner: inputs.owner, server: inputs.serverName, createdAt: new Date().toISOString(), initdb };
             fs.writeFileSync(path.join(inputs.serverDir, cluster.SERVER_MARKER), JSON.stringify(marker, null, 2) + "\n");
             return { id: inputs.serverDir, outs };
         } catch (err) {

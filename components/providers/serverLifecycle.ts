@@ -3,6 +3,7 @@
 // standby that only ever starts read-only, and the rebuild of one whose folder is gone.
 import * as cluster from "../platform/cluster";
 import { assertPortFree } from "../platform/ports";
+import { claimPrepared, releaseClaimed } from "../platform/prepared";
 import * as standby from "../platform/standby";
 import * as switchover from "../platform/switchover";
 
@@ -64,6 +65,29 @@ export async function assertCanCreate(inputs: ServerInputs): Promise<"new" | "ad
         await assertPortFree(inputs.host, inputs.port, `servers.${inputs.serverName}.port`, `server ${inputs.serverName}`);
     }
     return mode;
+}
+
+/**
+ * Makes the cluster of a new server, with its settings, and starts it: adopts the one the program
+ * prepared ahead (platform/prepared.ts) and gives it the real superuser password, or runs initdb.
+ */
+export async function newCluster(inputs: ServerInputs, superuserPassword: string): Promise<NonNullable<cluster.ServerMarker["initdb"]>> {
+    const fs = require("fs") as typeof import("fs");
+    const loc = cluster.locationOf(inputs);
+    const prepared = await claimPrepared(loc, inputs.serverName);
+    if (prepared === undefined) {
+        cluster.initCluster(loc, superuserPassword);
+        cluster.writeSettings(loc, inputs.settings);
+        cluster.startCluster(loc);
+        return "at create";
+    }
+    fs.renameSync(prepared.dataDir, cluster.dataDirOf(loc));
+    releaseClaimed(prepared);
+    cluster.configureNewCluster(loc);
+    cluster.writeSettings(loc, inputs.settings);
+    cluster.startCluster(loc);
+    await cluster.setSuperuserPassword(loc, prepared.password, superuserPassword);
+    return "ahead";
 }
 
 /**
