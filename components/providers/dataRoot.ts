@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PREPARED_DIR, sweepPrepared } from "../platform/prepared";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
-const PROVIDER_VERSION = "1";
+const PROVIDER_VERSION = "2";
 
 export interface DataRootArgs {
     /** Absolute path of the folder. */

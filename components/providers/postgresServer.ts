@@ -13,7 +13,7 @@ import { sameData } from "./diffs";
 import { assertCanCreate, converge, newCluster, newPassword, rebuildAsStandby, ServerInputs, ServerOutputs } from "./serverLifecycle";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
-const PROVIDER_VERSION = "2";
+const PROVIDER_VERSION = "3";
 
 export interface PostgresServerArgs {
     /** The server's stable name within its stage. */
