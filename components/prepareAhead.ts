@@ -9,6 +9,8 @@ import { prepareCluster } from "./platform/prepared";
 import { DATA_ROOT_MARKER } from "./providers/dataRoot";
 import { serverRole } from "./standby/roles";
 
+let started = false;
+
 /**
  * Starts preparing the clusters of the stage's servers whose folders do not exist yet. Not in a
  * preview, not on Docker or a DR site, not for a server declared a standby, and not with
@@ -16,9 +18,11 @@ import { serverRole } from "./standby/roles";
  * servers it started preparing.
  */
 export function prepareServersAhead(projectDir?: string): string[] {
-    if (pulumi.runtime.isDryRun() || process.env.STAGEWISE_PREPARE_AHEAD === "0") {
+    // Once per process: runtime/programPreload.js may have started it already, before program.js.
+    if (started || pulumi.runtime.isDryRun() || process.env.STAGEWISE_PREPARE_AHEAD === "0") {
         return [];
     }
+    started = true;
     try {
         const config = loadStageConfig();
         const platform = config.platform;

@@ -39,6 +39,8 @@ export function throwawayWorkspace(): ThrowawayWorkspace {
             "  name: nodejs",
             "  options:",
             "    typescript: false", // the project's program.js loads the TypeScript (runtime/typescript.js)
+            // As the project's Pulumi.yaml (nodeargs are split at spaces: without it, program.js starts initdb ahead).
+            ...(/\s/.test(REPO_ROOT) ? [] : [`    nodeargs: --require ${path.join(REPO_ROOT, "runtime", "programPreload.js")}`]),
             `main: ${path.relative(projectDir, REPO_ROOT)}`,
             "",
         ].join("\n"),
