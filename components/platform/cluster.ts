@@ -76,6 +76,16 @@ export function chownToServerUser(loc: ClusterLocation, target: string): void {
 }
 
 function osUserIds(user: string): { uid: number; gid: number } {
+    // /etc/passwd first: no process to start (this runs for every file handed over); `id` for users it lacks (NSS, LDAP).
+    try {
+        const entry = fs.readFileSync("/etc/passwd", "utf8").split("\n").find((line) => line.split(":")[0] === user);
+        const fields = entry?.split(":");
+        if (fields !== undefined && /^\d+$/.test(fields[2] ?? "") && /^\d+$/.test(fields[3] ?? "")) {
+            return { uid: Number(fields[2]), gid: Number(fields[3]) };
+        }
+    } catch {
+        // unreadable: ask `id`
+    }
     const out = childProcess.execFileSync("id", [user], { encoding: "utf8" });
     const uid = /uid=(\d+)/.exec(out)?.[1];
     const gid = /gid=(\d+)/.exec(out)?.[1];

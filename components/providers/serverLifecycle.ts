@@ -74,6 +74,7 @@ export async function assertCanCreate(inputs: ServerInputs): Promise<"new" | "ad
 export async function newCluster(inputs: ServerInputs, superuserPassword: string): Promise<NonNullable<cluster.ServerMarker["initdb"]>> {
     const fs = require("fs") as typeof import("fs");
     const loc = cluster.locationOf(inputs);
+    require("pg"); // loaded while the prepared initdb may still run, not after
     const prepared = await claimPrepared(loc, inputs.serverName);
     if (prepared === undefined) {
         cluster.initCluster(loc, superuserPassword);
