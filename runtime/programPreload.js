@@ -3,8 +3,8 @@
 // loads program.js — about 0.3 s. During an `up`, that is time initdb of a new server can already use
 // (components/prepareAhead.ts), so it starts here. The launcher passes the stack, project and preview
 // flag as arguments and copies them into PULUMI_NODEJS_* variables for the SDK; this does the same,
-// from the same arguments, a moment earlier. Anywhere else (another launcher, missing arguments) it does
-// nothing, and program.js starts initdb ahead as before.
+// from the same arguments, a moment earlier. Anywhere else (another launcher, missing arguments, tracing
+// on) it does nothing, and program.js starts initdb ahead as before.
 "use strict";
 const path = require("path");
 
@@ -31,8 +31,12 @@ function launcherFlags(argv) {
 }
 
 function start() {
+    // With tracing, the launcher's gRPC instrumentation must load before anything loads gRPC: stand aside.
+    if (process.env.TRACEPARENT) {
+        return;
+    }
     const flags = launcherFlags(process.argv);
-    if (flags === undefined) {
+    if (flags === undefined || flags.tracing) {
         return;
     }
     const env = {
@@ -56,4 +60,8 @@ function start() {
     require("../components/prepareAhead.ts").prepareServersAhead(flags.pwd);
 }
 
-start();
+try {
+    start();
+} catch {
+    // Only ever a head start: program.js loads the same modules again and reports what is wrong.
+}

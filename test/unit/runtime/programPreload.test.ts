@@ -19,8 +19,8 @@ afterEach(() => {
     fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs `script` (its path relative to a temporary folder) with the preload and `args`; returns what it printed. */
-function run(script: string, args: string[]): { env: Record<string, string>; prepareAheadLoaded: boolean; sdkLoaded: boolean } {
+/** Runs `script` (its path relative to a temporary folder) with the preload, `args` and `extraEnv`; returns what it printed. */
+function run(script: string, args: string[], extraEnv: Record<string, string> = {}): { env: Record<string, string>; prepareAheadLoaded: boolean; sdkLoaded: boolean } {
     const file = path.join(dir, script);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(
@@ -36,7 +36,7 @@ function run(script: string, args: string[]): { env: Record<string, string>; pre
     const out = childProcess.execFileSync(process.execPath, ["--require", PRELOAD, file, ...args], {
         cwd: REPO_ROOT,
         encoding: "utf8",
-        env: { ...env, STAGEWISE_PREPARE_AHEAD: "0" },
+        env: { ...env, STAGEWISE_PREPARE_AHEAD: "0", ...extraEnv },
     });
     return JSON.parse(out);
 }
@@ -69,8 +69,11 @@ test("in the SDK's launcher: the launcher's own variables, from its arguments, a
     });
 });
 
-test("in any other script, or without the launcher's arguments, it does nothing", () => {
+test("in any other script, without the launcher's arguments, or with tracing on, it does nothing", () => {
     const nothing = { env: {}, prepareAheadLoaded: false, sdkLoaded: false };
     expect(run("some/other/script.js", LAUNCHER_ARGS)).toEqual(nothing);
     expect(run("node_modules/@pulumi/pulumi/cmd/run/index.js", ["--monitor", "127.0.0.1:40001", "."])).toEqual(nothing);
+    // The launcher's gRPC instrumentation must load before gRPC does.
+    expect(run("node_modules/@pulumi/pulumi/cmd/run/index.js", ["--tracing", "http://127.0.0.1:9411", ...LAUNCHER_ARGS])).toEqual(nothing);
+    expect(run("node_modules/@pulumi/pulumi/cmd/run/index.js", LAUNCHER_ARGS, { TRACEPARENT: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" })).toEqual(nothing);
 });
