@@ -140,7 +140,7 @@ async function main(): Promise<void> {
         firstUp.push(await stageUp(await freePort(), { coldCaches: true }));
         sequential.push(await stageUp(await freePort(), { prepareAhead: false }));
         console.error(
-            `round ${round}/${ROUNDS}: raw ${raw.at(-1)!.toFixed(0)} ms, pulumi up ${up.at(-1)!.toFixed(0)} ms, floor ${floor.at(-1)!.toFixed(0)} ms, ` +
+            `round ${round}/${ROUNDS}: raw ${raw.at(-1)!.toFixed(0)} ms, pulumi up ${up.at(-1)!.toFixed(0)} ms (${(up.at(-1)! / raw.at(-1)!).toFixed(2)}x), floor ${floor.at(-1)!.toFixed(0)} ms, ` +
                 `first up ${firstUp.at(-1)!.toFixed(0)} ms, without initdb ahead ${sequential.at(-1)!.toFixed(0)} ms`,
         );
     }
