@@ -27,7 +27,7 @@ export function locationOf(props: ClusterLocation): ClusterLocation {
     return { binDir: props.binDir, serverDir: props.serverDir, host: props.host, port: props.port, osUser: props.osUser };
 }
 
-export function dataDirOf(loc: ClusterLocation): string {
+export function dataDirOf(loc: Pick<ClusterLocation, "serverDir">): string {
     return path.join(loc.serverDir, "pgdata");
 }
 
@@ -46,14 +46,20 @@ export interface ServerMarker {
     initdb?: "ahead" | "at create";
 }
 
-function asServerUser(loc: ClusterLocation): boolean {
+/** Whether programs for this server must run as another OS user (the deployer is root, the server is not). */
+export function asServerUser(loc: ClusterLocation): boolean {
     return loc.osUser !== undefined && os.userInfo().username !== loc.osUser;
+}
+
+/** The command and arguments that run one of the PostgreSQL programs as the server's OS user when needed. */
+export function programCommand(loc: ClusterLocation, program: string, args: string[]): [string, string[]] {
+    const file = path.join(loc.binDir, program);
+    return asServerUser(loc) ? ["runuser", ["-u", loc.osUser!, "--", file, ...args]] : [file, args];
 }
 
 /** Runs one of the PostgreSQL programs (as the server's OS user when needed); returns its stdout. */
 export function runProgram(loc: ClusterLocation, program: string, args: string[]): string {
-    const file = path.join(loc.binDir, program);
-    const [cmd, argv] = asServerUser(loc) ? ["runuser", ["-u", loc.osUser!, "--", file, ...args]] : [file, args];
+    const [cmd, argv] = programCommand(loc, program, args);
     const result = childProcess.spawnSync(cmd, argv, { cwd: loc.serverDir, encoding: "utf8", timeout: 120_000 });
     if (result.error) {
         throw new Error(`${program} could not be started: ${result.error.message}`);
@@ -75,7 +81,8 @@ export function chownToServerUser(loc: ClusterLocation, target: string): void {
     }
 }
 
-function osUserIds(user: string): { uid: number; gid: number } {
+/** The numeric user and group ids of OS user `user`. */
+export function osUserIds(user: string): { uid: number; gid: number } {
     // /etc/passwd first: no process to start (this runs for every file handed over); `id` for users it lacks (NSS, LDAP).
     try {
         const entry = fs.readFileSync("/etc/passwd", "utf8").split("\n").find((line) => line.split(":")[0] === user);

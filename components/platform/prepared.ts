@@ -15,9 +15,8 @@
 import * as childProcess from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { chownToServerUser, ClusterLocation, dataDirOf, initdbArgs } from "./cluster";
+import { chownToServerUser, ClusterLocation, dataDirOf, initdbArgs, programCommand } from "./cluster";
 import { processAlive, processStartTime } from "./liveness";
 
 /** Folder of the data root that holds prepared clusters. */
@@ -49,6 +48,11 @@ export interface PrepareSpec {
 
 function preparedRootOf(dataRoot: string): string {
     return path.join(dataRoot, PREPARED_DIR);
+}
+
+/** The data directory initdb makes in a prepared folder (laid out as a server's folder). */
+function preparedDataDir(folder: string): string {
+    return dataDirOf({ serverDir: folder });
 }
 
 function readPreparer(dir: string): Preparer | undefined {
@@ -194,12 +198,8 @@ export function prepareCluster(spec: PrepareSpec): boolean {
         const pwfile = path.join(dir, "password");
         fs.writeFileSync(pwfile, crypto.randomBytes(24).toString("base64url") + "\n", { mode: 0o600 });
         chownToServerUser(loc, pwfile);
-        const file = path.join(spec.binDir, "initdb");
-        const args = initdbArgs(dataDirOf({ ...loc, serverDir: dir }), pwfile);
-        const asOther = spec.osUser !== undefined && os.userInfo().username !== spec.osUser;
-        const child = asOther
-            ? childProcess.spawn("runuser", ["-u", spec.osUser!, "--", file, ...args], { cwd: dir, stdio: "ignore" })
-            : childProcess.spawn(file, args, { cwd: dir, stdio: "ignore" });
+        const [cmd, argv] = programCommand(loc, "initdb", initdbArgs(preparedDataDir(dir), pwfile));
+        const child = childProcess.spawn(cmd, argv, { cwd: dir, stdio: "ignore" });
         ownFolders.set(base, child);
         if (!exitHookInstalled) {
             process.on("exit", discardOwnAtExit);
@@ -247,7 +247,7 @@ export async function claimPrepared(loc: ClusterLocation, server: string): Promi
             const claimed = path.join(root, entry.replace(/\.ready$/, `.claimed-${process.pid}`));
             if (takeOver(path.join(root, entry), claimed)) {
                 const password = fs.readFileSync(path.join(claimed, "password"), "utf8").trim();
-                return { dataDir: path.join(claimed, "pgdata"), password, folder: claimed };
+                return { dataDir: preparedDataDir(claimed), password, folder: claimed };
             }
         }
         const stillPreparing = candidates.some(({ entry }) => entry.endsWith(".preparing"));

@@ -1,6 +1,7 @@
 // Processes already running on a copy's folders: the programs an interrupted copier left behind
-// (pg_basebackup, pg_verifybackup, pg_ctl) and servers running on a data directory other than the staging server's own pgdata. Used by
-// recovery.ts to undo a copy safely, and by copy.ts for the temporary server on the incoming copy.
+// (pg_basebackup, pg_verifybackup, pg_ctl) and servers running on a data directory other than the
+// staging server's own pgdata. Used by recovery.ts to undo a copy safely, and by copy.ts for the
+// temporary server on the incoming copy.
 // Part of platform/copy (see index.ts): plain Node, plain functions, no module-level mutable state.
 import * as fs from "fs";
 import * as path from "path";

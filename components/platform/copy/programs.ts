@@ -5,7 +5,6 @@
 // Part of platform/copy (see index.ts): plain Node, plain functions, no module-level mutable state.
 import * as childProcess from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as cluster from "../cluster";
 import type { ClusterLocation } from "../cluster";
@@ -24,10 +23,6 @@ export function writePgpass(loc: ClusterLocation, file: string, source: CopyRequ
         fs.closeSync(fd);
     }
     cluster.chownToServerUser(loc, file);
-}
-
-function asServerUser(loc: ClusterLocation): boolean {
-    return loc.osUser !== undefined && os.userInfo().username !== loc.osUser;
 }
 
 function findSetpriv(): string | undefined {
@@ -51,11 +46,11 @@ export function runWatched(
     const setpriv = findSetpriv();
     let cmd: string;
     let argv: string[];
-    if (asServerUser(loc)) {
+    if (cluster.asServerUser(loc)) {
         if (setpriv !== undefined) {
-            const id = (flag: string) => childProcess.execFileSync("id", [flag, loc.osUser!], { encoding: "utf8" }).trim();
+            const { uid, gid } = cluster.osUserIds(loc.osUser!);
             cmd = setpriv;
-            argv = ["--reuid", id("-u"), "--regid", id("-g"), "--init-groups", "--pdeathsig", "KILL", "--", file, ...args];
+            argv = ["--reuid", String(uid), "--regid", String(gid), "--init-groups", "--pdeathsig", "KILL", "--", file, ...args];
         } else {
             cmd = "runuser";
             argv = ["-u", loc.osUser!, "--", "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), file, ...args];
