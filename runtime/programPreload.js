@@ -7,6 +7,7 @@
 // on) it does nothing, and program.js starts initdb ahead as before.
 "use strict";
 const path = require("path");
+const { defer, resolveFromSdk, ARBORIST, TYPESCRIPT } = require("./lazySdk");
 
 const ROOT = path.join(__dirname, "..");
 
@@ -15,12 +16,11 @@ function launcherFlags(argv) {
     if (!/[\\/]cmd[\\/]run(?:[\\/]index\.js)?$/.test(argv[1] ?? "")) {
         return undefined;
     }
-    let minimist;
-    try {
-        minimist = require(require.resolve("minimist", { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [ROOT] }))] }));
-    } catch {
+    const minimistFile = resolveFromSdk("minimist", ROOT);
+    if (minimistFile === undefined) {
         return undefined;
     }
+    const minimist = require(minimistFile);
     const flags = minimist(argv.slice(2), {
         boolean: ["dry-run"],
         string: ["organization", "project", "root-directory", "stack", "parallel", "pwd", "monitor", "engine", "tracing"],
@@ -54,7 +54,6 @@ function start() {
             process.env[key] = `${value}`; // as the launcher sets them, right after this
         }
     }
-    const { defer, ARBORIST, TYPESCRIPT } = require("./lazySdk");
     defer([ARBORIST, TYPESCRIPT], ROOT);
     require("./typescript").register();
     require("../components/prepareAhead.ts").prepareServersAhead(flags.pwd);
