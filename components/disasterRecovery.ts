@@ -79,7 +79,7 @@ export async function deployDisasterRecovery(config: StageConfig): Promise<Recor
     const stack = pulumi.getStack();
     const binDir = findPostgresBinDir(config.platform.kind === "local" ? config.platform.binDir : undefined);
     const osUser = serverOsUser(config.platform.kind === "local" ? config.platform.osUser : undefined);
-    const root = resolveDataRoot(config.platform.kind === "local" ? config.platform.dataRoot : undefined, stack);
+    const root = resolveDataRoot(config.platform.kind === "local" ? config.platform.dataRoot : undefined, stack, undefined, osUser);
     const folders = {
         backups: path.join(root, "base-backups"),
         incoming: path.join(root, "wal-incoming"),

@@ -30,9 +30,9 @@ export function prepareServersAhead(projectDir?: string): string[] {
             return [];
         }
         const binDir = findPostgresBinDir(platform.binDir);
-        const dataRoot = resolveDataRoot(platform.dataRoot, pulumi.getStack(), projectDir);
-        const owner = `${pulumi.getProject()}/${pulumi.getStack()}`;
         const osUser = serverOsUser(platform.osUser);
+        const dataRoot = resolveDataRoot(platform.dataRoot, pulumi.getStack(), projectDir, osUser);
+        const owner = `${pulumi.getProject()}/${pulumi.getStack()}`;
         return Object.keys(config.servers).filter(
             (server) => serverRole(config, server).role === "primary" && prepareCluster({ dataRoot, owner, dataRootMarker: DATA_ROOT_MARKER, server, binDir, osUser }),
         );

@@ -6,7 +6,7 @@ import * as path from "path";
 import { databasesOf, settingsText, StageConfig } from "./config";
 import { DATABASE_ROLES, DatabaseRole, EngineTables, referenceSchemaSql } from "./engine/referenceSchema";
 import { parseQualifiedName } from "./engine/tables";
-import { findPostgresBinDir, resolveDataRoot, serverOsUser } from "./platform/local";
+import { findPostgresBinDir, resolveDataRoot, serverOsUser, SHARED_DATA_BASE } from "./platform/local";
 import { DockerServer } from "./docker/server";
 import { DataRoot } from "./providers/dataRoot";
 import { PostgresServer } from "./providers/postgresServer";
@@ -112,8 +112,14 @@ export class Stage extends pulumi.ComponentResource {
         }
         const osUser = serverOsUser(platform.osUser);
         this.osUser = osUser;
-        const rootPath = resolveDataRoot(platform.dataRoot, pulumi.getStack(), args.projectDir);
+        const rootPath = resolveDataRoot(platform.dataRoot, pulumi.getStack(), args.projectDir, osUser);
         this.dataRootPath = rootPath;
+        if (platform.dataRoot === undefined && rootPath.startsWith(SHARED_DATA_BASE + path.sep)) {
+            pulumi.log.info(
+                `data root: ${rootPath} (the servers' OS user ${osUser} cannot enter this project's folder; set platform.dataRoot to choose another place)`,
+                this,
+            );
+        }
         const owner = `${pulumi.getProject()}/${pulumi.getStack()}`;
 
         const dataRoot = new DataRoot(`${name}-data`, { path: rootPath, owner, stage: config.stage, osUser }, { parent: this });

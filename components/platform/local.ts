@@ -54,9 +54,85 @@ function isExecutable(file: string): boolean {
     }
 }
 
-/** The data root of a stack: `configured` (relative to the project folder), else `.stagewise/<stack>`. */
-export function resolveDataRoot(configured: string | undefined, stack: string, projectDir: string = process.cwd()): string {
-    return path.resolve(projectDir, configured ?? path.join(".stagewise", stack));
+/** Where the default data roots go when the project folder is closed to the servers' OS user. */
+export const SHARED_DATA_BASE = "/var/lib/stagewise";
+
+/** The file that marks a claimed data root (the DataRoot provider's DATA_ROOT_MARKER; kept free of Pulumi here). */
+const CLAIMED_MARKER = ".stagewise-data-root.json";
+
+/**
+ * The data root of a stack: `configured` (relative to the project folder), else `.stagewise/<stack>`
+ * in the project. When the servers run as another OS user (`osUser`, a root deployer) and that user
+ * cannot enter the project folder (a clone in root's 0700 home), the default moves to
+ * `/var/lib/stagewise/<project folder name>-<hash of its path>/<stack>` instead: nobody's folder is
+ * opened up, and the servers' own folders stay 0700. A default already claimed stays where it is.
+ */
+export function resolveDataRoot(configured: string | undefined, stack: string, projectDir: string = process.cwd(), osUser?: string): string {
+    const inProject = path.resolve(projectDir, configured ?? path.join(".stagewise", stack));
+    if (configured !== undefined || osUser === undefined) {
+        return inProject;
+    }
+    const shared = sharedDataRoot(stack, projectDir);
+    const claimed = (dir: string) => fs.existsSync(path.join(dir, CLAIMED_MARKER));
+    if (claimed(inProject) || (!claimed(shared) && userCanEnter(osUser, inProject))) {
+        return inProject;
+    }
+    return shared;
+}
+
+/** The shared default data root of the project in `projectDir` (see resolveDataRoot). */
+export function sharedDataRoot(stack: string, projectDir: string): string {
+    const absolute = path.resolve(projectDir);
+    const id = require("crypto").createHash("sha256").update(absolute).digest("hex").slice(0, 10) as string;
+    return path.join(SHARED_DATA_BASE, `${path.basename(absolute) || "project"}-${id}`, stack);
+}
+
+/**
+ * Can OS user `user` enter `dir`, judged by the mode bits of every folder on the way that exists
+ * (a folder yet to be made is created open to it)? Unknown users cannot.
+ */
+export function userCanEnter(user: string, dir: string): boolean {
+    const ids = userIds(user);
+    if (ids === undefined) {
+        return false;
+    }
+    if (ids.uid === 0) {
+        return true;
+    }
+    let current = path.parse(path.resolve(dir)).root;
+    for (const part of ["", ...path.resolve(dir).split(path.sep).filter(Boolean)]) {
+        current = path.join(current, part);
+        let stat: fs.Stats;
+        try {
+            stat = fs.statSync(current);
+        } catch {
+            return true; // made later by the deployer, open to the servers' user
+        }
+        const bit = stat.uid === ids.uid ? 0o100 : ids.gids.includes(stat.gid) ? 0o010 : 0o001;
+        if ((stat.mode & bit) === 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/** uid, primary and supplementary gids of `user` from /etc/passwd and /etc/group. */
+function userIds(user: string): { uid: number; gids: number[] } | undefined {
+    try {
+        const entry = fs.readFileSync("/etc/passwd", "utf8").split("\n").map((l) => l.split(":")).find((f) => f[0] === user);
+        if (entry === undefined || !/^\d+$/.test(entry[2] ?? "") || !/^\d+$/.test(entry[3] ?? "")) {
+            return undefined;
+        }
+        const gids = [Number(entry[3])];
+        for (const group of fs.readFileSync("/etc/group", "utf8").split("\n").map((l) => l.split(":"))) {
+            if ((group[3] ?? "").split(",").includes(user) && /^\d+$/.test(group[2] ?? "")) {
+                gids.push(Number(group[2]));
+            }
+        }
+        return { uid: Number(entry[2]), gids };
+    } catch {
+        return undefined;
+    }
 }
 
 /**

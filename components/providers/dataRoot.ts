@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PREPARED_DIR, sweepPrepared } from "../platform/prepared";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
-const PROVIDER_VERSION = "2";
+const PROVIDER_VERSION = "3";
 
 export interface DataRootArgs {
     /** Absolute path of the folder. */
@@ -124,6 +124,11 @@ const dataRootProvider: pulumi.dynamic.ResourceProvider<DataRootInputs, DataRoot
         // Only an empty folder goes: anything left inside (a retained server) stays where it is.
         if (fs.readdirSync(id).length === 0) {
             fs.rmdirSync(id);
+            // A default data root under /var/lib/stagewise/<project>-<hash>/ (platform/local.ts) takes its empty project folder along.
+            const projectFolder = path.dirname(id);
+            if (path.dirname(projectFolder) === "/var/lib/stagewise" && fs.readdirSync(projectFolder).length === 0) {
+                fs.rmdirSync(projectFolder);
+            }
         }
     },
 };
