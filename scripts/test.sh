@@ -5,6 +5,9 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 failed=0
 
+# Debian packages the tests need (PostgreSQL, Chromium), installed when missing.
+bash "$ROOT/scripts/system-packages.sh" test
+
 if command -v go >/dev/null 2>&1; then
     for module in pulumi-language-nodejs pulumi-resource-command; do
         (cd "$ROOT/toolchain/$module" && GONOSUMDB=github.com/pulumi go test -count=1 ./...) || failed=1

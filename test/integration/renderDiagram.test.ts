@@ -18,7 +18,7 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 function chromium(): string {
     const found = findChromium();
     if (found === undefined) {
-        throw new Error("no Chromium here: .ci/run installs Debian's chromium for this test");
+        throw new Error("no Chromium here: npm test installs Debian's chromium (scripts/system-packages.sh) for this test");
     }
     return found;
 }
