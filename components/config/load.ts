@@ -11,6 +11,15 @@ function secretKeys(config: Record<string, string>): Set<string> {
     return new Set(Object.keys(config).filter((key) => isConfigSecret(key)));
 }
 
+/** The stack's organization ("organization" on a file backend, and where the engine does not say). */
+function organization(): string {
+    try {
+        return pulumi.getOrganization();
+    } catch {
+        return "organization";
+    }
+}
+
 /**
  * The validated configuration of the current stack. Bad configuration ends the program with every
  * problem listed, and no stack trace (a RunError).
@@ -18,7 +27,8 @@ function secretKeys(config: Record<string, string>): Set<string> {
 export function loadStageConfig(): StageConfig {
     const stack = pulumi.getStack();
     const config = pulumi.runtime.allConfig();
-    const result = parseStageConfig(config, secretKeys(config));
+    const context = { stack: { organization: organization(), project: pulumi.getProject(), stack } };
+    const result = parseStageConfig(config, secretKeys(config), context);
     if (!result.ok) {
         throw new pulumi.RunError(formatProblems(stack, result.problems));
     }

@@ -1,5 +1,6 @@
 // Turns raw stack configuration into a validated StageConfig, or into the full list of problems,
 // each prefixed with its path in the user's own keys.
+import { CheckContext, CROSS_CHECKS, PathProblem } from "./crossChecks";
 import { SECRET_KEYS, StageConfig, stageConfigSchema } from "./schema";
 
 export const NAMESPACE = "stagewise";
@@ -16,8 +17,9 @@ function pathOf(path: PropertyKey[]): string {
  * @param raw every configuration value of the stack, by full key (`stagewise:servers`), as Pulumi hands them
  *   to the program: plain text, with structured values as JSON text.
  * @param secretKeys the full keys whose values are Pulumi secrets.
+ * @param context the stack being checked and the time, for the rules that need them.
  */
-export function parseStageConfig(raw: Record<string, string>, secretKeys: ReadonlySet<string>): ParseResult {
+export function parseStageConfig(raw: Record<string, string>, secretKeys: ReadonlySet<string>, context: CheckContext = {}): ParseResult {
     const problems: string[] = [];
     const values: Record<string, unknown> = {};
     const undecodable = new Set<string>();
@@ -54,10 +56,41 @@ export function parseStageConfig(raw: Record<string, string>, secretKeys: Readon
             }
         }
     }
+    // The checks across fields run on every field that is valid on its own, so one bad field hides nothing else.
+    const crossProblems = parsed.success ? crossFieldProblems(parsed.data, context, new Set()) : partialCrossFieldProblems(values, undecodable, context);
+    problems.push(...crossProblems.map((p) => `${pathOf(p.path)}: ${p.message}`));
     if (problems.length > 0 || !parsed.success) {
         return { ok: false, problems };
     }
     return { ok: true, config: parsed.data };
+}
+
+function crossFieldProblems(config: StageConfig, context: CheckContext, invalid: ReadonlySet<string>): PathProblem[] {
+    return CROSS_CHECKS.filter((rule) => rule.needs.every((key) => !invalid.has(key))).flatMap((rule) => {
+        if (invalid.size === 0) {
+            return rule.check(config, context);
+        }
+        try {
+            return rule.check(config, context);
+        } catch {
+            return []; // a rule that cannot judge what is left says nothing
+        }
+    });
+}
+
+/** The cross-field problems of a configuration with invalid fields: each field parsed alone, the rules run on the valid ones. */
+function partialCrossFieldProblems(values: Record<string, unknown>, undecodable: ReadonlySet<string>, context: CheckContext): PathProblem[] {
+    const valid: Record<string, unknown> = {};
+    const invalid = new Set<string>(undecodable);
+    for (const [key, field] of Object.entries(stageConfigSchema.shape)) {
+        const result = (field as { safeParse(v: unknown): { success: boolean; data?: unknown } }).safeParse(values[key]);
+        if (result.success && !undecodable.has(key)) {
+            valid[key] = result.data;
+        } else {
+            invalid.add(key);
+        }
+    }
+    return crossFieldProblems(valid as StageConfig, context, invalid);
 }
 
 const UNDECODABLE = Symbol("undecodable");

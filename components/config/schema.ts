@@ -1,10 +1,12 @@
-// The stack configuration of one stage, as zod schemas. Every message names the problem in the
-// user's own keys; problems.ts adds the path and collects them all.
+// The stack configuration of one stage, as zod schemas, field by field. Every message names the
+// problem in the user's own keys; problems.ts adds the path, runs the checks across fields
+// (crossChecks.ts) and collects them all.
 import { z } from "zod";
+import { serverSettings } from "./settings";
 import { DATABASE_ROLES } from "../engine/referenceSchema";
 import { parseQualifiedName } from "../engine/tables";
-import { stageProblems } from "./crossChecks";
-import { duration, expect, identifier, lockWait, loopbackHost, port, secret, SERVER_NAME, settingValue, show, stageKind, strictObject } from "./primitives";
+import { duration, expect, identifier, lockWait, loopbackHost, port, secret, SERVER_NAME, show, stageKind, strictObject } from "./primitives";
+import { adminObjectsPath, configFilePath, dataRootPath } from "./paths";
 import { cutover, disasterRecovery, standbySchema } from "./standbySchemas";
 
 export { show, STAGE_KINDS, duration } from "./primitives";
@@ -18,7 +20,7 @@ export const serverSchema = strictObject({
     /** @default "127.0.0.1" */
     host: loopbackHost.default("127.0.0.1"),
     /** postgresql.conf settings, by name. @default {} */
-    settings: z.record(z.string(), settingValue).default({}),
+    settings: serverSettings,
     /** Keep the data directory when the server is deleted. @default false */
     retain: z.boolean({ error: expect("true or false", "use true or false") }).default(false),
     /** Which of the engine's databases this server holds. @default all of them, when the stage has one server */
@@ -33,7 +35,7 @@ export type ServerConfig = z.output<typeof serverSchema>;
 const localPlatform = strictObject({
     kind: z.literal("local"),
     /** Folder holding the servers' data directories. @default ".stagewise/<stack>" */
-    dataRoot: z.string({ error: expect("a folder", "use a path") }).min(1, { error: "is empty (use a path)" }).optional(),
+    dataRoot: dataRootPath.optional(),
     /** Folder of the PostgreSQL programs (initdb, pg_ctl, postgres). @default the newest /usr/lib/postgresql/N/bin, or PATH */
     binDir: z.string({ error: expect("a folder", "use a path") }).optional(),
     /** OS user that runs the servers when the deployer is root. @default "postgres" */
@@ -118,8 +120,16 @@ const lock = strictObject({
     /** Seconds to wait for another holder to release it. @default 0 */
     waitSeconds: lockWait,
     /** Take over a lock held by exactly this stack (`<project>/<stack>`), when that stack no longer exists. */
-    breakHeldBy: z.string({ error: expect("a stack", 'use "<project>/<stack>"') }).optional(),
+    breakHeldBy: z
+        .string({ error: expect("a stack", 'use "<project>/<stack>", e.g. "stagewise/test"') })
+        .refine((s) => STACK_OF_PROJECT.test(s), {
+            error: (issue) => `${show(issue.input)} is not a stack (use "<project>/<stack>", e.g. "stagewise/test": the holder a lock names)`,
+        })
+        .optional(),
 });
+
+/** `<project>/<stack>`, as a lock records its holder (Pulumi's project and stack name characters). */
+const STACK_OF_PROJECT = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
 
 const LOCK_SCOPE = /^[a-z][a-z0-9_-]{0,62}$/;
 
@@ -205,14 +215,14 @@ export const stageConfigSchema = strictObject({
         /** Scheduled backups kept (safety backups of restores are kept alongside). @default 3 */
         keep: z.number({ error: expect("a count", "use a whole number from 1 to 100") }).int().min(1).max(100).default(3),
         /** The engine's configuration files backed up and restored with the databases (relative to the project). @default [] */
-        configFiles: z.array(z.string(), { error: expect("a list of files", 'use e.g. ["engine/settings.json"]') }).optional(),
+        configFiles: z.array(configFilePath, { error: expect("a list of files", 'use e.g. ["engine/settings.json"]') }).optional(),
     }).optional(),
     /** Restore a backup (its id from the `backups` output): the engine stops, a safety backup is taken first. */
     restore: strictObject({
         backup: z.string({ error: expect("a backup id", "use an id listed in the backups output") }).min(1, { error: "is empty (use an id listed in the backups output)" }),
     }).optional(),
     /** The engine's admin objects (processes, triggers), relative to the project. @default "admin/objects.json" */
-    adminObjects: z.string({ error: expect("a file", 'use a path such as "admin/objects.json"') }).default("admin/objects.json"),
+    adminObjects: adminObjectsPath.default("admin/objects.json"),
     /** Administrative locks this stack holds, by scope: on production (from a staging stage, or production itself). @default {} */
     locks: z
         .record(z.string().regex(LOCK_SCOPE), lock, {
@@ -232,10 +242,7 @@ export const stageConfigSchema = strictObject({
     disasterRecovery: disasterRecovery.optional(),
     /** DR site only: recover every database to one instant, promote, and re-apply this site's licence rows. */
     cutover: cutover.optional(),
-}).superRefine((config, ctx) => {
-    for (const problem of stageProblems(config)) {
-        ctx.addIssue({ code: "custom", ...problem });
-    }
-}, { when: (payload) => payload.issues.length === 0 }); // cross-field checks need every field valid
+});
+// The checks across fields (crossChecks.ts) run in problems.ts, on every field that is valid.
 
 export type StageConfig = z.output<typeof stageConfigSchema>;

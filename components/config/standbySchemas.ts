@@ -1,6 +1,7 @@
 // The schemas of standbys (by tier), of a DR site and of its cutover.
 import { z } from "zod";
-import { duration, expect, instant, loopbackHost, port, settingValue, show, strictObject } from "./primitives";
+import { serverSettings } from "./settings";
+import { duration, expect, instant, loopbackHost, port, show, strictObject } from "./primitives";
 
 const STANDBY_TIERS = ["cold", "warm", "hot"];
 
@@ -12,7 +13,7 @@ const warmStandby = strictObject({
     /** @default "127.0.0.1" */
     host: loopbackHost.default("127.0.0.1"),
     /** postgresql.conf settings of the standby. @default {} */
-    settings: z.record(z.string(), settingValue).default({}),
+    settings: serverSettings,
     /** Apply only WAL older than this (recovery_min_apply_delay; "0s" for none). @default shipping.applyDelay */
     applyDelay: duration.optional(),
 });
@@ -72,7 +73,7 @@ const standbyMembers = [
         /** @default "127.0.0.1" */
         host: loopbackHost.default("127.0.0.1"),
         /** postgresql.conf settings of the standby. @default {} */
-        settings: z.record(z.string(), settingValue).default({}),
+        settings: serverSettings,
         /** The primary waits for this standby on every commit (synchronous_standby_names). @default false */
         synchronous: z.boolean({ error: expect("true or false", "use true or false") }).default(false),
     }),

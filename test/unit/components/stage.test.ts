@@ -37,7 +37,7 @@ describe("Stage (mocks)", () => {
             path: ROOT,
             owner: "stagewise/test",
             stage: "test",
-            providerVersion: "2",
+            providerVersion: "3",
         });
         expect(env.get("command:local:Command", "test-postgres-version").inputs).toEqual({
             create: '"$PG_BINDIR/postgres" --version',
