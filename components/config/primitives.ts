@@ -82,5 +82,31 @@ export const lockWait = z
     })
     .default(0);
 
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * `schema` (a string) as one line of plain text, at most `max` characters: free text ends up in
+ * messages, SQL parameters and files, where a line break could forge lines of its own.
+ */
+export function plainText(schema: z.ZodString, max = 200) {
+    return schema
+        .refine((s) => !CONTROL.test(s), { error: (issue) => `${show(issue.input)} holds a line break or control character (use one line of plain text)` })
+        .refine((s) => s.length <= max, { error: (issue) => `is ${(issue.input as string).length} characters long (use at most ${max})` });
+}
+
+/** A stack name as Pulumi writes it: `stack`, `project/stack` or `organization/project/stack`. */
+export const stackName = (example: string) =>
+    z
+        .string({ error: expect("a stack name", `use e.g. "${example}"`) })
+        .min(1, { error: `is empty (use e.g. "${example}")` })
+        .refine((s) => s === "" || /^[A-Za-z0-9_.-]{1,100}(\/[A-Za-z0-9_.-]{1,100}){0,2}$/.test(s), {
+            error: (issue) => `${show(issue.input)} is not a stack name (use e.g. "${example}")`,
+        });
+
 // Never echo what was received for a secret.
 export const secret = z.string({ error: "is not a text value (set it with: pulumi config set --secret <key> <value>)" });
+
+/** A password: a secret on one line (initdb and libpq password files read the first line only). */
+export const password = secret.refine((s) => !CONTROL.test(s), {
+    error: "holds a line break or control character (a password is one line; set it again with: pulumi config set --secret <key> <value>)",
+});

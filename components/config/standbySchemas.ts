@@ -1,7 +1,7 @@
 // The schemas of standbys (by tier), of a DR site and of its cutover.
 import { z } from "zod";
 import { serverSettings } from "./settings";
-import { duration, expect, instant, loopbackHost, port, show, strictObject } from "./primitives";
+import { duration, expect, instant, loopbackHost, plainText, port, show, stackName, strictObject } from "./primitives";
 
 const STANDBY_TIERS = ["cold", "warm", "hot"];
 
@@ -33,7 +33,7 @@ const coldStandby = strictObject({
 /** A DR site: its own stack, standing by for production (`of`) until `cutover` is set. */
 export const disasterRecovery = strictObject({
     /** The production stack this site stands by for, e.g. "organization/stagewise/prod". */
-    of: z.string({ error: expect("a stack name", 'use e.g. "organization/stagewise/prod"') }).min(1, { error: 'is empty (use e.g. "organization/stagewise/prod")' }),
+    of: stackName("organization/stagewise/prod"),
     /** warm: a server in continuous recovery; cold: base backups and shipped WAL only. */
     tier: z.enum(["warm", "cold"], { error: expect("a DR tier", "use warm or cold") }),
     /** warm: apply only WAL older than this ("0s" for none). @default "3h" */
@@ -54,7 +54,7 @@ export const cutover = strictObject({
     /** recovery_target_time: commits at or before it are kept. */
     targetTime: instant.optional(),
     /** recovery_target_name: a restore point made with pg_create_restore_point (exact across databases). */
-    targetName: z.string({ error: expect("a restore point name", 'use e.g. "before-release"') }).min(1, { error: "is empty (name a restore point)" }).optional(),
+    targetName: plainText(z.string({ error: expect("a restore point name", 'use e.g. "before-release"') }).min(1, { error: "is empty (name a restore point)" }), 63).optional(),
     /** Everything archived (after the tail of the log). */
     latest: z.literal(true, { error: expect("true", "use true, or leave latest out") }).optional(),
     /** The runbook's rule: the time of the disaster minus `margin`. */

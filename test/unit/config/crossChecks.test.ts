@@ -1,4 +1,4 @@
-// The checks across fields: every problem at once (a bad field hides no cross-field problem that can
+// The checks across fields, and the free-form values read as an attacker would: every problem at once (a bad field hides no cross-field problem that can
 // still be judged), and the rules added for hostile input, each with its exact message.
 import { parseStageConfig } from "../../../components/config";
 import { CROSS_CHECKS } from "../../../components/config/crossChecks";
@@ -96,4 +96,39 @@ test("every rule has a name and reads only top-level keys of the configuration",
     for (const rule of CROSS_CHECKS) {
         expect(rule.needs.filter((k) => !keys.has(k))).toEqual([]);
     }
+});
+
+const staging = { "stagewise:stage": "test", "stagewise:servers": j({ t: { port: 55442 } }), "stagewise:production": j({ stack: "organization/stagewise/prod" }) };
+
+test.each<[string, Record<string, string>, string[], string[]]>([
+    ["a lock reason with a line of its own", { ...staging, "stagewise:locks": j({ copy: { reason: "copy\n  - servers: all good" } }) }, [], [
+        'locks.copy.reason: "copy\\n  - servers: all good" holds a line break or control character (use one line of plain text)',
+    ]],
+    ["a copy trigger longer than a line", { ...staging, "stagewise:copy": j({ trigger: "x".repeat(201) }) }, [], [
+        "copy.trigger: is 201 characters long (use at most 200)",
+    ]],
+    ["a production stack name with a path in it", { ...staging, "stagewise:production": j({ stack: "../../other/prod" }) }, [], [
+        'production.stack: "../../other/prod" is not a stack name (use e.g. "organization/stagewise/prod")',
+    ]],
+    ["a promotion source with spaces", { ...production, "stagewise:promotion": j({ from: "test; rm -rf /" }) }, [], [
+        'promotion.from: "test; rm -rf /" is not a stack name (use e.g. "organization/stagewise/test")',
+    ]],
+    ["a backup id that climbs out of the backups folder", { ...production, "stagewise:backups": j({}), "stagewise:restore": j({ backup: "../../etc" }) }, [], [
+        'restore.backup: "../../etc" is not a backup id (use an id listed in the backups output, e.g. "20261122T101500123Z")',
+    ]],
+    ["an OS user that is an option", { ...production, "stagewise:platform": j({ kind: "local", osUser: "--help" }) }, [], [
+        'platform.osUser: "--help" is not an OS user name (use lower-case letters, digits, _ and -, e.g. "postgres")',
+    ]],
+    ["root as the servers' OS user", { ...production, "stagewise:platform": j({ kind: "local", osUser: "root" }) }, [], [
+        'platform.osUser: "root" cannot run the servers (PostgreSQL refuses to run as root; use an unprivileged user such as "postgres")',
+    ]],
+    ["a password on two lines, never echoed", { ...production, "stagewise:superuserPassword": "first\nsecond" }, ["stagewise:superuserPassword"], [
+        "superuserPassword: holds a line break or control character (a password is one line; set it again with: pulumi config set --secret <key> <value>)",
+    ]],
+    ["a restore point name PostgreSQL would cut", {
+        ...production, "stagewise:licenseKey": "k", "stagewise:disasterRecovery": j({ of: "organization/stagewise/prod", tier: "warm" }),
+        "stagewise:cutover": j({ targetName: "r".repeat(64) }),
+    }, ["stagewise:licenseKey"], ["cutover.targetName: is 64 characters long (use at most 63)"]],
+])("%s", (_name, raw, secrets, expected) => {
+    expect(problemsOf(raw, secrets, drStack)).toEqual(expected);
 });
