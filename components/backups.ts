@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { databasesOf, parseDuration, StageConfig } from "./config";
+import { projectFile } from "./config/paths";
 import { engineUnitSpecs } from "./engineCluster";
 import { listBackupSets } from "./platform/backupSets";
 import { BackupListing, BackupPlanResource, BackupServer, Restore } from "./providers/backupPlan";
@@ -56,7 +57,14 @@ export class BackupPlan extends pulumi.ComponentResource {
                 })),
             ),
         );
-        const configFiles = (backups.configFiles ?? []).map((f) => path.resolve(args.projectDir ?? process.cwd(), f));
+        // Each resolved through any symbolic link and checked again here, at preview too: inside the project.
+        const configFiles = (backups.configFiles ?? []).map((f, i) => {
+            const found = projectFile(args.projectDir ?? process.cwd(), f, "");
+            if ("problem" in found) {
+                throw new pulumi.ResourceError(`backups.configFiles[${i}]: ${found.problem}`, this);
+            }
+            return found.file;
+        });
         const units = engineUnitSpecs(config, stage);
         const common = { setsDir, servers, configFiles, units, ownerRole: config.engine.owner };
 

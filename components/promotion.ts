@@ -2,9 +2,9 @@
 // development, migrated to test, tested, then migrated to production: production applies a set
 // only when the test stage has applied and verified exactly that set (read from test's outputs).
 import * as pulumi from "@pulumi/pulumi";
-import * as path from "path";
 import { AdminObject as DeclaredObject, adminObjects, loadAdminModel, PromotionState, promotionProblem, setHash } from "./admin/model";
 import { StageConfig } from "./config";
+import { ADMIN_FOLDER, projectFile } from "./config/paths";
 import { AdminObject } from "./providers/adminObject";
 import { Stage } from "./stage";
 
@@ -21,11 +21,16 @@ export interface AdminObjectsPlan {
  * changes, when production would apply a set the test stage has not verified.
  */
 export function planAdminObjects(config: StageConfig, onTest: PromotionState | undefined, projectDir = process.cwd()): AdminObjectsPlan {
+    // Resolved through any symbolic link and checked again here: the file must really be in admin/.
+    const found = projectFile(projectDir, config.adminObjects, ADMIN_FOLDER);
+    if ("problem" in found) {
+        throw new pulumi.RunError(`adminObjects: ${found.problem}`);
+    }
     let declared: DeclaredObject[];
     try {
-        declared = adminObjects(loadAdminModel(path.resolve(projectDir, config.adminObjects)));
+        declared = adminObjects(loadAdminModel(found.file, config.adminObjects));
     } catch (err) {
-        throw new pulumi.RunError((err as Error).message);
+        throw new pulumi.RunError(`adminObjects: ${(err as Error).message}`);
     }
     const held = config.stage === "production" ? holdReason(config, declared, onTest) : undefined;
     return { declared, hash: setHash(declared), held };

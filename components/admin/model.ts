@@ -78,21 +78,97 @@ export function setHash(objects: { kind: string; name: string; hash: string }[])
     return crypto.createHash("sha256").update(lines.join("\n")).digest("hex");
 }
 
-/** Reads and validates the model file; throws one message listing every problem. */
-export function loadAdminModel(file: string): AdminModel {
+/**
+ * Reads and validates the model file; throws one message listing every problem, naming the file as
+ * `name` (e.g. its path in the project). A file that is not JSON is reported by position only: the
+ * parser's own message quotes the file's text.
+ */
+export function loadAdminModel(file: string, name = file): AdminModel {
+    const text = fs.readFileSync(file, "utf8");
     let raw: unknown;
     try {
-        raw = JSON.parse(fs.readFileSync(file, "utf8"));
-    } catch (err) {
-        throw new Error(`admin objects file ${file} cannot be read as JSON: ${(err as Error).message}`);
+        raw = JSON.parse(text);
+    } catch {
+        const at = jsonErrorPosition(text);
+        throw new Error(`${name} is not valid JSON${at ? ` (line ${at.line}, column ${at.column})` : ""}`);
     }
     const parsed = adminModelSchema.safeParse(raw, { reportInput: true });
     if (!parsed.success) {
         const problems = parsed.error.issues.map((i) => `  - ${i.path.join(".")}: ${i.message}`);
-        throw new Error(`admin objects file ${file} has ${problems.length} problem(s):\n${problems.join("\n")}`);
+        throw new Error(`${name} has ${problems.length} problem(s):\n${problems.join("\n")}`);
     }
     return parsed.data;
 }
+
+/** Where `text` stops being JSON (1-based line and column), or undefined when it is JSON (or nests too deep to tell). */
+export function jsonErrorPosition(text: string): { line: number; column: number } | undefined {
+    let i = 0;
+    const fail = (): never => {
+        throw new JsonSyntaxError(i);
+    };
+    const space = () => {
+        while (i < text.length && " \t\n\r".includes(text[i])) i++;
+    };
+    const token = (pattern: RegExp) => {
+        pattern.lastIndex = i;
+        const match = pattern.exec(text);
+        if (match === null) fail();
+        i = pattern.lastIndex;
+    };
+    const value = (): void => {
+        space();
+        const c = text[i];
+        if (c === "{" || c === "[") {
+            const close = c === "{" ? "}" : "]";
+            i++;
+            space();
+            if (text[i] === close) {
+                i++;
+                return;
+            }
+            for (;;) {
+                if (c === "{") {
+                    space();
+                    token(STRING);
+                    space();
+                    if (text[i] !== ":") fail();
+                    i++;
+                }
+                value();
+                space();
+                if (text[i] === ",") {
+                    i++;
+                } else if (text[i] === close) {
+                    i++;
+                    return;
+                } else {
+                    fail();
+                }
+            }
+        }
+        token(c === '"' ? STRING : c === "t" || c === "f" || c === "n" ? LITERAL : NUMBER);
+    };
+    try {
+        value();
+        space();
+        if (i < text.length) fail();
+        return undefined;
+    } catch (err) {
+        if (!(err instanceof JsonSyntaxError)) {
+            return undefined;
+        }
+        const before = text.slice(0, err.offset);
+        const line = before.split("\n").length;
+        return { line, column: err.offset - (before.lastIndexOf("\n") + 1) + 1 };
+    }
+}
+
+class JsonSyntaxError {
+    constructor(readonly offset: number) {}
+}
+const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+const LITERAL = /true|false|null/y;
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
 export interface PromotionState {
     hash: string;
