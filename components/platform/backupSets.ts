@@ -199,6 +199,19 @@ interface RestoreJournal {
 
 const asideOf = (loc: ClusterLocation) => path.join(loc.serverDir, "pgdata.before-restore");
 
+/** Where writing `file` really lands: through every symbolic link on its way (its folder's, when the file is missing). */
+function realLocation(file: string): string {
+    try {
+        return fs.realpathSync(file);
+    } catch {
+        try {
+            return path.join(fs.realpathSync(path.dirname(file)), path.basename(file));
+        } catch {
+            return path.resolve(file);
+        }
+    }
+}
+
 /** Puts back the data directories an interrupted restore had set aside; returns the servers put back. */
 export function recoverInterruptedRestore(setsDir: string, servers: StageServerRef[], progress: (line: string) => void = () => undefined): string[] {
     const file = path.join(setsDir, RESTORE_JOURNAL);
@@ -267,6 +280,17 @@ export async function restoreBackupSet(req: RestoreRequest & { workUrl?: string 
     for (const s of req.servers) {
         if (!set.servers[s.name]) {
             throw new Error(`backup ${req.id} holds no copy of server ${s.name} (it has ${Object.keys(set.servers).join(", ")})`);
+        }
+    }
+    // Defence in depth (a set recorded by an older version): a file is written back only where one of
+    // the stage's backups.configFiles really is, as the program checked them (inside the project).
+    const allowed = new Set(req.configFiles.map(realLocation));
+    for (const file of set.configFiles) {
+        if (!allowed.has(realLocation(file))) {
+            throw new Error(
+                `backup ${req.id} would write ${file} back, which is not one of this stage's backups.configFiles (files inside the project); ` +
+                    "refusing to restore it (list the file in backups.configFiles, or restore another backup)",
+            );
         }
     }
     for (const unit of req.units) {
