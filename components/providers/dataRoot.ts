@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PREPARED_DIR, sweepPrepared } from "../platform/prepared";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
-const PROVIDER_VERSION = "3";
+const PROVIDER_VERSION = "4";
 
 export interface DataRootArgs {
     /** Absolute path of the folder. */
@@ -34,8 +34,43 @@ interface DataRootOutputs extends DataRootInputs {
 /** Name of the marker file that says which stack a folder belongs to. */
 export const DATA_ROOT_MARKER = ".stagewise-data-root.json";
 
-const dataRootProvider: pulumi.dynamic.ResourceProvider<DataRootInputs, DataRootOutputs> = {
-    async check(_olds, news) {
+/**
+ * Why folder `root` cannot be the data root of `owners[0]`, or undefined: it exists and holds files
+ * stagewise did not create, or another stack's marker. A folder claimed by one of `owners`, or holding
+ * only the clusters the program started preparing (platform/prepared.ts), is fine. Nothing read from
+ * the folder is quoted but an owner's `<project>/<stack>` name.
+ */
+function refusalOf(root: string, owners: string[]): string | undefined {
+    const fs = require("fs") as typeof import("fs");
+    const path = require("path") as typeof import("path");
+    const refused = (why: string, remedy: string) => `platform.dataRoot: ${root} ${why}; refusing to use it for ${owners[0]} (${remedy})`;
+    let entries: string[];
+    try {
+        entries = fs.readdirSync(root);
+    } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        return code === "ENOENT" ? undefined : refused(code === "ENOTDIR" ? "is not a folder" : `cannot be read (${code})`, "choose another platform.dataRoot");
+    }
+    if (!entries.includes(DATA_ROOT_MARKER)) {
+        return entries.some((entry) => entry !== PREPARED_DIR)
+            ? refused("already exists and holds files stagewise did not create", "choose another platform.dataRoot, or empty that folder yourself")
+            : undefined;
+    }
+    let owner: unknown;
+    try {
+        owner = (JSON.parse(fs.readFileSync(path.join(root, DATA_ROOT_MARKER), "utf8")) as { owner?: unknown }).owner;
+    } catch {
+        owner = undefined;
+    }
+    if (typeof owner === "string" && owners.includes(owner)) {
+        return undefined;
+    }
+    const named = typeof owner === "string" && /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/.test(owner) ? `stack ${owner}` : "another stack";
+    return refused(`belongs to ${named}`, "choose another platform.dataRoot, or destroy that stack first");
+}
+
+export const dataRootProvider: pulumi.dynamic.ResourceProvider<DataRootInputs, DataRootOutputs> = {
+    async check(olds, news) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
         const path = require("path") as typeof import("path");
         if (typeof news.path !== "string" || !path.isAbsolute(news.path)) {
@@ -45,6 +80,14 @@ const dataRootProvider: pulumi.dynamic.ResourceProvider<DataRootInputs, DataRoot
         }
         if (typeof news.owner !== "string" || !news.owner.includes("/")) {
             failures.push({ property: "owner", reason: `${JSON.stringify(news.owner)} is not "<project>/<stack>"` });
+        }
+        if (failures.length === 0) {
+            // Here, not only in create, so that `pulumi preview` refuses it too. The folder this resource
+            // already claimed stays its own while it is replaced (a new owner deletes the old claim first).
+            const refusal = refusalOf(news.path, olds?.path === news.path && olds.owner !== undefined ? [news.owner, olds.owner] : [news.owner]);
+            if (refusal !== undefined) {
+                failures.push({ property: "path", reason: refusal });
+            }
         }
         return { inputs: news, failures };
     },
@@ -60,20 +103,10 @@ const dataRootProvider: pulumi.dynamic.ResourceProvider<DataRootInputs, DataRoot
         const path = require("path") as typeof import("path");
         const os = require("os") as typeof import("os");
         const markerPath = path.join(inputs.path, DATA_ROOT_MARKER);
-        if (fs.existsSync(markerPath)) {
-            const marker = JSON.parse(fs.readFileSync(markerPath, "utf8")) as { owner?: string };
-            if (marker.owner !== inputs.owner) {
-                throw new Error(
-                    `data root ${inputs.path} belongs to stack ${marker.owner}; refusing to use it for ${inputs.owner} ` +
-                        "(choose another platform.dataRoot, or destroy that stack first)",
-                );
-            }
-        } else if (fs.existsSync(inputs.path) && fs.readdirSync(inputs.path).some((entry) => entry !== PREPARED_DIR)) {
-            // (the program may have started preparing a server's cluster in it already: platform/prepared.ts)
-            throw new Error(
-                `data root ${inputs.path} already exists and holds files stagewise did not create; refusing to use it ` +
-                    "(choose another platform.dataRoot, or empty that folder yourself)",
-            );
+        // As in check: the folder may have changed since.
+        const refusal = refusalOf(inputs.path, [inputs.owner]);
+        if (refusal !== undefined) {
+            throw new Error(refusal);
         }
         fs.mkdirSync(inputs.path, { recursive: true, mode: 0o755 });
         if (inputs.osUser !== undefined && inputs.osUser !== os.userInfo().username) {
