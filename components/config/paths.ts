@@ -52,7 +52,7 @@ export const configFilePath = projectRelative("a file", "", "engine/settings.jso
 
 /** System folders whose every sub-folder is the system's too (and /lib, /lib64, /libx32...). */
 const SYSTEM_TREES = ["/etc", "/usr", "/bin", "/sbin", "/boot", "/dev", "/proc", "/sys"];
-/** Folders that hold other folders of their own: refused themselves, a folder inside is fine (/var/lib/stagewise, /tmp/x). */
+/** Folders that hold other folders of their own: refused themselves, a folder inside is fine (/var/lib/stagewise, a folder in the temporary folder). */
 const SYSTEM_FOLDERS = ["/", "/run", "/var", "/var/lib", "/home", "/root", "/tmp"];
 
 /** What is wrong with a data root as written, or undefined. A relative one is judged where it is resolved (the DataRoot provider). */

@@ -79,7 +79,7 @@ describe("platform.dataRoot", () => {
         expect(problemsOf({ "stagewise:platform": JSON.stringify({ kind: "local", dataRoot }) })).toEqual([message]);
     });
 
-    test.each(["/srv/stagewise/prod", "/var/lib/stagewise/prod", "/tmp/stagewise-e2e-x/data", "/home/ops/data", "data", "../data"])("accepts %s", (dataRoot) => {
+    test.each(["/srv/stagewise/prod", "/var/lib/stagewise/prod", path.join(os.tmpdir(), "stagewise-e2e", "data"), "/home/ops/data", "data", "../data"])("accepts %s", (dataRoot) => {
         expect(problemsOf({ "stagewise:platform": JSON.stringify({ kind: "local", dataRoot }) })).toEqual([]);
     });
 });
