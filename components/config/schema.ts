@@ -5,7 +5,7 @@ import { z } from "zod";
 import { serverSettings } from "./settings";
 import { DATABASE_ROLES } from "../engine/referenceSchema";
 import { parseQualifiedName } from "../engine/tables";
-import { duration, expect, identifier, lockWait, loopbackHost, port, secret, SERVER_NAME, show, stageKind, strictObject } from "./primitives";
+import { duration, expect, identifier, lockWait, loopbackHost, password, plainText, port, secret, SERVER_NAME, show, stackName, stageKind, strictObject } from "./primitives";
 import { adminObjectsPath, configFilePath, dataRootPath } from "./paths";
 import { cutover, disasterRecovery, standbySchema } from "./standbySchemas";
 
@@ -39,7 +39,11 @@ const localPlatform = strictObject({
     /** Folder of the PostgreSQL programs (initdb, pg_ctl, postgres). @default the newest /usr/lib/postgresql/N/bin, or PATH */
     binDir: z.string({ error: expect("a folder", "use a path") }).optional(),
     /** OS user that runs the servers when the deployer is root. @default "postgres" */
-    osUser: z.string({ error: expect("a user name", "use an OS user name") }).optional(),
+    osUser: z
+        .string({ error: expect("a user name", "use an OS user name") })
+        .refine((u) => /^[a-z_][a-z0-9_-]{0,31}$/.test(u), { error: (issue) => `${show(issue.input)} is not an OS user name (use lower-case letters, digits, _ and -, e.g. "postgres")` })
+        .refine((u) => u !== "root", { error: '"root" cannot run the servers (PostgreSQL refuses to run as root; use an unprivileged user such as "postgres")' })
+        .optional(),
 });
 
 const dockerPlatform = strictObject({
@@ -66,7 +70,7 @@ export type PlatformConfig = z.output<typeof platform>;
 
 const production = strictObject({
     /** Fully qualified name of the production stack, e.g. "organization/stagewise/prod". */
-    stack: z.string({ error: expect("a stack name", 'use e.g. "organization/stagewise/prod"') }).min(1),
+    stack: stackName("organization/stagewise/prod"),
 });
 
 const qualifiedTable = z
@@ -116,7 +120,7 @@ export type EngineConfig = z.output<typeof engine>;
 
 const lock = strictObject({
     /** Why the lock is held, shown to whoever meets it. */
-    reason: z.string({ error: expect("a reason", "say why the lock is held") }).min(1, { error: "is empty (say why the lock is held)" }),
+    reason: plainText(z.string({ error: expect("a reason", "say why the lock is held") }).min(1, { error: "is empty (say why the lock is held)" })),
     /** Seconds to wait for another holder to release it. @default 0 */
     waitSeconds: lockWait,
     /** Take over a lock held by exactly this stack (`<project>/<stack>`), when that stack no longer exists. */
@@ -181,7 +185,7 @@ export const stageConfigSchema = strictObject({
     /** This site's own identity rows (engine.tables.server and .licenseKey): recorded, and put back whenever `reapply` changes. */
     identity: strictObject({
         /** Any text; change it after a restore or cutover to put this site's rows back. */
-        reapply: z.string({ error: expect("a trigger", 'use any text, e.g. "0"') }).min(1, { error: "is empty (use any text, e.g. \"0\")" }),
+        reapply: plainText(z.string({ error: expect("a trigger", 'use any text, e.g. "0"') }).min(1, { error: "is empty (use any text, e.g. \"0\")" })),
     }).optional(),
     /** Production only: standbys of its server, by stable name. @default {} */
     standbys: z
@@ -197,14 +201,14 @@ export const stageConfigSchema = strictObject({
     /** Staging only: copy production's engine databases onto this stage's server, under production's copy lock. */
     copy: strictObject({
         /** Any text; change it to copy again (the copy is not repeated on every up). */
-        trigger: z.string({ error: expect("a trigger", 'use any text, e.g. "2026-11-22"') }).min(1, { error: "is empty (use any text, e.g. a date)" }),
+        trigger: plainText(z.string({ error: expect("a trigger", 'use any text, e.g. "2026-11-22"') }).min(1, { error: "is empty (use any text, e.g. a date)" })),
         /** Seconds to wait for another holder of production's copy lock. @default 0 */
         waitSeconds: lockWait,
     }).optional(),
     /** Production only: the test stack whose verified admin objects production may apply. */
     promotion: strictObject({
         /** e.g. "organization/stagewise/test" */
-        from: z.string({ error: expect("a stack name", 'use e.g. "organization/stagewise/test"') }).min(1),
+        from: stackName("organization/stagewise/test"),
     }).optional(),
     /** Consistent backups of the engine's databases (and configuration files) on a schedule. */
     backups: strictObject({
@@ -219,7 +223,12 @@ export const stageConfigSchema = strictObject({
     }).optional(),
     /** Restore a backup (its id from the `backups` output): the engine stops, a safety backup is taken first. */
     restore: strictObject({
-        backup: z.string({ error: expect("a backup id", "use an id listed in the backups output") }).min(1, { error: "is empty (use an id listed in the backups output)" }),
+        backup: z
+            .string({ error: expect("a backup id", "use an id listed in the backups output") })
+            .min(1, { error: "is empty (use an id listed in the backups output)" })
+            .refine((id) => id === "" || /^\d{8}T\d{9}Z$/.test(id), {
+                error: (issue) => `${show(issue.input)} is not a backup id (use an id listed in the backups output, e.g. "20261122T101500123Z")`,
+            }),
     }).optional(),
     /** The engine's admin objects (processes, triggers), relative to the project. @default "admin/objects.json" */
     adminObjects: adminObjectsPath.default("admin/objects.json"),
@@ -233,9 +242,9 @@ export const stageConfigSchema = strictObject({
         })
         .default({}),
     /** Password of the servers' superuser. @default generated */
-    superuserPassword: secret.optional(),
+    superuserPassword: password.optional(),
     /** Password of the engine's application role. @default generated */
-    applicationPassword: secret.optional(),
+    applicationPassword: password.optional(),
     /** This site's own licence key, re-applied after copies and restores. */
     licenseKey: secret.optional(),
     /** This stack is the DR site of a production stack (see components/disasterRecovery.ts). */
