@@ -32,13 +32,18 @@ const writeModel = (m: unknown) => fs.writeFileSync(modelFile, JSON.stringify(m,
 
 beforeAll(async () => {
     workspace = throwawayWorkspace();
-    modelFile = path.join(workspace.dir, "objects.json");
+    // Admin objects are read from the project's admin/ folder only (the program's project is this repository).
+    const relative = path.join("admin", `e2e-promotion-${process.pid}.json`);
+    modelFile = path.join(REPO_ROOT, relative);
     writeModel(model);
-    prod = await stageStack(workspace, "prod", "production", { promotion: { from: "organization/stagewise/test" }, adminObjects: modelFile });
-    test_ = await stageStack(workspace, "test", "test", { adminObjects: modelFile });
+    prod = await stageStack(workspace, "prod", "production", { promotion: { from: "organization/stagewise/test" }, adminObjects: relative });
+    test_ = await stageStack(workspace, "test", "test", { adminObjects: relative });
 });
 
-afterAll(() => workspace?.dispose());
+afterAll(() => {
+    if (modelFile !== undefined) fs.rmSync(modelFile, { force: true });
+    workspace?.dispose();
+});
 
 test("production holds its admin objects back until test has verified a set", async () => {
     await prod.up({ color: "never" });

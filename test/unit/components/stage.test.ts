@@ -37,7 +37,7 @@ describe("Stage (mocks)", () => {
             path: ROOT,
             owner: "stagewise/test",
             stage: "test",
-            providerVersion: "3",
+            providerVersion: "4",
         });
         expect(env.get("command:local:Command", "test-postgres-version").inputs).toEqual({
             create: '"$PG_BINDIR/postgres" --version',
@@ -55,7 +55,7 @@ describe("Stage (mocks)", () => {
             settings: { work_mem: "8MB", max_connections: "50" },
             ownerRole: "engine",
             retain: false,
-            providerVersion: "3",
+            providerVersion: "4",
         });
         expect((server.databases as { name: string }[]).map((d) => d.name)).toEqual(["work", "business", "config"]);
         expect((server.databases as { schemaSql: string }[])[2].schemaSql).toContain('CREATE TABLE IF NOT EXISTS "HostServer"."LicenseKey"');
