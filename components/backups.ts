@@ -68,6 +68,11 @@ export class BackupPlan extends pulumi.ComponentResource {
         const units = engineUnitSpecs(config, stage);
         const common = { setsDir, servers, configFiles, units, ownerRole: config.engine.owner };
 
+        // An unknown backup is refused in the user's key before anything is declared (the provider checks again).
+        const known = listBackupSets(setsDir).map((s) => s.id);
+        if (config.restore !== undefined && !known.includes(config.restore.backup)) {
+            throw new pulumi.ResourceError(`restore.backup: backup ${config.restore.backup} does not exist (backups: ${known.join(", ") || "none yet"})`, this);
+        }
         const restore = config.restore
             ? new Restore(`${name}-restore`, { ...common, backup: config.restore.backup, workUrl: stage.connectionStrings.apply((cs) => cs.work) }, { parent: this })
             : undefined;

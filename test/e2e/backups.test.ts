@@ -61,6 +61,6 @@ test("a backup older than the schedule shows a warning on preview; an unknown ba
 
     await stack.setConfig("stagewise:restore", { value: JSON.stringify({ backup: "20000101T000000000Z" }) });
     const message = await stack.preview({ color: "never" }).then(() => "preview succeeded", (err: Error) => err.message);
-    expect(message).toMatch(/backup 20000101T000000000Z does not exist \(backups: \d{8}T\d{9}Z, \d{8}T\d{9}Z\)/);
+    expect(message).toMatch(/restore\.backup: backup 20000101T000000000Z does not exist \(backups: \d{8}T\d{9}Z, \d{8}T\d{9}Z\)/);
     await stack.removeConfig("stagewise:restore");
 });
