@@ -1,7 +1,7 @@
 // The program of every stage: read the stack's configuration and the stacks it depends on, build
 // its topology, and return its outputs (the contract in components/outputs.ts).
 import * as pulumi from "@pulumi/pulumi";
-import { databasesOf, loadStageConfig } from "./components/config";
+import { databasesOf, declaredPorts, loadStageConfig } from "./components/config";
 import { BackupPlan } from "./components/backups";
 import { Coordination } from "./components/coordination";
 import { EngineCluster } from "./components/engineCluster";
@@ -10,6 +10,7 @@ import { OUTPUTS_VERSION } from "./components/outputs";
 import { AdminObjects, planAdminObjects } from "./components/promotion";
 import { referenceProduction, verifiedOnTest } from "./components/references";
 import { LogShipping } from "./components/logShipping";
+import { ephemeralPortWarnings } from "./components/platform/ports";
 import { LicenseReapplication } from "./components/providers/licenseReapplication";
 import { Stage } from "./components/stage";
 import { Standbys } from "./components/standby";
@@ -35,6 +36,9 @@ export = async () => {
 };
 
 async function deploy() {
+    for (const warning of config.platform.kind === "local" ? ephemeralPortWarnings(declaredPorts(config)) : []) {
+        pulumi.log.warn(warning);
+    }
     if (config.disasterRecovery) {
         return deployDisasterRecovery(config); // a DR site: its own topology (components/disasterRecovery.ts)
     }

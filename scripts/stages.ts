@@ -7,6 +7,7 @@ import { LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
 import * as childProcess from "child_process";
 import * as path from "path";
 import { previewCommentMarkdown } from "../pipelines/previewComment";
+import { keepDeployedPorts } from "./movedPorts";
 
 /** Stacks the main job brings up, in order; `down` goes in reverse. */
 export const MAIN_JOB_STACKS = ["prod", "test", "dev"];
@@ -31,8 +32,13 @@ async function selectStack(stackName: string, opts: StageRunOptions): Promise<St
  */
 export async function ensureStacks(stacks: string[], opts: StageRunOptions): Promise<Map<string, Stack>> {
     const selected = new Map<string, Stack>();
+    const onOutput = opts.onOutput ?? ((text: string) => process.stdout.write(text));
     for (const name of new Set([...MAIN_JOB_STACKS, ...stacks])) {
-        selected.set(name, await selectStack(name, opts));
+        const stack = await selectStack(name, opts);
+        for (const line of await keepDeployedPorts(stack, name)) {
+            onOutput(`${line}\n`);
+        }
+        selected.set(name, stack);
     }
     return selected;
 }

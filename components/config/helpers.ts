@@ -12,3 +12,11 @@ export function databasesOf(config: StageConfig, server: string): (typeof DATABA
     const listed = config.servers[server].databases;
     return listed ?? (Object.keys(config.servers).length === 1 ? [...DATABASE_ROLES] : []);
 }
+
+/** Every port the stage declares (servers, hot and warm standbys), by its key. */
+export function declaredPorts(config: Pick<StageConfig, "servers" | "standbys">): { key: string; port: number }[] {
+    return [
+        ...Object.entries(config.servers).map(([name, s]) => ({ key: `servers.${name}.port`, port: s.port })),
+        ...Object.entries(config.standbys).flatMap(([name, s]) => ("port" in s ? [{ key: `standbys.${name}.port`, port: s.port }] : [])),
+    ];
+}

@@ -12,7 +12,7 @@ import { cutover, disasterRecovery, standbySchema } from "./standbySchemas";
 export { show, STAGE_KINDS, duration } from "./primitives";
 export type { StageKind } from "./primitives";
 export type { CutoverConfig, StandbyConfig } from "./standbySchemas";
-export { databasesOf, settingsText } from "./helpers";
+export { databasesOf, declaredPorts, settingsText } from "./helpers";
 
 export const serverSchema = strictObject({
     /** Loopback port the server listens on. */

@@ -79,10 +79,46 @@ export async function freeLoopbackPort(host: string, from?: number): Promise<num
     throw new Error(`no free port on ${host} between ${SPARE_PORTS.first} and ${SPARE_PORTS.last}`);
 }
 
-/** Fails, naming the port, its holder when it can be seen, and the setting to change, when the port is taken. */
-export async function assertPortFree(host: string, port: number, setting: string, what: string): Promise<void> {
-    if (!(await portIsFree(host, port))) {
-        const holder = describePortHolder(port);
-        throw new Error(`port ${port} on ${host} is already in use${holder ? ` by ${holder}` : ""}; choose another port for ${what} (${setting})`);
+/** How long a taken port is tried again before it is refused. */
+export const BRIEFLY_HELD_WAIT_MS = 5_000;
+
+/**
+ * Fails, naming the port, its holder when it can be seen, and the setting to change, when the port is
+ * taken. A port is often held for a moment only (a probe, a process's listener on a kernel-chosen
+ * port that ends at once), so it is tried again for `waitMs` before it is refused.
+ */
+export async function assertPortFree(host: string, port: number, setting: string, what: string, waitMs = BRIEFLY_HELD_WAIT_MS): Promise<void> {
+    const deadline = Date.now() + waitMs;
+    while (!(await portIsFree(host, port))) {
+        if (Date.now() >= deadline) {
+            const holder = describePortHolder(port);
+            const by = holder !== undefined ? ` by ${holder}` : " (by no process that still listens: held by a connection or a socket closing)";
+            throw new Error(`port ${port} on ${host} is already in use${by}, for more than ${Math.round(waitMs / 1000)} s; choose another port for ${what} (${setting})`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
     }
+}
+
+/** Linux's ephemeral port range (the ports it hands outgoing connections), or undefined where it cannot be read. */
+export function ephemeralPortRange(file = "/proc/sys/net/ipv4/ip_local_port_range"): { first: number; last: number } | undefined {
+    try {
+        const [first, last] = fs.readFileSync(file, "utf8").trim().split(/\s+/).map(Number);
+        return Number.isInteger(first) && Number.isInteger(last) && first <= last ? { first, last } : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** A warning for each declared port inside the ephemeral range, by its key (`servers.prod-db.port`). */
+export function ephemeralPortWarnings(ports: { key: string; port: number }[], range = ephemeralPortRange()): string[] {
+    if (range === undefined) {
+        return [];
+    }
+    return ports
+        .filter(({ port }) => port >= range.first && port <= range.last)
+        .map(
+            ({ key, port }) =>
+                `${key}: ${port} lies in this machine's ephemeral port range (${range.first}-${range.last}), where any outgoing connection ` +
+                `can hold it for a moment and a server start then fails; choose a port below ${range.first}`,
+        );
 }

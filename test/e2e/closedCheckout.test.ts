@@ -35,7 +35,7 @@ beforeAll(async () => {
     fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(checkout, "node_modules"));
     // The committed production stack file, on a port no other test or stack uses.
     const stackFile = path.join(checkout, "Pulumi.prod.yaml");
-    fs.writeFileSync(stackFile, fs.readFileSync(stackFile, "utf8").replace(/port: 55432/, `port: ${await freePort()}`));
+    fs.writeFileSync(stackFile, fs.readFileSync(stackFile, "utf8").replace(/port: 15432/, `port: ${await freePort()}`));
     fs.mkdirSync(path.join(closed, "state"));
     envVars = {
         PULUMI_BACKEND_URL: `file://${path.join(closed, "state")}`,

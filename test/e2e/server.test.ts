@@ -128,7 +128,7 @@ test("a port already in use is refused before anything is created, naming the po
         await other.stack.setConfig("stagewise:platform", { value: JSON.stringify({ kind: "local", dataRoot: otherRoot }) });
         const error = await other.stack.up({ color: "never" }).then(() => undefined, (err: Error) => err);
         expect(error?.message).toContain(
-            `port ${busy} on 127.0.0.1 is already in use by pid ${process.pid} (${fs.readFileSync(`/proc/${process.pid}/cmdline`, "utf8").split("\0").join(" ").trim()}); choose another port for server db (servers.db.port)`,
+            `port ${busy} on 127.0.0.1 is already in use by pid ${process.pid} (${fs.readFileSync(`/proc/${process.pid}/cmdline`, "utf8").split("\0").join(" ").trim()}), for more than 5 s; choose another port for server db (servers.db.port)`,
         );
         expect(fs.existsSync(path.join(otherRoot, "db"))).toBe(false);
         await other.stack.destroy({ color: "never" });
