@@ -78,18 +78,22 @@ async function deploy() {
     const engineCluster = Object.keys(config.engine.units).length > 0 ? new EngineCluster(stack, { config, stage: topology }, { dependsOn: [admin] }) : undefined;
     const backups = config.backups ? new BackupPlan(stack, { config, stage: topology }, { dependsOn: [admin, ...(engineCluster ? [engineCluster] : [])] }) : undefined;
 
+    // A member of the replication group runs if the role's last look saw it (a server fenced in a
+    // failover is recorded stopped, then rejoined as a standby by the role later in the same up).
+    const role = standbys?.primaryRole;
+    const seenByRole = role ? pulumi.all([role.primary, role.replication]) : pulumi.output([undefined, {}] as [string | undefined, Record<string, { state: string | null }>]);
     const servers = pulumi.all(
         Object.fromEntries(
             Object.entries(topology.servers).map(([name, s]) => [
                 name,
-                pulumi.all([s.host, s.port, s.serverVersion, s.systemIdentifier, s.running, s.startedAt]).apply(
-                    ([host, port, serverVersion, systemIdentifier, running, startedAt]) => ({
+                pulumi.all([s.host, s.port, s.serverVersion, s.systemIdentifier, s.running, s.startedAt, seenByRole]).apply(
+                    ([host, port, serverVersion, systemIdentifier, recordedRunning, startedAt, [primary, replication]]) => ({
                         host,
                         port,
                         endpoint: `${host}:${port}`,
                         serverVersion,
                         systemIdentifier,
-                        running,
+                        running: recordedRunning || primary === name || replication[name]?.state === "streaming",
                         startedAt,
                         databases: databasesOf(config, name).map((role) => config.engine.databases[role]),
                     }),

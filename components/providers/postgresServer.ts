@@ -13,7 +13,7 @@ import { sameData } from "./diffs";
 import { assertCanCreate, converge, newCluster, newPassword, rebuildAsStandby, ServerInputs, ServerOutputs } from "./serverLifecycle";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
-const PROVIDER_VERSION = "3";
+const PROVIDER_VERSION = "4";
 
 export interface PostgresServerArgs {
     /** The server's stable name within its stage. */
@@ -91,10 +91,12 @@ const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, Serv
                 changed.push(key);
             }
         }
-        // Drift: a server stopped behind Pulumi's back shows in every preview, and `up` starts it.
-        let running = olds.running;
+        // Drift: a server stopped behind Pulumi's back shows in every preview, and `up` starts it. What
+        // counts is whether it runs now: one recorded stopped while fenced in a failover was started
+        // since, as a standby, by the PrimaryRole (in the same up), and has nothing left to do.
+        let running: boolean;
         try {
-            running = running && cluster.clusterStatus(cluster.locationOf(olds)) === "running";
+            running = cluster.clusterStatus(cluster.locationOf(olds)) === "running";
         } catch {
             running = false;
         }

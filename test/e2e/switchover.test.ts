@@ -114,6 +114,11 @@ describe("failover to a synchronous hot standby", () => {
         expect(failover).toMatch(new RegExp(`@127\\.0\\.0\\.1:${standbyPort},127\\.0\\.0\\.1:${primaryPort}/business\\?target_session_attrs=read-write$`));
         expect(psql(failover, "INSERT INTO acks (id) VALUES (-1) RETURNING current_setting('port')")).toBe(`${standbyPort}\nINSERT 0 1`);
         expect(out.databases.business).toEqual({ server: "prod-db", name: "business", host: "127.0.0.1", port: standbyPort });
+
+        // Settled by that one up: the old primary runs (as a standby), and a preview finds nothing to do.
+        expect(out.servers["prod-db"].running).toBe(true);
+        const settled = await prod.preview({ color: "never", expectNoChanges: true });
+        expect(settled.changeSummary.update).toBeUndefined();
     });
 
     test("the old primary came back only as a standby of the new one, and a later up keeps it so", async () => {
@@ -197,7 +202,8 @@ describe("planned switchover with writes running", () => {
         expect(await inRecovery(onPort(business, serverPort))).toBe(true);
         expect(await queryUrl(await superuserOn(sw, standbyPort), "SELECT application_name, state FROM pg_stat_replication")).toEqual([{ application_name: "sw-db", state: "streaming" }]);
         expect(await queryUrl(onNew, "SELECT slot_name, active FROM pg_replication_slots")).toEqual([{ slot_name: "stagewise_sw_db", active: true }]);
-        expect((await sw.preview({ color: "never" })).changeSummary.update).toBeUndefined();
+        expect(out.servers["sw-db"].running).toBe(true);
+        expect((await sw.preview({ color: "never", expectNoChanges: true })).changeSummary.update).toBeUndefined();
     });
 
     test("switching back: the server is the primary again, the standby streams from it, nothing lost", async () => {
