@@ -57,8 +57,15 @@ export function programCommand(loc: ClusterLocation, program: string, args: stri
     return asServerUser(loc) ? ["runuser", ["-u", loc.osUser!, "--", file, ...args]] : [file, args];
 }
 
+// pg_ctl starts the server through /bin/sh with its paths in double quotes, where " $ ` and \ still act.
+const SHELL_ACTIVE = /["$`\\\n]/;
+
 /** Runs one of the PostgreSQL programs (as the server's OS user when needed); returns its stdout. */
 export function runProgram(loc: ClusterLocation, program: string, args: string[]): string {
+    const unsafe = program === "pg_ctl" ? args.find((arg) => SHELL_ACTIVE.test(arg)) : undefined;
+    if (unsafe !== undefined) {
+        throw new Error(`pg_ctl would pass ${JSON.stringify(unsafe)} through a shell, which acts on " $ \` \\ and line breaks in it (choose a platform.dataRoot without them)`);
+    }
     const [cmd, argv] = programCommand(loc, program, args);
     const result = childProcess.spawnSync(cmd, argv, { cwd: loc.serverDir, encoding: "utf8", timeout: 120_000 });
     if (result.error) {
@@ -169,25 +176,57 @@ function writeOwnedFile(loc: ClusterLocation, file: string, text: string): void 
     fs.renameSync(`${file}.tmp`, file);
 }
 
-/** A postgresql.conf value, quoted. */
-function confValue(value: string): string {
-    return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
-}
-
-/** The settings stagewise always manages, before the user's own. */
+/** The settings stagewise always manages. writeSettings writes them last, so they win over any given ones. */
 export function baseSettings(loc: ClusterLocation): Record<string, string> {
     return {
         listen_addresses: loc.host,
         port: String(loc.port),
-        unix_socket_directories: loc.serverDir,
+        unix_socket_directories: socketDirectory(loc.serverDir),
     };
 }
 
-/** Writes `stagewise.conf`: the base settings and the user's, the user's winning. */
+/** unix_socket_directories is a list: a folder with a comma, a double quote or edge spaces is one quoted element. */
+function socketDirectory(dir: string): string {
+    return /[,"]|^\s|\s$/.test(dir) ? `"${dir.replace(/"/g, '""')}"` : dir;
+}
+
+/** A plain setting name: `work_mem`, `DateStyle`, `pg_stat_statements.max`. */
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
+/** Directives of the file format, not settings: a line with one of them reads another file. */
+// (An array, not a Set: provider code is serialized, and a captured Set arrives as a plain object.)
+const DIRECTIVES = ["include", "include_dir", "include_if_exists"];
+// A line break ends the line in the file; the other control characters have no business in a value.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** One line of stagewise.conf; throws on a name that is not a plain setting name or a value with a control character. */
+function confLine(name: string, value: string): string {
+    if (!PLAIN_NAME.test(name) || DIRECTIVES.includes(name.toLowerCase())) {
+        throw new Error(`${JSON.stringify(name)} is not a setting name stagewise writes (use letters, digits and _, or <extension>.<name>)`);
+    }
+    if (CONTROL.test(value)) {
+        throw new Error(`the value of ${name} has a line break or control character (stagewise writes one value a line)`);
+    }
+    return `${name} = ${confValue(value)}`;
+}
+
+/** A postgresql.conf value, quoted: PostgreSQL reads back exactly `value` (no control characters, see confLine). */
+function confValue(value: string): string {
+    return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
+}
+
+/** The text of `stagewise.conf`: the given settings, then the base settings, which win (the last line of a name wins). */
+export function settingsFileText(loc: ClusterLocation, settings: Record<string, string>): string {
+    const base = baseSettings(loc);
+    const managed = new Set(Object.keys(base));
+    // PostgreSQL's names are case-insensitive: "PORT" is port.
+    const given = Object.entries(settings).filter(([name]) => !managed.has(name.toLowerCase()));
+    const lines = [...given, ...Object.entries(base)].map(([name, value]) => confLine(name, value));
+    return ["# Managed by stagewise; edits are overwritten.", ...lines, ""].join("\n");
+}
+
+/** Writes `stagewise.conf` (see settingsFileText). */
 export function writeSettings(loc: ClusterLocation, settings: Record<string, string>): void {
-    const all = { ...baseSettings(loc), ...settings };
-    const lines = Object.entries(all).map(([name, value]) => `${name} = ${confValue(value)}`);
-    writeOwnedFile(loc, path.join(dataDirOf(loc), "stagewise.conf"), ["# Managed by stagewise; edits are overwritten.", ...lines, ""].join("\n"));
+    writeOwnedFile(loc, path.join(dataDirOf(loc), "stagewise.conf"), settingsFileText(loc, settings));
 }
 
 export type ServerStatus = "running" | "stopped" | "missing";

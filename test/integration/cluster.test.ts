@@ -99,18 +99,40 @@ test("a reload-only setting reloads (postmaster start time unchanged); a restart
     }
 });
 
-test("the managed settings file holds exactly the base and user settings", () => {
+test("the managed settings file holds exactly the user settings, then the base settings (the last line wins)", () => {
     expect(fs.readFileSync(path.join(dataDirOf(loc), "stagewise.conf"), "utf8")).toBe(
         [
             "# Managed by stagewise; edits are overwritten.",
+            "work_mem = '8MB'",
+            "shared_buffers = '48MB'",
             "listen_addresses = '127.0.0.1'",
             `port = '${loc.port}'`,
             `unix_socket_directories = '${loc.serverDir}'`,
-            "work_mem = '8MB'",
-            "shared_buffers = '48MB'",
             "",
         ].join("\n"),
     );
+});
+
+test("a value with quotes, backslashes, # and = is read back by PostgreSQL as exactly that one value", async () => {
+    const hostile = "it's a \\path\\ # not a comment = x 'quoted' \\'; port = 1";
+    expect(await applySettings(loc, PASSWORD, { work_mem: "8MB", shared_buffers: "48MB", log_line_prefix: hostile })).toBe("reloaded");
+    const client = await connect(loc, PASSWORD);
+    try {
+        expect((await client.query("SELECT current_setting('log_line_prefix') AS v")).rows[0].v).toBe(hostile);
+        const { rows } = await client.query(
+            "SELECT name, setting, applied, error FROM pg_file_settings WHERE sourcefile LIKE '%/stagewise.conf' ORDER BY sourceline",
+        );
+        expect(rows).toEqual([
+            { name: "work_mem", setting: "8MB", applied: true, error: null },
+            { name: "shared_buffers", setting: "48MB", applied: true, error: null },
+            { name: "log_line_prefix", setting: hostile, applied: true, error: null },
+            { name: "listen_addresses", setting: "127.0.0.1", applied: true, error: null },
+            { name: "port", setting: String(loc.port), applied: true, error: null },
+            { name: "unix_socket_directories", setting: loc.serverDir, applied: true, error: null },
+        ]);
+    } finally {
+        await client.end();
+    }
 });
 
 test("stop leaves the cluster stopped", () => {
