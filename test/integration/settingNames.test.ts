@@ -1,0 +1,40 @@
+// The committed list of setting names (components/config/pgSettingNames.ts) against a real server's
+// pg_settings: a stale list fails here (regenerate it with scripts/pg-setting-names.ts).
+import * as fs from "fs";
+import { ClusterLocation, connect, initCluster, startCluster, writeSettings } from "../../components/platform/cluster";
+import { PG_READ_ONLY_SETTING_NAMES, PG_SETTING_NAMES, PG_SETTING_NAMES_MAJOR } from "../../components/config/pgSettingNames";
+import { clusterLocation, removeCluster, tempDir } from "../harness/postgres";
+
+jest.setTimeout(120_000);
+
+const PASSWORD = "integration-setting-names-pw";
+let root: string;
+let loc: ClusterLocation;
+
+beforeAll(async () => {
+    root = tempDir("stagewise-setting-names-");
+    loc = await clusterLocation(root);
+    initCluster(loc, PASSWORD);
+    writeSettings(loc, {});
+    startCluster(loc);
+});
+
+afterAll(() => {
+    removeCluster(loc);
+    fs.rmSync(root, { recursive: true, force: true });
+});
+
+test("the committed names are exactly the server's pg_settings, and its read-only ones exactly those of context internal", async () => {
+    const client = await connect(loc, PASSWORD);
+    try {
+        const major = (await client.query("SELECT current_setting('server_version_num')::int / 10000 AS major")).rows[0].major;
+        const { rows } = await client.query("SELECT name, context FROM pg_settings ORDER BY name COLLATE \"C\"");
+        expect({ major, names: PG_SETTING_NAMES, readOnly: PG_READ_ONLY_SETTING_NAMES }).toEqual({
+            major: PG_SETTING_NAMES_MAJOR,
+            names: rows.map((r) => r.name),
+            readOnly: rows.filter((r) => r.context === "internal").map((r) => r.name),
+        });
+    } finally {
+        await client.end();
+    }
+});
