@@ -24,7 +24,7 @@ test("(mocks) shipping archives production's WAL, ships it to each warm standby,
     const { env, shipping } = await build({
         "stagewise:stage": "production",
         "stagewise:rpo": "1m",
-        "stagewise:servers": JSON.stringify({ "prod-db": { port: 55432, settings: { archive_timeout: "10s" } } }),
+        "stagewise:servers": JSON.stringify({ "prod-db": { port: 55432, settings: { work_mem: "16MB" } } }),
         "stagewise:platform": JSON.stringify({ kind: "local", binDir: BIN, dataRoot: ROOT }),
         "stagewise:shipping": JSON.stringify({ logBackupInterval: "5s", shipInterval: "1s", applyDelay: "0s" }),
         "stagewise:standbys": JSON.stringify({ dr: { tier: "warm", port: 55433, applyDelay: "30s", settings: { work_mem: "8MB" } } }),
@@ -38,10 +38,11 @@ test("(mocks) shipping archives production's WAL, ships it to each warm standby,
     ]);
     const archive = `${ROOT}/wal-archive`;
     expect(env.get("pulumi-nodejs:dynamic/stagewise:WalArchive", "prod-wal-archive").inputs).toMatchObject({ path: archive, retain: false });
-    // The user's own archive_timeout wins over the schedule's.
+    // The schedule's archiving (archive_* in settings is refused: shipping sets it) and the user's own settings.
     expect(env.get("pulumi-nodejs:dynamic/stagewise:PostgresServer", "prod-prod-db").inputs.settings).toEqual({
+        work_mem: "16MB",
         archive_mode: "on",
-        archive_timeout: "10s",
+        archive_timeout: "5s",
         archive_command: `if test -f ${archive}/%f; then cmp -s %p ${archive}/%f; else cp %p ${archive}/.%f.part && mv ${archive}/.%f.part ${archive}/%f; fi`,
     });
     expect(env.get("pulumi-nodejs:dynamic/stagewise:LogShippingJob", "prod-shipping-job").inputs).toMatchObject({
