@@ -62,9 +62,10 @@ const SHELL_ACTIVE = /["$`\\\n]/;
 
 /** Runs one of the PostgreSQL programs (as the server's OS user when needed); returns its stdout. */
 export function runProgram(loc: ClusterLocation, program: string, args: string[]): string {
-    const unsafe = program === "pg_ctl" ? args.find((arg) => SHELL_ACTIVE.test(arg)) : undefined;
+    // Its own folder too: pg_ctl runs the postgres program next to it through that shell.
+    const unsafe = program === "pg_ctl" ? [loc.binDir, ...args].find((arg) => SHELL_ACTIVE.test(arg)) : undefined;
     if (unsafe !== undefined) {
-        throw new Error(`pg_ctl would pass ${JSON.stringify(unsafe)} through a shell, which acts on " $ \` \\ and line breaks in it (choose a platform.dataRoot without them)`);
+        throw new Error(`pg_ctl would pass ${JSON.stringify(unsafe)} through a shell, which acts on " $ \` \\ and line breaks in it (choose a platform.dataRoot and binDir without them)`);
     }
     const [cmd, argv] = programCommand(loc, program, args);
     const result = childProcess.spawnSync(cmd, argv, { cwd: loc.serverDir, encoding: "utf8", timeout: 120_000 });

@@ -40,8 +40,16 @@ test("a socket folder with a line break is refused too (the managed values go th
     );
 });
 
+const SHELL = 'through a shell, which acts on " $ ` \\ and line breaks in it (choose a platform.dataRoot and binDir without them)';
+
 test.each(['/srv/$(touch pwned)/db', '/srv/a"b/db', "/srv/a`id`/db", "/srv/a\\b/db"])("pg_ctl is not run with %s in its arguments", (serverDir) => {
     expect(() => runProgram({ ...loc, serverDir }, "pg_ctl", ["start", "--pgdata", `${serverDir}/pgdata`])).toThrow(
-        new Error(`pg_ctl would pass ${JSON.stringify(`${serverDir}/pgdata`)} through a shell, which acts on " $ \` \\ and line breaks in it (choose a platform.dataRoot without them)`),
+        new Error(`pg_ctl would pass ${JSON.stringify(`${serverDir}/pgdata`)} ${SHELL}`),
+    );
+});
+
+test("pg_ctl is not run from a folder with $ in its name (it starts postgres from there through the shell)", () => {
+    expect(() => runProgram({ ...loc, binDir: "/opt/$(id)/bin" }, "pg_ctl", ["status", "--pgdata", "/srv/db/pgdata"])).toThrow(
+        new Error(`pg_ctl would pass "/opt/$(id)/bin" ${SHELL}`),
     );
 });
