@@ -138,9 +138,24 @@ export async function standbyStatus(spec: HotStandbySpec): Promise<StandbyStatus
 }
 
 /** Stops the standby, drops its slot on the primary (so the primary stops keeping WAL for it) and removes its folder. */
-export async function removeHotStandby(spec: HotStandbySpec): Promise<void> {
+export async function removeHotStandby(spec: HotStandbySpec, log: (line: string) => void = console.log): Promise<void> {
     cluster.stopCluster(spec.loc);
-    await dropSlot(spec.primary, spec.slot);
+    // A standby that acts as the primary (after a failover) holds the others' slots itself: they go with it.
+    const actsAsPrimary = spec.primary.host === spec.loc.host && spec.primary.port === spec.loc.port;
+    if (!actsAsPrimary) {
+        try {
+            await dropSlot(spec.primary, spec.slot);
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "ECONNREFUSED") {
+                throw err;
+            }
+            // The primary is down too (a teardown): the standby still goes; its slot is named for whoever brings the primary back.
+            log(
+                `standby ${spec.name}: the primary ${spec.primary.host}:${spec.primary.port} is not running, so its replication slot ${spec.slot} stays there; ` +
+                    `once it runs, drop it with SELECT pg_drop_replication_slot('${spec.slot}') so it keeps no WAL for this standby`,
+            );
+        }
+    }
     fs.rmSync(spec.loc.serverDir, { recursive: true, force: true });
 }
 

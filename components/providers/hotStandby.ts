@@ -12,7 +12,7 @@ import { changedKnown, sameData } from "./diffs";
 import type { ServerLocationArgs } from "./location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
-const PROVIDER_VERSION = "2";
+const PROVIDER_VERSION = "3"; // 3: removing a standby that acts as the primary drops no slot on itself
 
 export interface HotStandbyArgs extends ServerLocationArgs {
     /** The standby's stable name. */

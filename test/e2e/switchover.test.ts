@@ -10,6 +10,7 @@ import { findPostgresBinDir } from "../../components/platform/local";
 import { freePort, stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
 import { queryUrl, stopByHand } from "../harness/postgres";
 import { missingCountSql, startWriters, waitForCommits } from "../harness/writers";
+import { downStages } from "../../scripts/stages";
 
 jest.setTimeout(900_000);
 
@@ -164,7 +165,27 @@ describe("failover to a synchronous hot standby", () => {
             { application_name: "prod-db", state: "streaming" },
         ]);
     });
+
+    test("down while the hot standby acts as the primary removes every member and leaves nothing in the stack", async () => {
+        const printed = await down(prod);
+        expect(printed).not.toMatch(/failed/);
+        expect(await resourcesLeft(prod)).toEqual([]);
+        expect(fs.readdirSync(path.join(workspace.dir, "data")).filter((d) => d === "prod")).toEqual([]);
+        expect(workspace.strayProcesses().filter((p) => p.includes(path.join(workspace.dir, "data", "prod")))).toEqual([]);
+    });
 });
+
+/** `npm run down` of `stack` in the test's workspace: its protection lifted, everything destroyed; what the engine printed. */
+async function down(stack: Stack): Promise<string> {
+    const log: string[] = [];
+    await downStages([stack.name], { workDir: workspace.projectDir, envVars: workspace.envVars, onOutput: (t) => void log.push(t) });
+    return log.join("");
+}
+
+/** Resources the stack still has (none after a clean destroy). */
+async function resourcesLeft(stack: Stack): Promise<string[]> {
+    return ((await stack.exportStack()).deployment?.resources ?? []).map((r: { urn: string }) => r.urn);
+}
 
 describe("planned switchover with writes running", () => {
     let sw: Stack;
@@ -221,5 +242,21 @@ describe("planned switchover with writes running", () => {
         expect(await queryUrl(await superuserOn(sw, serverPort), "SELECT application_name, state FROM pg_stat_replication")).toEqual([{ application_name: "sw-hot", state: "streaming" }]);
         expect(out.standbys?.["sw-hot"]).toMatchObject({ role: "standby", running: true, streaming: true, syncState: "async" });
         await queryUrl(onServer, "INSERT INTO acks (id) VALUES (-1)");
+    });
+});
+
+describe("down after a planned switchover", () => {
+    test("with the standby as the primary, down removes every member and leaves nothing in the stack", async () => {
+        const port = await freePort();
+        const stack = await stageStack(workspace, "sw2", "production", { standbys: { "sw2-hot": { tier: "hot", port } } });
+        await stack.up({ color: "never" });
+        await stack.setConfig("stagewise:primary", { value: "sw2-hot" });
+        await stack.up({ color: "never" });
+        expect((await stageOutputs(stack)).primary).toMatchObject({ name: "sw2-hot", lastChange: { kind: "switchover" } });
+        const printed = await down(stack);
+        expect(printed).not.toMatch(/failed/);
+        expect(await resourcesLeft(stack)).toEqual([]);
+        expect(fs.existsSync(path.join(workspace.dir, "data", "sw2"))).toBe(false);
+        expect(workspace.strayProcesses().filter((p) => p.includes(path.join(workspace.dir, "data", "sw2")))).toEqual([]);
     });
 });
