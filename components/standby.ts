@@ -107,7 +107,8 @@ export class Standbys extends pulumi.ComponentResource {
                     port: spec.port,
                     osUser: stage.osUser,
                     // A standby does not archive (archive_mode=on, not always); promoted, it archives where the server did.
-                    settings: { ...stage.archiving, ...settingsText(spec.settings) },
+                    // The managed archiving settings come last: they win over the user's (which the schema keeps apart anyway).
+                    settings: { ...settingsText(spec.settings), ...stage.archiving },
                 },
                 // Rebuilt from the primary at any time, so not protected; it follows the declared primary.
                 { parent: this, dependsOn: [primary, ...(role ? [role] : [])] },

@@ -64,6 +64,9 @@ export function dataRootProblem(text: string): string | undefined {
     if (CONTROL.test(text)) {
         return `${show(text)} contains a control character (${allowed})`;
     }
+    if (SHELL_QUOTED.test(text)) {
+        return `${show(text)} contains " $ \` or \\, which pg_ctl's shell would read (${allowed})`;
+    }
     if (!path.posix.isAbsolute(text)) {
         return undefined;
     }
@@ -80,6 +83,14 @@ export function dataRootProblem(text: string): string | undefined {
     }
     return undefined;
 }
+
+// pg_ctl starts postgres through /bin/sh with its paths in double quotes: inside them these still act.
+const SHELL_QUOTED = /["$`\\]/;
+
+/** `platform.binDir`: a folder of programs, without what pg_ctl's shell would read. */
+export const programFolder = z.string({ error: expect("a folder", "use a path") }).refine((text) => !CONTROL.test(text) && !SHELL_QUOTED.test(text), {
+    error: (issue) => `${show(issue.input)} contains a control character, " $ \` or \\, which pg_ctl's shell would read (use the folder holding initdb and pg_ctl, e.g. /usr/lib/postgresql/15/bin)`,
+});
 
 /** `platform.dataRoot` of the local platform. */
 export const dataRootPath = z.string({ error: expect("a folder", "use a path") }).superRefine((text, ctx) => {

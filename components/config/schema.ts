@@ -6,7 +6,7 @@ import { serverSettings } from "./settings";
 import { DATABASE_ROLES } from "../engine/referenceSchema";
 import { parseQualifiedName } from "../engine/tables";
 import { duration, expect, identifier, lockWait, loopbackHost, password, plainText, port, secret, SERVER_NAME, show, stackName, stageKind, strictObject } from "./primitives";
-import { adminObjectsPath, configFilePath, dataRootPath } from "./paths";
+import { adminObjectsPath, configFilePath, dataRootPath, programFolder } from "./paths";
 import { cutover, disasterRecovery, standbySchema } from "./standbySchemas";
 
 export { show, STAGE_KINDS, duration } from "./primitives";
@@ -37,7 +37,7 @@ const localPlatform = strictObject({
     /** Folder holding the servers' data directories. @default ".stagewise/<stack>" */
     dataRoot: dataRootPath.optional(),
     /** Folder of the PostgreSQL programs (initdb, pg_ctl, postgres). @default the newest /usr/lib/postgresql/N/bin, or PATH */
-    binDir: z.string({ error: expect("a folder", "use a path") }).optional(),
+    binDir: programFolder.optional(),
     /** OS user that runs the servers when the deployer is root. @default "postgres" */
     osUser: z
         .string({ error: expect("a user name", "use an OS user name") })
@@ -53,7 +53,7 @@ const dockerPlatform = strictObject({
     /** Docker host. @default the local Docker socket */
     host: z.string({ error: expect("a Docker host", 'use e.g. "unix:///var/run/docker.sock"') }).optional(),
     /** Folder of psql on the deploying machine, which loads the reference schema. @default as for the local platform */
-    binDir: z.string({ error: expect("a folder", "use a path") }).optional(),
+    binDir: programFolder.optional(),
 });
 
 const PLATFORM_KINDS = ["local", "docker"];

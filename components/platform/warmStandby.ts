@@ -22,7 +22,7 @@ export interface WarmStandbySpec {
 
 /** The settings the standby always runs with, before the given ones. */
 export function warmSettings(settings: Record<string, string>): Record<string, string> {
-    return { hot_standby: "on", ...settings };
+    return { ...settings, hot_standby: "on" };
 }
 
 /**

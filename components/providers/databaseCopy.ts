@@ -8,7 +8,7 @@ import { changedKnown } from "./diffs";
 import type { ServerLocationArgs } from "./location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
-const PROVIDER_VERSION = "1";
+const PROVIDER_VERSION = "2"; // 2: the temporary server's settings file is written by cluster.settingsFileText (managed settings last)
 
 export interface CopySource {
     host: string;

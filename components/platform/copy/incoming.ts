@@ -28,10 +28,7 @@ export function removeRuntimeFiles(dataDir: string): void {
 
 /** `stagewise.conf` as `cluster.writeSettings` writes it, for a data directory other than pgdata and a given port. */
 export function settingsText(loc: ClusterLocation, settings: Record<string, string>, port: number): string {
-    const quote = (value: string) => `'${value.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
-    const all = { ...cluster.baseSettings(loc), ...settings, port: String(port) };
-    const lines = Object.entries(all).map(([name, value]) => `${name} = ${quote(value)}`);
-    return ["# Managed by stagewise; edits are overwritten.", ...lines, ""].join("\n");
+    return cluster.settingsFileText({ ...loc, port }, settings);
 }
 
 export function directorySize(dir: string): number {

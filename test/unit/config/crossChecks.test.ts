@@ -129,6 +129,12 @@ test.each<[string, Record<string, string>, string[], string[]]>([
         ...production, "stagewise:licenseKey": "k", "stagewise:disasterRecovery": j({ of: "organization/stagewise/prod", tier: "warm" }),
         "stagewise:cutover": j({ targetName: "r".repeat(64) }),
     }, ["stagewise:licenseKey"], ["cutover.targetName: is 64 characters long (use at most 63)"]],
+    ["a data root pg_ctl's shell would expand", { ...production, "stagewise:platform": j({ kind: "local", dataRoot: "/srv/$(touch pwned)" }) }, [], [
+        'platform.dataRoot: "/srv/$(touch pwned)" contains " $ ` or \\, which pg_ctl\'s shell would read (use a folder of its own, e.g. "/srv/stagewise/prod" or ".stagewise/prod")',
+    ]],
+    ["a program folder with a backtick", { ...production, "stagewise:platform": j({ kind: "local", binDir: "/opt/`id`/bin" }) }, [], [
+        'platform.binDir: "/opt/`id`/bin" contains a control character, " $ ` or \\, which pg_ctl\'s shell would read (use the folder holding initdb and pg_ctl, e.g. /usr/lib/postgresql/15/bin)',
+    ]],
 ])("%s", (_name, raw, secrets, expected) => {
     expect(problemsOf(raw, secrets, drStack)).toEqual(expected);
 });
