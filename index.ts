@@ -14,6 +14,8 @@ import { ephemeralPortWarnings } from "./components/platform/ports";
 import { LicenseReapplication } from "./components/providers/licenseReapplication";
 import { Stage } from "./components/stage";
 import { Standbys } from "./components/standby";
+import { actingPrimaryProblem, isStandbyNow } from "./components/standby/actingPrimary";
+import { declaredPrimary } from "./components/standby/roles";
 import { warmStandbyNames, WarmStandbys } from "./components/warmStandby";
 import { ColdStandbys } from "./components/coldStandby";
 import { topologyDiagram } from "./pipelines/topology";
@@ -35,6 +37,20 @@ export = async () => {
     }
 };
 
+/** A declared primary that is a standby now, with no declared member able to take over, is refused (components/standby/actingPrimary.ts). */
+async function refuseFencedPrimary(dataRoot: string): Promise<void> {
+    if (config.stage !== "production" || config.platform.kind !== "local" || !isStandbyNow(dataRoot, declaredPrimary(config))) {
+        return;
+    }
+    // Who acted at the last up: this stack's own outputs.
+    const self = new pulumi.StackReference(`${pulumi.getStack()}-last-outputs`, { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
+    const acting = ((await self.getOutputDetails("primary")).value as { name?: string } | undefined)?.name;
+    const problem = actingPrimaryProblem(config, dataRoot, acting);
+    if (problem !== undefined) {
+        throw new pulumi.RunError(problem);
+    }
+}
+
 async function deploy() {
     for (const warning of config.platform.kind === "local" ? ephemeralPortWarnings(declaredPorts(config)) : []) {
         pulumi.log.warn(warning);
@@ -48,6 +64,7 @@ async function deploy() {
 
     const stack = pulumi.getStack();
     const topology = new Stage(stack, { config });
+    await refuseFencedPrimary(topology.dataRootPath);
     const standbys =
         Object.keys(config.standbys).length > 0
             ? new Standbys(stack, { config, stage: topology, dataRoot: topology.dataRootPath })

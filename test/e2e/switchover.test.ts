@@ -253,6 +253,23 @@ describe("down after a planned switchover", () => {
         await stack.setConfig("stagewise:primary", { value: "sw2-hot" });
         await stack.up({ color: "never" });
         expect((await stageOutputs(stack)).primary).toMatchObject({ name: "sw2-hot", lastChange: { kind: "switchover" } });
+
+        // The stack file reverted (no standby, no primary): refused at preview, naming who acts and what to declare.
+        const standbys = (await stack.getConfig("stagewise:standbys")).value;
+        await stack.removeConfig("stagewise:primary");
+        await stack.removeConfig("stagewise:standbys");
+        const refusal = await stack.preview({ color: "never" }).then(() => "preview succeeded", (err: Error) => err.message);
+        expect(refusal).toContain(
+            "primary (the server, by default): sw2-db is a standby now: sw2-hot acts as the primary since the last failover or switchover, " +
+                "and standbys.sw2-hot is no longer declared (removing it would remove the only writable server). " +
+                "Declare standbys.sw2-hot (tier: hot) with primary: sw2-hot to keep it the primary; " +
+                "to make sw2-db the primary again, keep standbys.sw2-hot declared and set primary: sw2-db (a planned switchover), then remove it",
+        );
+        expect(refusal).not.toMatch(/read-only transaction/);
+        await stack.setConfig("stagewise:standbys", { value: standbys });
+        await stack.setConfig("stagewise:primary", { value: "sw2-hot" });
+        expect((await stack.preview({ color: "never", expectNoChanges: true })).changeSummary.update).toBeUndefined();
+
         const printed = await down(stack);
         expect(printed).not.toMatch(/failed/);
         expect(await resourcesLeft(stack)).toEqual([]);
