@@ -1,5 +1,5 @@
 // Copying production's engine databases onto a staging server (components/platform/copy.ts), with two
-// real clusters: the copy, its progress, kill -9 at three points followed by recovery, refusals.
+// real clusters: the copy, its progress, kill -9 at every boundary followed by recovery, refusals.
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -162,7 +162,7 @@ function configFiles(loc: ClusterLocation): Record<string, string | null> {
 
 function leftovers(loc: ClusterLocation): string[] {
     const p = copyPathsOf(loc);
-    const named = [p.incoming, p.previous, p.discarded, p.journal].filter((f) => fs.existsSync(f)).map((f) => path.basename(f));
+    const named = [p.incoming, p.previous, p.discarded, p.journal, path.join(p.data, "stagewise-copy-complete.json")].filter((f) => fs.existsSync(f)).map((f) => path.basename(f));
     const others = fs.readdirSync(loc.serverDir).filter((f) => f.startsWith(".copy-pgpass") || f.endsWith(".tmp"));
     return [...named, ...others];
 }
@@ -363,11 +363,11 @@ test("the copy reported bytes copied and one line per phase", () => {
         /^pg_verifybackup: backup successfully verified$/,
         /^computing the figures of the copy on a temporary server \(port \d+\)$/,
         /^figures of the copy: 6 tables in work, business, config$/,
-        /^stopping the staging server and swapping in the copy$/,
-        /^started the staging server on the copy \(port \d+\)$/,
         /^reset the passwords of postgres and engine to the staging server's own$/,
         /^restored 2 identity rows of the staging server$/,
         /^verified: 4 tables equal to the copy, 2 identity tables as before the copy$/,
+        /^stopping the staging server and swapping in the copy$/,
+        /^started the staging server on the copy \(port \d+\)$/,
         /^copy committed$/,
     ];
     let at = 0;
@@ -379,8 +379,8 @@ test("the copy reported bytes copied and one line per phase", () => {
 });
 
 /** Starts a copy in a process of its own (the request on stdin); resolves with its exit once it ends. */
-function copyInChild(): { child: ChildProcess; output: () => string; exited: Promise<void> } {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", DRIVER], { cwd: REPO_ROOT, stdio: ["pipe", "pipe", "pipe"] });
+function copyInChild(env: Record<string, string> = {}): { child: ChildProcess; output: () => string; exited: Promise<void> } {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", DRIVER], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
     children.push(child);
     let output = "";
     child.stdout!.on("data", (c) => (output += String(c)));
@@ -390,35 +390,69 @@ function copyInChild(): { child: ChildProcess; output: () => string; exited: Pro
     return { child, output: () => output, exited };
 }
 
-function journalPhase(): string | undefined {
-    try {
-        return JSON.parse(fs.readFileSync(copyPathsOf(staging).journal, "utf8")).phase;
-    } catch {
-        return undefined;
+/**
+ * What the staging server serves right after a kill, before any recovery, and what it would serve if
+ * anyone (not stagewise) started it: never the copy with production's identity. Leaves it as found.
+ */
+async function servedRightAfterKill(): Promise<"running" | "stopped" | "no data directory"> {
+    const status = clusterStatus(staging);
+    if (status === "missing") {
+        return "no data directory";
     }
+    if (status === "running") {
+        expect(await identityRows(staging, TEST_SUPER)).toEqual(STAGING_IDENTITY);
+        await expect(connect(staging, PROD_SUPER)).rejects.toThrow(/password authentication failed/);
+        return "running";
+    }
+    startCluster(staging); // as anyone could
+    try {
+        expect(await identityRows(staging, TEST_SUPER)).toEqual(STAGING_IDENTITY);
+        await expect(connect(staging, PROD_SUPER)).rejects.toThrow(/password authentication failed/);
+    } finally {
+        stopCluster(staging);
+    }
+    return "stopped";
 }
 
-test.each([
-    ["while pg_basebackup writes pgdata.incoming", () => fs.existsSync(copyPathsOf(staging).incoming), "cleaned"],
-    ["while a temporary server runs on the incoming copy", () => fs.existsSync(path.join(copyPathsOf(staging).incoming, "postmaster.pid")), "cleaned"],
-    ["right after the journal says swapped", () => journalPhase() === "swapped", "rolled back"],
-    ["once the server runs on the swapped-in copy", (output: string) => output.includes("progress: started the staging server on the copy"), "rolled back"],
-])("kill -9 of the copying process %s: recovery puts the previous databases back", async (_when, killPoint, outcome) => {
+// Every boundary of the copy from the finished base backup to the commit (copy.ts killPoint), with
+// what the staging server serves right after the kill and how recovery ends.
+test.each<[string, "running" | "stopped" | "no data directory", string]>([
+    ["incoming-copied", "running", "cleaned"],
+    ["incoming-configured", "running", "cleaned"],
+    ["temporary-server", "running", "cleaned"],
+    ["identity-restored", "running", "cleaned"],
+    ["verified", "running", "cleaned"],
+    ["staging-stopped", "stopped", "cleaned"],
+    ["previous-moved", "no data directory", "rolled back"],
+    ["copy-moved", "stopped", "completed"],
+    ["committed", "stopped", "completed"],
+])("kill -9 of the copying process at %s: it serves %s with its own identity, recovery ends %s", async (point, served, outcome) => {
     const marker = `STAGING-MARKER-${Date.now()}`;
     await sql(staging, TEST_SUPER, "business", `INSERT INTO "Business"."Document" ("Reference") VALUES ('${marker}')`);
     const before = await sqlFigures(staging, TEST_SUPER);
+    const prodFigures = await sqlFigures(prod, PROD_SUPER);
 
-    const run = copyInChild();
-    await waitFor("the kill point", () => killPoint(run.output()) || run.child.exitCode !== null);
+    const run = copyInChild({ STAGEWISE_COPY_KILL_POINT: point });
+    await waitFor("the kill point", () => run.output().includes(`kill point: ${point}`) || run.child.exitCode !== null);
     expect(run.child.exitCode).toBeNull();
     process.kill(run.child.pid!, "SIGKILL");
     await run.exited;
-    // The copier's pg_basebackup and pg_verifybackup die with it (setpriv --pdeathsig).
-    await waitFor("pg_basebackup to end", () => processesMentioning(staging.serverDir).every((l) => !/pg_basebackup|pg_verifybackup/.test(l)), 10_000);
+    // Its programs and its temporary server die with it (setpriv --pdeathsig).
+    const incoming = copyPathsOf(staging).incoming;
+    await waitFor("the copier's programs to end", () => processesMentioning(staging.serverDir).every((l) => !/pg_basebackup|pg_verifybackup/.test(l) && !l.includes(`-D ${incoming}`)), 10_000);
 
+    expect(await servedRightAfterKill()).toBe(served);
     const recovery = await recoverInterruptedCopy(staging);
     expect(recovery.outcome).toBe(outcome);
-    await assertPrevious(before, marker);
+    if (outcome === "completed") {
+        expect(clusterStatus(staging)).toBe("running");
+        expect((await sqlFigures(staging, TEST_SUPER)).filter((f) => !isIdentity(f))).toEqual(prodFigures.filter((f) => !isIdentity(f)));
+        expect(await identityRows(staging, TEST_SUPER)).toEqual(STAGING_IDENTITY);
+        await expect(connect(staging, PROD_SUPER)).rejects.toThrow(/password authentication failed/);
+        expect(leftovers(staging)).toEqual([]);
+    } else {
+        await assertPrevious(before, marker);
+    }
     expect(await recoverInterruptedCopy(staging)).toEqual({ outcome: "none", actions: [] });
 });
 

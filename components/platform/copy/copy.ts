@@ -11,6 +11,7 @@ import type { ClusterLocation } from "../cluster";
 import { freeLoopbackPort } from "../ports";
 import { compareFigures, figureKey, figuresOf } from "./figures";
 import { resetPasswords, restoreIdentityRows, saveIdentityRows } from "./identity";
+import type { SavedRows } from "./identity";
 import {
     directorySize,
     removeRuntimeFiles,
@@ -20,12 +21,13 @@ import {
     writeOwned,
     OWN_CONFIG_FILES,
 } from "./incoming";
-import { copyPathsOf, fsyncDir, writeJournal } from "./journal";
+import { copyPathsOf, COPY_COMPLETE_MARK, fsyncDir, writeJournal } from "./journal";
 import type { CopyJournal } from "./journal";
 import { processStartTime } from "../liveness";
-import { stopServerOn } from "./processes";
 import { runWatched, writePgpass, PGPASS_PREFIX } from "./programs";
 import { recoverCopy } from "./recovery";
+import { startTemporaryServer } from "./temporaryServer";
+import type { TemporaryServer } from "./temporaryServer";
 import type { CopyReport, CopyRequest, TableFigures } from "./types";
 
 /**
@@ -128,13 +130,14 @@ export async function copyDatabases(req: CopyRequest): Promise<CopyReport> {
         fs.rmSync(pgpass, { force: true });
         const bytes = directorySize(p.incoming);
         progress(`copied ${bytes} bytes in ${((Date.now() - copyStart) / 1000).toFixed(1)} s`);
+        killPoint("incoming-copied");
 
         // 3. The files are exactly what production sent.
         progress("verifying the copy with pg_verifybackup");
         const verified = await runWatched(loc, "pg_verifybackup", [p.incoming], {});
         progress(`pg_verifybackup: ${verified.trim().split("\n").pop() ?? ""}`);
 
-        // 4. The staging server's own configuration in the copy; a temporary port for the snapshot figures.
+        // 4. The staging server's own configuration in the copy; a temporary port for its temporary server.
         for (const name of OWN_CONFIG_FILES) {
             const own = path.join(p.data, name);
             const copied = path.join(p.incoming, name);
@@ -147,46 +150,27 @@ export async function copyDatabases(req: CopyRequest): Promise<CopyReport> {
         removeRuntimeFiles(p.incoming);
         const tempPort = await freeLoopbackPort(loc.host);
         writeOwned(loc, path.join(p.incoming, "stagewise.conf"), settingsText(loc, req.targetSettings, tempPort));
+        killPoint("incoming-configured");
+
+        // 5. On a temporary server on the copy (tied to this process: it never outlives it), the figures of
+        // the snapshot, then the staging server's own passwords and identity rows, then the figures again.
+        // Everything the staging server will serve is verified before it serves any of it.
         progress(`computing the figures of the copy on a temporary server (port ${tempPort})`);
         fs.rmSync(p.incomingLog, { force: true });
-        let snapshot: TableFigures[];
-        let sourceSystemIdentifier: string;
+        const temp: ClusterLocation = { ...loc, port: tempPort };
+        let verifiedCopy: VerifiedCopy;
+        let server: TemporaryServer | undefined;
         try {
-            cluster.runProgram(loc, "pg_ctl", ["start", "--pgdata", p.incoming, "--log", p.incomingLog, "--wait", "--timeout", "120", "--silent"]);
-            const temp: ClusterLocation = { ...loc, port: tempPort };
-            sourceSystemIdentifier = await systemIdentifier(temp, req.source.superuserPassword);
-            snapshot = await figuresOf(temp, req.source.superuserPassword, req.databases, () => true);
+            server = await startTemporaryServer(loc, p.incoming, p.incomingLog);
+            killPoint("temporary-server");
+            verifiedCopy = await giveCopyStagingIdentity(temp, req, saved, progress);
         } catch (err) {
             throw new Error(`the temporary server on the copy failed: ${(err as Error).message}\n${tail(p.incomingLog, 10)}`);
         } finally {
-            stopServerOn(loc, p.incoming);
+            await server?.stop();
         }
-        removeRuntimeFiles(p.incoming);
-        writeOwned(loc, path.join(p.incoming, "stagewise.conf"), settingsText(loc, req.targetSettings, loc.port));
-        progress(`figures of the copy: ${snapshot.length} tables in ${req.databases.join(", ")}`);
-
-        // 5. The swap: two renames, journaled.
-        progress("stopping the staging server and swapping in the copy");
-        cluster.stopCluster(loc);
-        fs.renameSync(p.data, p.previous);
-        fs.renameSync(p.incoming, p.data);
-        fsyncDir(loc.serverDir);
-        writeJournal(loc, { ...journal, phase: "swapped" }, false);
-        cluster.writeSettings(loc, req.targetSettings);
-        cluster.startCluster(loc);
-        progress(`started the staging server on the copy (port ${loc.port})`);
-
-        // 6. The staging server's own passwords (the copy carries production's) and identity rows.
-        await resetPasswords(loc, req);
-        progress(`reset the passwords of ${cluster.SUPERUSER} and ${req.ownerRole} to the staging server's own`);
-        const identityRowsRestored = await restoreIdentityRows(loc, req.targetSuperuserPassword, req.identity.database, saved);
-        progress(`restored ${identityRowsRestored} identity rows of the staging server`);
-
-        // 7. The figures again, on the staging server.
-        const after = await figuresOf(loc, req.targetSuperuserPassword, req.databases, () => true);
-        const identityAfter = req.databases.includes(req.identity.database)
-            ? after.filter((f) => isIdentity(f.database, f.table))
-            : await figuresOf(loc, req.targetSuperuserPassword, [req.identity.database], isIdentity);
+        const { snapshot, after, sourceSystemIdentifier, identityRowsRestored } = verifiedCopy;
+        const identityAfter = verifiedCopy.identityAfter.filter((f) => isIdentity(f.database, f.table));
         const copied = snapshot.filter((f) => !isIdentity(f.database, f.table));
         const problems = [
             ...compareFigures(copied, after.filter((f) => !isIdentity(f.database, f.table)), "copy", "staging server"),
@@ -196,12 +180,33 @@ export async function copyDatabases(req: CopyRequest): Promise<CopyReport> {
             throw new Error(`the copy does not match: ${problems.slice(0, 10).join("; ")}${problems.length > 10 ? `; and ${problems.length - 10} more` : ""}`);
         }
         progress(`verified: ${copied.length} tables equal to the copy, ${identityAfter.length} identity tables as before the copy`);
+        removeRuntimeFiles(p.incoming);
+        writeOwned(loc, path.join(p.incoming, "stagewise.conf"), settingsText(loc, req.targetSettings, loc.port));
+        // The mark of a complete copy: once pgdata.incoming becomes pgdata, recovery completes it, never undoes it.
+        writeOwned(loc, path.join(p.incoming, COPY_COMPLETE_MARK), JSON.stringify({ copyId, verifiedAt: new Date().toISOString() }) + "\n");
+        killPoint("verified");
 
-        // 8. Commit.
+        // 6. The swap, journaled: the staging server stops; its databases move aside; the verified copy
+        // takes their place (the commit point: from this rename on, pgdata is the complete copy).
+        progress("stopping the staging server and swapping in the copy");
+        writeJournal(loc, { ...journal, phase: "swapping" }, false);
+        cluster.stopCluster(loc);
+        killPoint("staging-stopped");
+        fs.renameSync(p.data, p.previous);
+        fsyncDir(loc.serverDir);
+        killPoint("previous-moved");
+        fs.renameSync(p.incoming, p.data);
+        fsyncDir(loc.serverDir);
+        killPoint("copy-moved");
+
+        // 7. Commit: the journal says so, the previous databases go, the server runs as it did before.
         writeJournal(loc, { ...journal, phase: "committed" }, false);
+        killPoint("committed");
         fs.rmSync(p.previous, { recursive: true, force: true });
-        if (!wasRunning) {
-            cluster.stopCluster(loc);
+        fs.rmSync(path.join(p.data, COPY_COMPLETE_MARK), { force: true });
+        if (wasRunning) {
+            cluster.startCluster(loc);
+            progress(`started the staging server on the copy (port ${loc.port})`);
         }
         fs.rmSync(p.incomingLog, { force: true });
         fs.rmSync(p.journal, { force: true });
@@ -228,6 +233,46 @@ export async function copyDatabases(req: CopyRequest): Promise<CopyReport> {
         throw new Error(`${message}\n(the staging server's previous databases are in place)`);
     } finally {
         fs.rmSync(pgpass, { force: true });
+    }
+}
+
+/** What the temporary server saw: the snapshot, and the copy once it had the staging server's identity. */
+interface VerifiedCopy {
+    snapshot: TableFigures[];
+    after: TableFigures[];
+    identityAfter: TableFigures[];
+    sourceSystemIdentifier: string;
+    identityRowsRestored: number;
+}
+
+/**
+ * On the temporary server `temp` (the incoming copy): the snapshot's figures and system identifier,
+ * then the staging server's own passwords and identity rows, then the figures again.
+ */
+async function giveCopyStagingIdentity(temp: ClusterLocation, req: CopyRequest, saved: SavedRows, progress: (message: string) => void): Promise<VerifiedCopy> {
+    const sourceSystemIdentifier = await systemIdentifier(temp, req.source.superuserPassword);
+    const snapshot = await figuresOf(temp, req.source.superuserPassword, req.databases, () => true);
+    progress(`figures of the copy: ${snapshot.length} tables in ${req.databases.join(", ")}`);
+    await resetPasswords(temp, req);
+    progress(`reset the passwords of ${cluster.SUPERUSER} and ${req.ownerRole} to the staging server's own`);
+    const identityRowsRestored = await restoreIdentityRows(temp, req.targetSuperuserPassword, req.identity.database, saved);
+    progress(`restored ${identityRowsRestored} identity rows of the staging server`);
+    killPoint("identity-restored");
+    const after = await figuresOf(temp, req.targetSuperuserPassword, req.databases, () => true);
+    const identityAfter = req.databases.includes(req.identity.database) ? after : await figuresOf(temp, req.targetSuperuserPassword, [req.identity.database], () => true);
+    return { snapshot, after, identityAfter, sourceSystemIdentifier, identityRowsRestored };
+}
+
+/**
+ * For the kill -9 tests: with STAGEWISE_COPY_KILL_POINT set to `name`, the copier says so and waits
+ * there for its end, so a test kills it at exactly that boundary. Does nothing otherwise.
+ */
+function killPoint(name: string): void {
+    if (process.env.STAGEWISE_COPY_KILL_POINT === name) {
+        console.log(`kill point: ${name}`);
+        for (;;) {
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_000);
+        }
     }
 }
 

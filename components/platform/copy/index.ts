@@ -4,12 +4,15 @@
 //
 // - One consistent instant for every database: a PHYSICAL copy of the whole production cluster
 //   (pg_basebackup, WAL streamed, a temporary slot only). Production is only read.
-// - Swapped in atomically: the copy lands in `<serverDir>/pgdata.incoming`; the swap is two renames
-//   recorded in `<serverDir>/copy-journal.json`; `recoverInterruptedCopy` puts the previous databases
-//   back after an interruption at any point (kill -9 included), and a new run converges.
+// - Made whole before it is served: the copy lands in `<serverDir>/pgdata.incoming`, gets the
+//   staging server's identity on a temporary server tied to the copier's life (it never outlives it),
+//   and is verified there; only then does the swap (two renames, journaled in
+//   `<serverDir>/copy-journal.json`) put it in place. The second rename is the commit point: before
+//   it, recovery puts the previous databases back; after it, pgdata is the complete copy (marked
+//   COPY_COMPLETE_MARK) and recovery completes it. The staging server never serves the copy with
+//   production's identity, whoever starts it, whenever the copier dies.
 // - Verified: pg_verifybackup of the incoming files, then row counts and a content checksum of every
-//   user table, computed on the incoming snapshot before anything is changed and again on the
-//   staging server after the swap.
+//   user table, computed on the snapshot and again once it carries the staging server's identity.
 // - The staging server keeps its own identity: superuser and owner passwords (SCRAM verifiers), its
 //   configuration files (stagewise.conf, pg_hba.conf, postgresql.conf, postgresql.auto.conf,
 //   pg_ident.conf) and its own rows of the identity tables.
@@ -23,7 +26,8 @@
 // - copy.ts: copyDatabases and its steps;
 // - figures.ts: tableFigures (row counts and checksums) and their comparison;
 // - identity.ts: the staging server's own passwords and identity rows;
-// - incoming.ts: the incoming copy's configuration, and its temporary server's helpers;
+// - incoming.ts: the incoming copy's configuration;
+// - temporaryServer.ts: the server on the incoming copy, a child tied to the copier's life;
 // - programs.ts: pg_basebackup and pg_verifybackup run as the server's OS user, the PGPASSFILE;
 // - processes.ts: stray programs of an interrupted copy, servers running on a copy's folders.
 // This file re-exports the public API; the rest stays internal to the folder.

@@ -8,7 +8,14 @@ import * as path from "path";
 import * as cluster from "../cluster";
 import type { ClusterLocation } from "../cluster";
 
-export type CopyPhase = "copying" | "swapped" | "committed";
+/** copying: pgdata untouched; swapping: the swap has begun (pgdata may be moved aside, or already the
+ * complete copy: see COPY_COMPLETE_MARK); committed: the copy is in place. ("swapped" is an older
+ * version's phase, read as swapping.) */
+export type CopyPhase = "copying" | "swapping" | "swapped" | "committed";
+
+/** In a copy's data directory once it is verified and carries the staging server's identity: a pgdata
+ * holding it (with this copy's id) is the complete copy, which recovery completes and never undoes. */
+export const COPY_COMPLETE_MARK = "stagewise-copy-complete.json";
 
 /** The journal of a copy, `<serverDir>/copy-journal.json`, always written whole (temporary file, rename). */
 export interface CopyJournal {
@@ -58,7 +65,7 @@ export function readJournal(file: string): CopyJournal | "unreadable" | undefine
     }
     try {
         const journal = JSON.parse(text) as CopyJournal;
-        return ["copying", "swapped", "committed"].includes(journal.phase) ? journal : "unreadable";
+        return ["copying", "swapping", "swapped", "committed"].includes(journal.phase) ? journal : "unreadable";
     } catch {
         return "unreadable";
     }

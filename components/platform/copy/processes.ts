@@ -88,8 +88,18 @@ export function stopServerOn(loc: ClusterLocation, dir: string): boolean {
     }
     try {
         cluster.runProgram(loc, "pg_ctl", ["stop", "--pgdata", dir, "--mode", "fast", "--wait", "--timeout", "120", "--silent"]);
-    } catch {
-        cluster.runProgram(loc, "pg_ctl", ["stop", "--pgdata", dir, "--mode", "immediate", "--wait", "--timeout", "60", "--silent"]);
+    } catch (err) {
+        // A server killed a moment ago (a temporary server gone with its copier) may end between the look and the stop.
+        if (!serverRunsOn(loc, dir)) {
+            return true;
+        }
+        try {
+            cluster.runProgram(loc, "pg_ctl", ["stop", "--pgdata", dir, "--mode", "immediate", "--wait", "--timeout", "60", "--silent"]);
+        } catch {
+            if (serverRunsOn(loc, dir)) {
+                throw err;
+            }
+        }
     }
     return true;
 }

@@ -30,6 +30,23 @@ function findSetpriv(): string | undefined {
 }
 
 /**
+ * The command that runs PostgreSQL program `program` as the server's OS user (when needed), tied to
+ * this process's life through `setpriv --pdeathsig KILL` (where setpriv exists): it dies with us.
+ */
+export function tiedCommand(loc: ClusterLocation, program: string, args: string[], env: Record<string, string>): [string, string[]] {
+    const file = path.join(loc.binDir, program);
+    const setpriv = findSetpriv();
+    if (cluster.asServerUser(loc)) {
+        if (setpriv !== undefined) {
+            const { uid, gid } = cluster.osUserIds(loc.osUser!);
+            return [setpriv, ["--reuid", String(uid), "--regid", String(gid), "--init-groups", "--pdeathsig", "KILL", "--", file, ...args]];
+        }
+        return ["runuser", ["-u", loc.osUser!, "--", "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), file, ...args]];
+    }
+    return setpriv !== undefined ? [setpriv, ["--pdeathsig", "KILL", "--", file, ...args]] : [file, args];
+}
+
+/**
  * Runs a PostgreSQL program (as the server's OS user when needed) without blocking, passing each
  * stderr line to `onLine`; resolves with its stdout. The environment is only PATH, LC_ALL and `env`
  * (no inherited PG* variables). Through `setpriv --pdeathsig KILL` the program dies with this process,
@@ -42,25 +59,7 @@ export function runWatched(
     env: Record<string, string>,
     onLine: (line: string) => void = () => undefined,
 ): Promise<string> {
-    const file = path.join(loc.binDir, program);
-    const setpriv = findSetpriv();
-    let cmd: string;
-    let argv: string[];
-    if (cluster.asServerUser(loc)) {
-        if (setpriv !== undefined) {
-            const { uid, gid } = cluster.osUserIds(loc.osUser!);
-            cmd = setpriv;
-            argv = ["--reuid", String(uid), "--regid", String(gid), "--init-groups", "--pdeathsig", "KILL", "--", file, ...args];
-        } else {
-            cmd = "runuser";
-            argv = ["-u", loc.osUser!, "--", "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), file, ...args];
-        }
-    } else if (setpriv !== undefined) {
-        cmd = setpriv;
-        argv = ["--pdeathsig", "KILL", "--", file, ...args];
-    } else {
-        [cmd, argv] = [file, args];
-    }
+    const [cmd, argv] = tiedCommand(loc, program, args, env);
     return new Promise((resolve, reject) => {
         const child = childProcess.spawn(cmd, argv, {
             cwd: loc.serverDir,

@@ -6,7 +6,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as cluster from "../cluster";
 import type { ClusterLocation } from "../cluster";
-import { copyPathsOf, fsyncDir, readJournal, JOURNAL_TMP_PREFIX } from "./journal";
+import { copyPathsOf, COPY_COMPLETE_MARK, fsyncDir, readJournal, JOURNAL_TMP_PREFIX } from "./journal";
+import type { CopyJournal } from "./journal";
 import { processAlive } from "../liveness";
 import { settleStrayPrograms, stopServerOn } from "./processes";
 import { PGPASS_PREFIX } from "./programs";
@@ -32,7 +33,7 @@ export async function recoverCopy(loc: ClusterLocation, ownCopyId: string | unde
     if (!fs.existsSync(loc.serverDir)) {
         return { outcome: "none", actions };
     }
-    const traces = [p.journal, p.incoming, p.previous, p.discarded].filter((f) => fs.existsSync(f));
+    const traces = [p.journal, p.incoming, p.previous, p.discarded, path.join(p.data, COPY_COMPLETE_MARK)].filter((f) => fs.existsSync(f));
     const strayFiles = fs
         .readdirSync(loc.serverDir)
         .filter((name) => name.startsWith(PGPASS_PREFIX) || (name.startsWith(JOURNAL_TMP_PREFIX) && name.endsWith(".tmp")));
@@ -69,10 +70,13 @@ export async function recoverCopy(loc: ClusterLocation, ownCopyId: string | unde
         act("removed pgdata.discarded");
         outcome = "cleaned";
     }
+    // A pgdata holding this copy's completion mark is the complete, verified copy with the staging
+    // server's identity: the swap had reached its commit point, so the copy is completed, never undone.
+    const complete = completeCopyIn(p.data, journal);
     if (fs.existsSync(p.previous)) {
-        if (phase === "committed") {
+        if (phase === "committed" || complete) {
             fs.rmSync(p.previous, { recursive: true, force: true });
-            act("the copy had committed: removed the previous databases pgdata.previous");
+            act(`the copy had ${phase === "committed" ? "committed" : "reached its commit point (pgdata is the complete copy)"}: removed the previous databases pgdata.previous`);
             outcome = "completed";
         } else {
             if (fs.existsSync(p.data)) {
@@ -88,7 +92,10 @@ export async function recoverCopy(loc: ClusterLocation, ownCopyId: string | unde
             outcome = "rolled back";
         }
     } else if (journal !== undefined && outcome === "none") {
-        outcome = phase === "committed" ? "completed" : "cleaned";
+        outcome = phase === "committed" || complete ? "completed" : "cleaned";
+    }
+    if (fs.existsSync(path.join(p.data, COPY_COMPLETE_MARK))) {
+        fs.rmSync(path.join(p.data, COPY_COMPLETE_MARK), { force: true });
     }
     if (journal !== undefined && journal !== "unreadable" && cluster.clusterStatus(loc) !== "missing") {
         const running = cluster.clusterStatus(loc) === "running";
@@ -109,4 +116,17 @@ export async function recoverCopy(loc: ClusterLocation, ownCopyId: string | unde
         act("removed the copy journal");
     }
     return { outcome, actions };
+}
+
+/** Does `dataDir` hold the completion mark of the journal's copy (any copy's, when the journal is unreadable)? */
+function completeCopyIn(dataDir: string, journal: CopyJournal | "unreadable" | undefined): boolean {
+    if (journal === undefined) {
+        return false;
+    }
+    try {
+        const mark = JSON.parse(fs.readFileSync(path.join(dataDir, COPY_COMPLETE_MARK), "utf8")) as { copyId?: string };
+        return journal === "unreadable" || mark.copyId === journal.copyId;
+    } catch {
+        return false;
+    }
 }
