@@ -233,8 +233,16 @@ export function writeSettings(loc: ClusterLocation, settings: Record<string, str
 export type ServerStatus = "running" | "stopped" | "missing";
 
 export function clusterStatus(loc: ClusterLocation): ServerStatus {
-    if (!fs.existsSync(path.join(dataDirOf(loc), "PG_VERSION"))) {
-        return "missing";
+    try {
+        fs.statSync(path.join(dataDirOf(loc), "PG_VERSION"));
+    } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EACCES") {
+            return "missing";
+        }
+        // A deployer who may not enter the data folder (a preview runner's unprivileged user) asks the
+        // server itself, which needs no password: accepting connections on its port means running.
+        const probe = childProcess.spawnSync(path.join(loc.binDir, "pg_isready"), ["-h", loc.host, "-p", String(loc.port), "-t", "3"], { timeout: 10_000 });
+        return probe.status === 0 ? "running" : "stopped";
     }
     try {
         runProgram(loc, "pg_ctl", ["status", "--pgdata", dataDirOf(loc)]);

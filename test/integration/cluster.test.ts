@@ -1,7 +1,9 @@
 // A real PostgreSQL cluster through components/platform/cluster.ts: create, bootstrap, reload versus
 // restart, stop.
+import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { userCanEnter } from "../../components/platform/local";
 import {
     applySettings,
     bootstrap,
@@ -132,6 +134,30 @@ test("a value with quotes, backslashes, # and = is read back by PostgreSQL as ex
         ]);
     } finally {
         await client.end();
+    }
+});
+
+// A preview runner's unprivileged OS user cannot enter the data folder: it still sees a running
+// server as running (asked on its port), not as drift. Needs a user "nobody" able to read this checkout.
+const REPO_ROOT = path.resolve(__dirname, "../..");
+const asNobody = process.getuid?.() === 0 && userCanEnter("nobody", path.join(REPO_ROOT, "components")) ? test : test.skip;
+asNobody("a deployer who may not enter the data folder sees a running server as running, and a stopped one as stopped", () => {
+    const statusAsNobody = () =>
+        childProcess
+            .execFileSync(
+                "setpriv",
+                ["--reuid", "nobody", "--regid", "nogroup", "--clear-groups", "--", process.execPath, "-r", "ts-node/register/transpile-only", "-e",
+                    `process.stdout.write(require(${JSON.stringify(path.join(REPO_ROOT, "components/platform/cluster.ts"))}).clusterStatus(${JSON.stringify({ ...loc, osUser: undefined })}))`],
+                { cwd: REPO_ROOT, encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TS_NODE_TRANSPILE_ONLY: "true" } },
+            )
+            .trim();
+    expect(() => fs.readdirSync(dataDirOf(loc))).not.toThrow(); // root can; nobody cannot (the folder is 0700, the servers' user's)
+    expect(statusAsNobody()).toBe("running");
+    stopCluster(loc);
+    try {
+        expect(statusAsNobody()).toBe("stopped");
+    } finally {
+        startCluster(loc);
     }
 });
 
