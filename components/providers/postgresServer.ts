@@ -51,7 +51,7 @@ export interface PostgresServerArgs {
 /** Inputs whose change means a new cluster. */
 const REPLACING_INPUTS = ["serverDir", "port", "osUser"] as const;
 
-const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, ServerOutputs> = {
+export const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, ServerOutputs> = {
     async check(_olds, news) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
         const path = require("path") as typeof import("path");
