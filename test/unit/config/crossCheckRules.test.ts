@@ -1,0 +1,100 @@
+// Each cross-field rule on its own (components/config/crossChecks.ts): a configuration that breaks
+// exactly that rule, and the problems it returns, with their paths. Every rule has a case here.
+import { stageConfigSchema } from "../../../components/config";
+import { CROSS_CHECKS } from "../../../components/config/crossChecks";
+
+const prodDb = { "prod-db": { port: 15432 } };
+const base = { stage: "production", servers: prodDb };
+const dr = { ...base, licenseKey: "k", disasterRecovery: { of: "organization/stagewise/prod", tier: "warm" } };
+const context = { stack: { organization: "organization", project: "stagewise", stack: "dr" }, now: new Date("2026-12-01T00:00:00Z") };
+
+const CASES: [string, Record<string, unknown>, { path: (string | number)[]; message: string }[]][] = [
+    ["each server has its own port", { ...base, servers: { a: { port: 15432, databases: ["work", "business", "config"] }, b: { port: 15432, databases: [] } } }, [
+        { path: ["servers", "b", "port"], message: "15432 is already the port of servers.a (give each server its own port)" },
+    ]],
+    ["each engine database has its own name", { ...base, engine: { databases: { work: "w", business: "w", config: "c" } } }, [
+        { path: ["engine", "databases", "business"], message: '"w" is already the name of another engine database (give each its own name)' },
+    ]],
+    ["a staging stage takes its locks on production", { stage: "test", servers: prodDb, locks: { copy: { reason: "copy" } } }, [
+        { path: ["locks"], message: "a staging stage takes its locks on production (set production.stack to the production stack's name)" },
+    ]],
+    ["a copy is for a staging stage bound to production", { stage: "test", servers: prodDb, copy: { trigger: "1" } }, [
+        { path: ["copy"], message: "needs production.stack (the stack to copy from)" },
+    ]],
+    ["standbys are for production", { stage: "test", servers: prodDb, standbys: { h: { tier: "hot", port: 15433 } } }, [
+        { path: ["standbys"], message: "are for production (staging stages are rebuilt by copies)" },
+    ]],
+    ["standbys follow a stage's only server", { ...base, servers: { a: { port: 15432 }, b: { port: 15434 } }, standbys: { h: { tier: "hot", port: 15433 } } }, [
+        { path: ["standbys"], message: "need a production stage with one server (the primary)" },
+    ]],
+    ["the declared primary is the server or a hot standby", { ...base, primary: "nobody" }, [
+        { path: ["primary"], message: '"nobody" is not the server or a hot standby of this stage (use one of: prod-db)' },
+    ]],
+    ["shipping is production's, and its schedule meets the rpo", { ...base, rpo: "30m", shipping: { logBackupInterval: "20m", shipInterval: "20m" } }, [
+        { path: ["shipping"], message: "rpo 30m cannot be met: worst-case data loss = log backup interval + shipping interval = 20m + 20m = 40m > 30m (shorten an interval, or accept more data loss)" },
+    ]],
+    ["warm standbys need shipping", { ...base, standbys: { w: { tier: "warm", port: 15433 } } }, [
+        { path: ["standbys", "w", "tier"], message: '"warm" standbys apply shipped WAL and need shipping (set shipping, e.g. { logBackupInterval: "1h", shipInterval: "1h" })' },
+    ]],
+    ["every server and standby has its own port and name", { ...base, standbys: { "prod-db": { tier: "hot", port: 15432 } } }, [
+        { path: ["standbys", "prod-db", "port"], message: "15432 is already the port of servers.prod-db (give each server its own port)" },
+        { path: ["standbys", "prod-db"], message: "has the name of a server (give the standby its own name)" },
+    ]],
+    ["an online backup needs every engine database on one server", {
+        ...base, servers: { a: { port: 15432, databases: ["work", "config"] }, b: { port: 15434, databases: ["business"] } }, backups: { mode: "online" },
+    }, [
+        { path: ["backups", "mode"], message: "online needs every engine database on one server (one base backup is then one instant for all); they live on servers.a (work, config) and servers.b (business) (use offline)" },
+    ]],
+    ["a restore needs backups", { ...base, restore: { backup: "20261122T101500123Z" } }, [{ path: ["restore"], message: "needs backups (declare backups to restore from)" }]],
+    ["engine.primary names one of the units", { ...base, engine: { units: { a: {} } } }, [
+        { path: ["engine", "primary"], message: "missing (name the unit that acts: one of a)" },
+    ]],
+    ["the docker platform builds servers only, with given passwords", { ...base, platform: { kind: "docker", image: "postgres:15" }, superuserPassword: "s", applicationPassword: "a", backups: {} }, [
+        { path: ["backups"], message: "is not available on the docker platform yet (use platform.kind: local)" },
+    ]],
+    ["a copy lands on a stage's only server", {
+        stage: "test", production: { stack: "organization/stagewise/prod" }, copy: { trigger: "1" },
+        servers: { a: { port: 15442, databases: ["work", "business", "config"] }, b: { port: 15443, databases: [] } },
+    }, [{ path: ["copy"], message: "needs a stage with one server (it receives all engine databases)" }]],
+    ["promotion is production's", { stage: "test", servers: prodDb, promotion: { from: "organization/stagewise/test" } }, [
+        { path: ["promotion"], message: "is for production (staging stages apply what is declared)" },
+    ]],
+    ["production binds to no other stage", { ...base, production: { stack: "organization/stagewise/prod" } }, [
+        { path: ["production"], message: "is for staging stages (production binds to no other stage)" },
+    ]],
+    ["each engine database lives on exactly one server", { ...base, servers: { a: { port: 15432, databases: ["work", "business"] }, b: { port: 15434, databases: ["business"] } } }, [
+        { path: ["servers"], message: "the business database is listed on servers.a and servers.b (list it on one server)" },
+        { path: ["servers"], message: "no server holds the config database (list it in one server's databases)" },
+    ]],
+    ["something in production can meet an rpo of zero", { ...base, rpo: "0s" }, [
+        {
+            path: ["rpo"],
+            message:
+                '"0s" cannot be met by this stage: only a synchronous standby loses no committed transaction ' +
+                "(add a hot standby with synchronous: true, or accept some data loss and ship WAL often enough: shipping's logBackupInterval + shipInterval <= rpo)",
+        },
+    ]],
+    ["cold standbys need shipping", { ...base, standbys: { c: { tier: "cold" } } }, [
+        { path: ["standbys", "c", "tier"], message: '"cold" standbys recover from archived WAL and need shipping (set shipping, e.g. { logBackupInterval: "1h", shipInterval: "1h" })' },
+    ]],
+    ["a DR site is a one-server production site of another stack, with its own licence", { ...dr, licenseKey: undefined, stage: "test" }, [
+        { path: ["disasterRecovery"], message: "needs stage: production (the DR site takes over production's role at cutover)" },
+        { path: ["licenseKey"], message: "a DR site needs its own licence key, re-applied at cutover (set it with: pulumi config set --secret licenseKey <key>)" },
+    ]],
+    ["a cutover names exactly one instant that has passed, on a DR site", { ...dr, cutover: { latest: true, targetName: "x", margin: "1h" } }, [
+        { path: ["cutover"], message: "names targetName and latest (use exactly one of: targetTime, targetName, latest: true, disasterTime)" },
+        { path: ["cutover", "margin"], message: "goes with disasterTime (the runbook's time of the disaster minus a margin)" },
+    ]],
+];
+
+test.each(CASES)("%s", (name, values, problems) => {
+    const rule = CROSS_CHECKS.find((r) => r.name === name)!;
+    const config = stageConfigSchema.parse(values);
+    expect(rule.check(config, context)).toEqual(problems);
+});
+
+test("every rule has its case, and a valid production passes them all", () => {
+    expect(CROSS_CHECKS.map((r) => r.name).filter((n) => !CASES.some(([c]) => c === n))).toEqual([]);
+    const valid = stageConfigSchema.parse(base);
+    expect(CROSS_CHECKS.flatMap((r) => r.check(valid, context))).toEqual([]);
+});
