@@ -12,7 +12,7 @@ import { SUPERUSER } from "./platform/cluster";
 import { archiverStatus, ArchiverStatus, shipperStatus } from "./platform/shipping";
 import { LogShippingJob, newestShippedAge, receiverFolders } from "./providers/logShippingJob";
 import type { Stage } from "./stage";
-import { planLogShipping, ShippingPlan } from "./standby/schedule";
+import { ShippingPlan } from "./standby/schedule";
 
 export interface LogShippingArgs {
     /** The stack's validated configuration (with `shipping`). */
@@ -45,12 +45,11 @@ export class LogShipping extends pulumi.ComponentResource {
 
     constructor(name: string, args: LogShippingArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("stagewise:standby:LogShipping", name, {}, opts);
-        const { config, stage } = args;
-        const result = config.shipping ? planLogShipping({ rpo: config.rpo, ...config.shipping }) : undefined;
-        if (!result?.ok || stage.walArchive === undefined) {
+        const { stage } = args;
+        if (stage.shippingPlan === undefined || stage.walArchive === undefined) {
             throw new pulumi.ResourceError("log shipping needs production's `shipping` configuration (checked against rpo)", this);
         }
-        this.plan = result.plan;
+        this.plan = stage.shippingPlan;
         this.archive = stage.walArchive.path;
         const receivers = args.receivers ?? [];
         const receiversDir = path.join(stage.dataRootPath, "shipping");

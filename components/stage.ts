@@ -12,7 +12,7 @@ import { DataRoot } from "./providers/dataRoot";
 import { PostgresServer } from "./providers/postgresServer";
 import { serverRole } from "./standby/roles";
 import { WalArchive } from "./providers/walArchive";
-import { archiveSettings, planLogShipping } from "./standby/schedule";
+import { archiveSettings, planLogShipping, ShippingPlan } from "./standby/schedule";
 
 export interface StageArgs {
     /** The stack's validated configuration. */
@@ -52,6 +52,8 @@ export class Stage extends pulumi.ComponentResource {
     public readonly walArchive: { path: string; resource: WalArchive } | undefined;
     /** With `shipping`: the archiving settings of whichever member is the primary (standbys keep them for a role change). */
     public readonly archiving: Record<string, string>;
+    /** Production with `shipping`: the log-shipping plan, worked out once (standby/schedule.ts) for every component that ships. */
+    public readonly shippingPlan: ShippingPlan | undefined;
     /** libpq connection string of each engine database for the owner role (secret). Gated by `waitFor`. */
     public connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
 
@@ -106,6 +108,7 @@ export class Stage extends pulumi.ComponentResource {
             this.postgresVersion = pulumi.output(`image ${platform.image}`);
             this.walArchive = undefined;
             this.archiving = {};
+            this.shippingPlan = undefined;
             this.connectionStrings = connectionStringsOf(config, this.servers, this.databases);
             this.registerOutputs({ kind: this.kind, servers: Object.keys(this.servers), databases: this.databases });
             return;
@@ -145,6 +148,7 @@ export class Stage extends pulumi.ComponentResource {
         this.walArchive = plan?.ok
             ? { path: archivePath, resource: new WalArchive(`${name}-wal-archive`, { path: archivePath, osUser, retain: Object.values(config.servers)[0].retain }, { parent: this, dependsOn: [dataRoot], protect }) }
             : undefined;
+        this.shippingPlan = plan?.ok ? plan.plan : undefined;
         const archiving = plan?.ok ? archiveSettings(plan.plan, archivePath) : {};
         this.archiving = archiving;
 

@@ -8,7 +8,7 @@ import { LogShipping } from "./logShipping";
 import { warmStandbyStatus } from "./platform/warmStandby";
 import { WarmStandby } from "./providers/warmStandby";
 import type { Stage } from "./stage";
-import { planLogShipping, shippingSettings } from "./standby/schedule";
+import { shippingSettings, withApplyDelay } from "./standby/schedule";
 
 export interface WarmStandbysArgs {
     readonly config: StageConfig;
@@ -53,12 +53,13 @@ export class WarmStandbys extends pulumi.ComponentResource {
                 return [];
             }
             const applyDelay = spec.applyDelay ?? config.shipping!.applyDelay;
-            const result = planLogShipping({ rpo: config.rpo, ...config.shipping, applyDelay });
-            if (!result.ok) {
-                throw new pulumi.ResourceError(`standbys.${standbyName}: ${result.problems.join("; ")}`, this);
+            const plan = withApplyDelay(shipping.plan, spec.applyDelay);
+            if (plan === undefined) {
+                throw new pulumi.ResourceError(`standbys.${standbyName}.applyDelay: ${JSON.stringify(spec.applyDelay)} is not a duration of 0s or more`, this);
             }
             const folders = { archive: shipping.archive, ...shipping.foldersOf(standbyName) };
-            const settings = { ...shippingSettings(result.plan, folders, stage.postgresBinDir).standby, ...settingsText(spec.settings) }; // the user's win
+            // The shipping settings come last: they win over the user's (which the schema keeps apart anyway).
+            const settings = { ...settingsText(spec.settings), ...shippingSettings(plan, folders, stage.postgresBinDir).standby };
             const resource = new WarmStandby(
                 `${name}-${standbyName}`,
                 {

@@ -96,6 +96,15 @@ function safeFolder(folder: string): string {
 const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
 
 /** The primary's side alone: archive WAL into `archive` at least every log backup interval. */
+/** `plan` with a standby's own applyDelay (none: the plan's), or undefined when it is not a duration of 0s or more. */
+export function withApplyDelay(plan: ShippingPlan, applyDelay: string | undefined): ShippingPlan | undefined {
+    if (applyDelay === undefined) {
+        return plan;
+    }
+    const ms = parseDuration(applyDelay);
+    return ms === undefined || ms < 0 ? undefined : { ...plan, applyDelayMs: ms };
+}
+
 export function archiveSettings(plan: ShippingPlan, archiveFolder: string): Record<string, string> {
     const archive = safeFolder(archiveFolder);
     return {

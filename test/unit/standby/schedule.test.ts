@@ -1,4 +1,4 @@
-import { planLogShipping, recoveryTargetFor, shippingSettings } from "../../../components/standby/schedule";
+import { planLogShipping, recoveryTargetFor, shippingSettings, withApplyDelay } from "../../../components/standby/schedule";
 
 test("the runbook's schedule (hourly backups and shipping, 3h apply delay) meets a 4h RPO with 2h worst-case loss", () => {
     const result = planLogShipping({ rpo: "4h" });
@@ -73,4 +73,13 @@ test("the recovery instant is the time of the disaster minus the margin, to the 
     expect(recoveryTargetFor(new Date("2026-11-22T15:35:00.000Z"))).toBe("2026-11-22T13:35:00.000Z");
     expect(recoveryTargetFor(new Date("2026-11-22T15:35:00.000Z"), "30m")).toBe("2026-11-22T15:05:00.000Z");
     expect(() => recoveryTargetFor(new Date(), "two hours")).toThrow('margin "two hours" is not a duration (use e.g. "2h")');
+});
+
+test("withApplyDelay gives a warm standby its own applyDelay on the stage's one plan, and refuses what is not a duration", () => {
+    const result = planLogShipping({ rpo: "4h", logBackupInterval: "1h", shipInterval: "1h", applyDelay: "3h" });
+    if (!result.ok) throw new Error(result.problems.join("; "));
+    expect(withApplyDelay(result.plan, undefined)).toBe(result.plan);
+    expect(withApplyDelay(result.plan, "0s")).toEqual({ ...result.plan, applyDelayMs: 0 });
+    expect(withApplyDelay(result.plan, "30m")).toEqual({ ...result.plan, applyDelayMs: 1_800_000 });
+    expect(withApplyDelay(result.plan, "soon")).toBeUndefined();
 });
