@@ -5,7 +5,7 @@ import { DATABASE_ROLES } from "../engine/referenceSchema";
 import { planLogShipping } from "../standby/schedule";
 import { disasterRecoveryRules } from "./disasterRecovery";
 import { parseDuration } from "./duration";
-import { databasesOf } from "./helpers";
+import { databasesOf, declared, portedMembers } from "./helpers";
 import type { StageConfig } from "./schema";
 
 export interface PathProblem {
@@ -27,17 +27,6 @@ export interface CrossCheck {
     /** Top-level keys it reads; it runs only when all of them are valid. */
     needs: readonly (keyof StageConfig)[];
     check(config: StageConfig, context: CheckContext): PathProblem[];
-}
-
-const isEmptyMap = (value: unknown) => typeof value === "object" && value !== null && Object.keys(value).length === 0;
-const declared = (value: unknown) => value !== undefined && !isEmptyMap(value);
-
-/** Servers and hot/warm standbys, by name, with their ports (a cold standby has no server). */
-function members(config: Pick<StageConfig, "servers" | "standbys">): { path: (string | number)[]; key: string; port: number }[] {
-    return [
-        ...Object.entries(config.servers).map(([name, s]) => ({ path: ["servers", name], key: `servers.${name}`, port: s.port })),
-        ...Object.entries(config.standbys).flatMap(([name, s]) => ("port" in s ? [{ path: ["standbys", name], key: `standbys.${name}`, port: s.port }] : [])),
-    ];
 }
 
 export const CROSS_CHECKS: readonly CrossCheck[] = [
@@ -160,14 +149,14 @@ export const CROSS_CHECKS: readonly CrossCheck[] = [
         check(config) {
             const problems: PathProblem[] = [];
             const byPort = new Map<number, string>();
-            for (const member of members(config)) {
+            for (const member of portedMembers(config)) {
                 const other = byPort.get(member.port);
                 // Two servers on one port are reported by the servers' own rule.
-                if (other !== undefined && member.path[0] === "standbys") {
-                    problems.push({ path: [...member.path, "port"], message: `${member.port} is already the port of ${other} (give each server its own port)` });
+                if (other !== undefined && member.key === "standbys") {
+                    problems.push({ path: [member.key, member.name, "port"], message: `${member.port} is already the port of ${other} (give each server its own port)` });
                 }
                 if (other === undefined) {
-                    byPort.set(member.port, member.key);
+                    byPort.set(member.port, `${member.key}.${member.name}`);
                 }
             }
             for (const name of Object.keys(config.standbys)) {

@@ -2,6 +2,7 @@
 // standbys, and the recovery target a cutover configuration names. No Pulumi here.
 import type { RecoveryTarget } from "../platform/recovery/restore";
 import { recoveryTargetFor } from "../standby/schedule";
+import { declared } from "./helpers";
 import type { CheckContext, CrossCheck, PathProblem } from "./crossChecks";
 import type { CutoverConfig } from "./schema";
 
@@ -46,8 +47,7 @@ export const disasterRecoveryRules: readonly CrossCheck[] = [
                 problems.push({ path: ["servers"], message: "a DR site has one server, named like production's (it receives all engine databases)" });
             }
             for (const key of ["shipping", "standbys", "copy", "production", "promotion", "identity"] as const) {
-                const value = config[key];
-                if (value !== undefined && !(typeof value === "object" && Object.keys(value).length === 0)) {
+                if (declared(config[key])) {
                     problems.push({ path: [key], message: "is not for a DR site (its data comes from production's base backups and shipped WAL)" });
                 }
             }

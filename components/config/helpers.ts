@@ -7,16 +7,24 @@ export function settingsText(settings: Record<string, string | number | boolean>
     return Object.fromEntries(Object.entries(settings).map(([name, value]) => [name, String(value)]));
 }
 
+/** A key given with something in it (an empty map counts as not given). */
+export const declared = (value: unknown) => value !== undefined && !(typeof value === "object" && value !== null && Object.keys(value).length === 0);
+
 /** The database roles each server holds: all of them on a stage's only server, else as listed. */
 export function databasesOf(config: StageConfig, server: string): (typeof DATABASE_ROLES)[number][] {
     const listed = config.servers[server].databases;
     return listed ?? (Object.keys(config.servers).length === 1 ? [...DATABASE_ROLES] : []);
 }
 
+/** The stage's members that listen on a port — its servers, then its hot and warm standbys (a cold one has no server) — by their key. */
+export function portedMembers(config: Pick<StageConfig, "servers" | "standbys">): { key: "servers" | "standbys"; name: string; port: number }[] {
+    return [
+        ...Object.entries(config.servers).map(([name, s]) => ({ key: "servers" as const, name, port: s.port })),
+        ...Object.entries(config.standbys).flatMap(([name, s]) => ("port" in s ? [{ key: "standbys" as const, name, port: s.port }] : [])),
+    ];
+}
+
 /** Every port the stage declares (servers, hot and warm standbys), by its key. */
 export function declaredPorts(config: Pick<StageConfig, "servers" | "standbys">): { key: string; port: number }[] {
-    return [
-        ...Object.entries(config.servers).map(([name, s]) => ({ key: `servers.${name}.port`, port: s.port })),
-        ...Object.entries(config.standbys).flatMap(([name, s]) => ("port" in s ? [{ key: `standbys.${name}.port`, port: s.port }] : [])),
-    ];
+    return portedMembers(config).map((m) => ({ key: `${m.key}.${m.name}.port`, port: m.port }));
 }

@@ -5,9 +5,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
-import { expect, show } from "./primitives";
+import { CONTROL, expect, show } from "./primitives";
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** What is wrong with a project-relative file path, as written, or undefined; `folder` is "" for the project folder itself. */
 export function relativePathProblem(text: string, folder: string, example: string): string | undefined {

@@ -82,7 +82,8 @@ export const lockWait = z
     })
     .default(0);
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/** Line breaks and the other control characters (C0 and DEL): never part of a one-line value. */
+export const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /**
  * `schema` (a string) as one line of plain text, at most `max` characters: free text ends up in

@@ -5,7 +5,7 @@
 // writes files outside the data directory.
 import { z } from "zod";
 import { PG_READ_ONLY_SETTING_NAMES, PG_SETTING_NAMES } from "./pgSettingNames";
-import { expect, show } from "./primitives";
+import { CONTROL, expect, show } from "./primitives";
 
 type SettingValue = string | number | boolean;
 
@@ -86,7 +86,6 @@ function libraryList(text: string): string | undefined {
     return names.every((name) => LIBRARY.test(name)) ? undefined : `${shown(text)} is not a list of library names (${LIBRARY_LIST_RULE})`;
 }
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** A received name or value in a message: show() leaves DEL, the C1 controls and U+2028/2029 as they are; escaped here. */
 function shown(text: string): string {

@@ -232,6 +232,12 @@ export function writeSettings(loc: ClusterLocation, settings: Record<string, str
 
 export type ServerStatus = "running" | "stopped" | "missing";
 
+/** The server accepts connections on its port (pg_isready: no password needed). */
+export function answersOnPort(loc: ClusterLocation): boolean {
+    const probe = childProcess.spawnSync(path.join(loc.binDir, "pg_isready"), ["-h", loc.host, "-p", String(loc.port), "-t", "3"], { timeout: 10_000 });
+    return probe.status === 0;
+}
+
 export function clusterStatus(loc: ClusterLocation): ServerStatus {
     try {
         fs.statSync(path.join(dataDirOf(loc), "PG_VERSION"));
@@ -241,8 +247,7 @@ export function clusterStatus(loc: ClusterLocation): ServerStatus {
         }
         // A deployer who may not enter the data folder (a preview runner's unprivileged user) asks the
         // server itself, which needs no password: accepting connections on its port means running.
-        const probe = childProcess.spawnSync(path.join(loc.binDir, "pg_isready"), ["-h", loc.host, "-p", String(loc.port), "-t", "3"], { timeout: 10_000 });
-        return probe.status === 0 ? "running" : "stopped";
+        return answersOnPort(loc) ? "running" : "stopped";
     }
     try {
         runProgram(loc, "pg_ctl", ["status", "--pgdata", dataDirOf(loc)]);

@@ -3,7 +3,6 @@
 // checkpoint, let the standby replay past it, then promote), a failover when the primary is gone,
 // and bringing a former primary (or any member) back as a standby of the new one — with pg_rewind
 // only when its history has diverged. Plain Node (no Pulumi), plain functions.
-import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as cluster from "./cluster";
@@ -26,11 +25,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Running and accepting connections (pg_isready: no password needed). */
 export function acceptsConnections(loc: ClusterLocation): boolean {
-    if (cluster.clusterStatus(loc) !== "running") {
-        return false;
-    }
-    const result = childProcess.spawnSync(path.join(loc.binDir, "pg_isready"), ["-h", loc.host, "-p", String(loc.port), "-t", "3"], { timeout: 10_000 });
-    return result.status === 0;
+    return cluster.clusterStatus(loc) === "running" && cluster.answersOnPort(loc);
 }
 
 /** The PID of the member's postmaster when that process is alive (not gone, not a zombie waiting to be reaped). */
