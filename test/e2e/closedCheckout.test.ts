@@ -8,7 +8,7 @@ import * as path from "path";
 import { stageOutputsSchema } from "../../components/outputs";
 import { sharedDataRoot } from "../../components/platform/local";
 import { downStages, upStages } from "../../scripts/stages";
-import { freePort, REPO_ROOT } from "../harness/engine";
+import { committedStacksEnv, copyCheckoutFiles, freePort, REPO_ROOT } from "../harness/engine";
 
 jest.setTimeout(600_000);
 
@@ -23,26 +23,13 @@ const opts = () => ({ workDir: checkout, envVars, onOutput: (t: string) => void 
 beforeAll(async () => {
     closed = fs.mkdtempSync(path.join(os.tmpdir(), "stagewise-closed-")); // mode 0700, root's
     checkout = path.join(closed, "checkout");
-    // The checkout as a clone would hold it (tracked and new files, not what git ignores); dependencies shared.
-    const files = childProcess
-        .execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], { cwd: REPO_ROOT, encoding: "utf8" })
-        .split("\0")
-        .filter((f) => f !== "" && fs.existsSync(path.join(REPO_ROOT, f)));
-    for (const file of files) {
-        fs.mkdirSync(path.dirname(path.join(checkout, file)), { recursive: true });
-        fs.copyFileSync(path.join(REPO_ROOT, file), path.join(checkout, file));
-    }
+    copyCheckoutFiles(checkout); // as a clone would hold it; dependencies shared
     fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(checkout, "node_modules"));
     // The committed production stack file, on a port no other test or stack uses.
     const stackFile = path.join(checkout, "Pulumi.prod.yaml");
     fs.writeFileSync(stackFile, fs.readFileSync(stackFile, "utf8").replace(/port: 15432/, `port: ${await freePort()}`));
     fs.mkdirSync(path.join(closed, "state"));
-    envVars = {
-        PULUMI_BACKEND_URL: `file://${path.join(closed, "state")}`,
-        PULUMI_CONFIG_PASSPHRASE: "stagewise-local-stacks",
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    };
+    envVars = committedStacksEnv(path.join(closed, "state"));
 });
 
 afterAll(async () => {

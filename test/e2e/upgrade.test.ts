@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { downStages, ensureStacks } from "../../scripts/stages";
-import { REPO_ROOT } from "../harness/engine";
+import { committedStacksEnv, copyCheckoutFiles, REPO_ROOT } from "../harness/engine";
 
 jest.setTimeout(600_000);
 
@@ -36,14 +36,7 @@ function checkOut(commit?: string): void {
         childProcess.execFileSync("tar", ["-x", "-C", checkout], { input: archive.stdout });
         return;
     }
-    const files = childProcess
-        .execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], { cwd: REPO_ROOT, encoding: "utf8" })
-        .split("\0")
-        .filter((f) => f !== "" && fs.existsSync(path.join(REPO_ROOT, f)));
-    for (const file of files) {
-        fs.mkdirSync(path.dirname(path.join(checkout, file)), { recursive: true });
-        fs.copyFileSync(path.join(REPO_ROOT, file), path.join(checkout, file));
-    }
+    copyCheckoutFiles(checkout);
 }
 
 async function prodStack(): Promise<Stack> {
@@ -68,12 +61,7 @@ beforeAll(() => {
     fs.mkdirSync(checkout);
     fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(checkout, "node_modules"));
     fs.mkdirSync(path.join(dir, "state"));
-    envVars = {
-        PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-        PULUMI_CONFIG_PASSPHRASE: "stagewise-local-stacks",
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    };
+    envVars = committedStacksEnv(path.join(dir, "state"));
 });
 
 afterAll(async () => {

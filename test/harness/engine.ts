@@ -3,11 +3,34 @@
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { stageOutputsSchema, StageOutputs } from "../../components/outputs";
 import { freeLoopbackPort } from "../../components/platform/ports";
+import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
+
+/** Copies this checkout's files as a clone would hold them (tracked and new, not what git ignores) into `dest`. */
+export function copyCheckoutFiles(dest: string): void {
+    const files = childProcess
+        .execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], { cwd: REPO_ROOT, encoding: "utf8" })
+        .split("\0")
+        .filter((f) => f !== "" && fs.existsSync(path.join(REPO_ROOT, f)));
+    for (const file of files) {
+        fs.mkdirSync(path.dirname(path.join(dest, file)), { recursive: true });
+        fs.copyFileSync(path.join(REPO_ROOT, file), path.join(dest, file));
+    }
+}
+
+/** The engine's environment for a file backend in `stateDir`, with the committed stack files' passphrase. */
+export function committedStacksEnv(stateDir: string): Record<string, string> {
+    return {
+        PULUMI_BACKEND_URL: `file://${stateDir}`,
+        PULUMI_CONFIG_PASSPHRASE: "stagewise-local-stacks",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    };
+}
 
 export interface ThrowawayWorkspace {
     /** Root of everything the project writes (backend, data, stack files). */
