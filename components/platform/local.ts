@@ -1,6 +1,8 @@
 // Where the local platform finds PostgreSQL and keeps its data. Pure file-system look-ups, no Pulumi.
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { osUserIds } from "./cluster";
 
 /** Programs the local platform runs; all must be in one folder. */
 export const POSTGRES_PROGRAMS = ["initdb", "pg_ctl", "postgres", "psql", "pg_basebackup"] as const;
@@ -83,7 +85,7 @@ export function resolveDataRoot(configured: string | undefined, stack: string, p
 /** The shared default data root of the project in `projectDir` (see resolveDataRoot). */
 export function sharedDataRoot(stack: string, projectDir: string): string {
     const absolute = path.resolve(projectDir);
-    const id = require("crypto").createHash("sha256").update(absolute).digest("hex").slice(0, 10) as string;
+    const id = crypto.createHash("sha256").update(absolute).digest("hex").slice(0, 10);
     return path.join(SHARED_DATA_BASE, `${path.basename(absolute) || "project"}-${id}`, stack);
 }
 
@@ -116,20 +118,17 @@ export function userCanEnter(user: string, dir: string): boolean {
     return true;
 }
 
-/** uid, primary and supplementary gids of `user` from /etc/passwd and /etc/group. */
+/** uid, primary and supplementary gids of `user` (cluster.osUserIds, plus /etc/group's memberships). */
 function userIds(user: string): { uid: number; gids: number[] } | undefined {
     try {
-        const entry = fs.readFileSync("/etc/passwd", "utf8").split("\n").map((l) => l.split(":")).find((f) => f[0] === user);
-        if (entry === undefined || !/^\d+$/.test(entry[2] ?? "") || !/^\d+$/.test(entry[3] ?? "")) {
-            return undefined;
-        }
-        const gids = [Number(entry[3])];
+        const { uid, gid } = osUserIds(user);
+        const gids = [gid];
         for (const group of fs.readFileSync("/etc/group", "utf8").split("\n").map((l) => l.split(":"))) {
             if ((group[3] ?? "").split(",").includes(user) && /^\d+$/.test(group[2] ?? "")) {
                 gids.push(Number(group[2]));
             }
         }
-        return { uid: Number(entry[2]), gids };
+        return { uid, gids };
     } catch {
         return undefined;
     }

@@ -2,6 +2,7 @@
 // by a marker file. A folder that holds anything else, or another stack's servers, is refused: a
 // stage never takes over (or later deletes) data it did not create.
 import * as pulumi from "@pulumi/pulumi";
+import { SHARED_DATA_BASE } from "../platform/local";
 import { PREPARED_DIR, sweepPrepared } from "../platform/prepared";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -159,7 +160,7 @@ export const dataRootProvider: pulumi.dynamic.ResourceProvider<DataRootInputs, D
             fs.rmdirSync(id);
             // A default data root under /var/lib/stagewise/<project>-<hash>/ (platform/local.ts) takes its empty project folder along.
             const projectFolder = path.dirname(id);
-            if (path.dirname(projectFolder) === "/var/lib/stagewise" && fs.readdirSync(projectFolder).length === 0) {
+            if (path.dirname(projectFolder) === SHARED_DATA_BASE && fs.readdirSync(projectFolder).length === 0) {
                 fs.rmdirSync(projectFolder);
             }
         }
