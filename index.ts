@@ -1,23 +1,23 @@
 // The program of every stage: read the stack's configuration and the stacks it depends on, build
 // its topology, and return its outputs (the contract in components/outputs.ts).
 import * as pulumi from "@pulumi/pulumi";
-import { databasesOf, declaredPorts, loadStageConfig } from "./components/config";
-import { BackupPlan } from "./components/backups";
-import { Coordination } from "./components/coordination";
-import { EngineCluster } from "./components/engineCluster";
-import { deployDisasterRecovery } from "./components/disasterRecovery";
+import { databasesOf, declaredPorts, loadStageConfig } from "./components/config/config";
+import { BackupPlan } from "./components/backup/backups";
+import { Coordination } from "./components/locks/coordination";
+import { EngineCluster } from "./components/engine/engineCluster";
+import { deployDisasterRecovery } from "./components/dr/disasterRecovery";
 import { OUTPUTS_VERSION } from "./components/outputs";
-import { AdminObjects, planAdminObjects } from "./components/promotion";
+import { AdminObjects, planAdminObjects } from "./components/admin/promotion";
 import { referenceProduction, verifiedOnTest } from "./components/references";
-import { LogShipping } from "./components/logShipping";
+import { LogShipping } from "./components/shipping/logShipping";
 import { ephemeralPortWarnings } from "./components/platform/ports";
-import { LicenseReapplication } from "./components/providers/licenseReapplication";
-import { Stage } from "./components/stage";
-import { Standbys } from "./components/standby";
-import { actingPrimaryProblem, isStandbyNow } from "./components/standby/actingPrimary";
-import { declaredPrimary } from "./components/standby/roles";
-import { warmStandbyNames, WarmStandbys } from "./components/warmStandby";
-import { ColdStandbys } from "./components/coldStandby";
+import { LicenseReapplication } from "./components/dr/licenseReapplication";
+import { Stage } from "./components/server/stage";
+import { Standbys } from "./components/standby/hot/hotStandbys";
+import { actingPrimaryProblem, isStandbyNow } from "./components/standby/hot/actingPrimary";
+import { declaredPrimary } from "./components/standby/hot/roles";
+import { warmStandbyNames, WarmStandbys } from "./components/standby/warm/warmStandbys";
+import { ColdStandbys } from "./components/standby/cold/coldStandbys";
 import { topologyDiagram } from "./pipelines/topology";
 
 // Validated while the program loads: bad configuration stops it before anything else happens.
@@ -37,7 +37,7 @@ export = async () => {
     }
 };
 
-/** A declared primary that is a standby now, with no declared member able to take over, is refused (components/standby/actingPrimary.ts). */
+/** A declared primary that is a standby now, with no declared member able to take over, is refused (components/standby/hot/actingPrimary.ts). */
 async function refuseFencedPrimary(dataRoot: string): Promise<void> {
     if (config.stage !== "production" || config.platform.kind !== "local" || !isStandbyNow(dataRoot, declaredPrimary(config))) {
         return;
@@ -56,7 +56,7 @@ async function deploy() {
         pulumi.log.warn(warning);
     }
     if (config.disasterRecovery) {
-        return deployDisasterRecovery(config); // a DR site: its own topology (components/disasterRecovery.ts)
+        return deployDisasterRecovery(config); // a DR site: its own topology (components/dr/disasterRecovery.ts)
     }
     const production = config.stage !== "production" && config.production ? await referenceProduction(config.production.stack) : undefined;
     const onTest = config.stage === "production" && config.promotion ? await verifiedOnTest(config.promotion.from) : undefined;

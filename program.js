@@ -7,6 +7,6 @@ defer([ARBORIST, TYPESCRIPT], __dirname);
 require("./runtime/parseCache").install(__dirname);
 require("./runtime/typescript").register();
 // During an `up`, initdb of a server about to be created starts now, before the rest of the program
-// loads, and runs while the engine starts the provider (see components/prepareAhead.ts).
-require("./components/prepareAhead.ts").prepareServersAhead();
+// loads, and runs while the engine starts the provider (see components/server/prepareAhead.ts).
+require("./components/server/prepareAhead.ts").prepareServersAhead();
 module.exports = require("./index.ts");

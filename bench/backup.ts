@@ -5,8 +5,8 @@
 import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { listBackupSets, restoreBackupSet, takeBackupSet, StageServerRef } from "../components/platform/backupSets";
-import { bootstrap, chownToServerUser, ClusterLocation, dataDirOf, initCluster, runProgram, startCluster, stopCluster, writeSettings } from "../components/platform/cluster";
+import { listBackupSets, restoreBackupSet, takeBackupSet, StageServerRef } from "../components/backup/backupSets";
+import { bootstrap, chownToServerUser, ClusterLocation, dataDirOf, initCluster, runProgram, startCluster, stopCluster, writeSettings } from "../components/postgres/cluster";
 import { DATABASE_ROLES, referenceSchemaSql } from "../components/engine/referenceSchema";
 import { clusterLocation, removeCluster, tempDir } from "../test/harness/postgres";
 import { seedBusinessDocuments } from "./seed";

@@ -7,8 +7,8 @@
 import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { bootstrap, chownToServerUser, ClusterLocation, initCluster, startCluster, writeSettings } from "../components/platform/cluster";
-import { copyDatabases } from "../components/platform/copy";
+import { bootstrap, chownToServerUser, ClusterLocation, initCluster, startCluster, writeSettings } from "../components/postgres/cluster";
+import { copyDatabases } from "../components/copy/stagingCopy";
 import { DATABASE_ROLES, referenceSchemaSql } from "../components/engine/referenceSchema";
 import { clusterLocation, removeCluster, tempDir } from "../test/harness/postgres";
 import { seedBusinessDocuments } from "./seed";

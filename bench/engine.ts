@@ -5,8 +5,8 @@
 //   npm run bench -- engine      (BENCH_INSTANCES, default 200; BENCH_STEPS per process, default 20)
 import * as fs from "fs";
 import * as path from "path";
-import { engineState, setPrimary, startEngineUnit, stopEngineUnit, unitPid, EngineUnitSpec } from "../components/platform/engineUnits";
-import { withClient } from "../components/platform/pg";
+import { engineState, setPrimary, startEngineUnit, stopEngineUnit, unitPid, EngineUnitSpec } from "../components/engine/unitProcesses";
+import { withClient } from "../components/postgres/pg";
 import { defineProcesses, REFERENCE_ENGINE_COMMAND, workDatabase } from "../test/harness/engineUnits";
 import { removeCluster, tempDir } from "../test/harness/postgres";
 

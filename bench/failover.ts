@@ -14,11 +14,11 @@
 import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { ClusterLocation, bootstrap, dataDirOf, initCluster, startCluster, stopCluster, writeSettings } from "../components/platform/cluster";
+import { ClusterLocation, bootstrap, dataDirOf, initCluster, startCluster, stopCluster, writeSettings } from "../components/postgres/cluster";
 import { findPostgresBinDir } from "../components/platform/local";
-import { withClient } from "../components/platform/pg";
-import { createHotStandby } from "../components/platform/standby";
-import { applySynchronousNames, promote } from "../components/platform/switchover";
+import { withClient } from "../components/postgres/pg";
+import { createHotStandby } from "../components/standby/hot/replication";
+import { applySynchronousNames, promote } from "../components/standby/hot/switchover";
 import { freePort, stageOutputs, stageStack, throwawayWorkspace } from "../test/harness/engine";
 import { clusterLocation, removeCluster, tempDir } from "../test/harness/postgres";
 import { missingCountSql, startWriters, waitForCommits } from "../test/harness/writers";

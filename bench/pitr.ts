@@ -8,10 +8,11 @@
 import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { bootstrap, chownToServerUser, ClusterLocation, connect, initCluster, runProgram, startCluster, stopCluster, writeSettings } from "../components/platform/cluster";
-import { withClient } from "../components/platform/pg";
-import { backupDataDir, backupsLocation, listBaseBackups, postgresTimestamp, restoreToInstant, takeBaseBackup } from "../components/platform/recovery";
-import { archiveSettings, planLogShipping } from "../components/standby/schedule";
+import { bootstrap, chownToServerUser, ClusterLocation, connect, initCluster, runProgram, startCluster, stopCluster, writeSettings } from "../components/postgres/cluster";
+import { withClient } from "../components/postgres/pg";
+import { backupDataDir, backupsLocation, listBaseBackups, takeBaseBackup } from "../components/backup/pitrBackups";
+import { postgresTimestamp, restoreToInstant } from "../components/backup/restore";
+import { archiveSettings, planLogShipping } from "../components/shipping/schedule";
 import { freePort } from "../test/harness/engine";
 import { clusterLocation, removeCluster, tempDir } from "../test/harness/postgres";
 

@@ -1,5 +1,5 @@
 // Synthetic engine data for benchmarks: business documents of about 1 kB each, checkpointed.
-import { ClusterLocation, connect } from "../components/platform/cluster";
+import { ClusterLocation, connect } from "../components/postgres/cluster";
 
 export async function seedBusinessDocuments(loc: ClusterLocation, superuserPassword: string, megabytes: number): Promise<void> {
     const client = await connect(loc, superuserPassword, "business");

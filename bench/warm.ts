@@ -11,11 +11,11 @@
 //   npm run bench -- warm            (BENCH_ROUNDS=3, BENCH_WARM_SECONDS=20, BENCH_WARM_LOG_BACKUP=5s, BENCH_WARM_SHIP=2s)
 import * as fs from "fs";
 import * as path from "path";
-import { bootstrap, ClusterLocation, dataDirOf, initCluster, startCluster, writeSettings } from "../components/platform/cluster";
-import { withClient } from "../components/platform/pg";
-import { ensureFolder, startShipper, stopShipper } from "../components/platform/shipping";
-import { createWarmStandby, removeWarmStandby, WarmStandbySpec } from "../components/platform/warmStandby";
-import { planLogShipping, shippingSettings } from "../components/standby/schedule";
+import { bootstrap, ClusterLocation, dataDirOf, initCluster, startCluster, writeSettings } from "../components/postgres/cluster";
+import { withClient } from "../components/postgres/pg";
+import { ensureFolder, startShipper, stopShipper } from "../components/shipping/shipper";
+import { createWarmStandby, removeWarmStandby, WarmStandbySpec } from "../components/standby/warm/warmReplay";
+import { planLogShipping, shippingSettings } from "../components/shipping/schedule";
 import { freePort } from "../test/harness/engine";
 import { clusterLocation, removeCluster, tempDir } from "../test/harness/postgres";
 

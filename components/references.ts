@@ -1,8 +1,8 @@
 // Other stacks this stage depends on, read through StackReferences before any resource is declared,
 // so a missing or wrong stack stops the program before anything changes.
 import * as pulumi from "@pulumi/pulumi";
-import { PromotionState } from "./admin/model";
-import { CopySource } from "./providers/databaseCopy";
+import { PromotionState } from "./admin/adminModel";
+import { CopySource } from "./copy/databaseCopy";
 
 export interface ProductionReference {
     stack: string;

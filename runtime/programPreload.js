@@ -1,7 +1,7 @@
 // Preloaded (`node --require`, Pulumi.yaml runtime.options.nodeargs) into the program's Node.js process,
 // before the SDK's launcher (@pulumi/pulumi/cmd/run) loads the SDK, registers the stack and only then
 // loads program.js — about 0.3 s. During an `up`, that is time initdb of a new server can already use
-// (components/prepareAhead.ts), so it starts here. The launcher passes the stack, project and preview
+// (components/server/prepareAhead.ts), so it starts here. The launcher passes the stack, project and preview
 // flag as arguments and copies them into PULUMI_NODEJS_* variables for the SDK; this does the same,
 // from the same arguments, a moment earlier. Anywhere else (another launcher, missing arguments, tracing
 // on) it does nothing, and program.js starts initdb ahead as before.
@@ -56,7 +56,7 @@ function start() {
     }
     defer([ARBORIST, TYPESCRIPT], ROOT);
     require("./typescript").register();
-    require("../components/prepareAhead.ts").prepareServersAhead(flags.pwd);
+    require("../components/server/prepareAhead.ts").prepareServersAhead(flags.pwd);
 }
 
 try {

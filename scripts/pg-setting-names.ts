@@ -7,7 +7,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as cluster from "../components/platform/cluster";
+import * as cluster from "../components/postgres/cluster";
 import { findPostgresBinDir, serverOsUser } from "../components/platform/local";
 import { freeLoopbackPort } from "../components/platform/ports";
 

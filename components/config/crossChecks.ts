@@ -2,8 +2,8 @@
 // top-level keys it reads (`needs`): problems.ts runs every rule whose keys are all valid, so a
 // problem in one field never hides a cross-field problem elsewhere. No Pulumi here.
 import { DATABASE_ROLES } from "../engine/referenceSchema";
-import { planLogShipping } from "../standby/schedule";
-import { disasterRecoveryRules } from "./disasterRecovery";
+import { planLogShipping } from "../shipping/schedule";
+import { disasterRecoveryRules } from "./drRules";
 import { parseDuration } from "./duration";
 import { databasesOf, declared, portedMembers } from "./helpers";
 import type { StageConfig } from "./schema";

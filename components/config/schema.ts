@@ -247,7 +247,7 @@ export const stageConfigSchema = strictObject({
     applicationPassword: password.optional(),
     /** This site's own licence key, re-applied after copies and restores. */
     licenseKey: secret.optional(),
-    /** This stack is the DR site of a production stack (see components/disasterRecovery.ts). */
+    /** This stack is the DR site of a production stack (see components/dr/disasterRecovery.ts). */
     disasterRecovery: disasterRecovery.optional(),
     /** DR site only: recover every database to one instant, promote, and re-apply this site's licence rows. */
     cutover: cutover.optional(),

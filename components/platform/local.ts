@@ -2,7 +2,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { osUserIds } from "./cluster";
+import { osUserIds } from "../postgres/cluster";
 
 /** Programs the local platform runs; all must be in one folder. */
 export const POSTGRES_PROGRAMS = ["initdb", "pg_ctl", "postgres", "psql", "pg_basebackup"] as const;

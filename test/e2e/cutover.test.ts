@@ -6,9 +6,9 @@ import { Stack } from "@pulumi/pulumi/automation";
 import * as childProcess from "child_process";
 import * as path from "path";
 import { freePort, stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
-import { createRestorePoint } from "../../components/platform/recovery";
-import { stopEngineUnit } from "../../components/platform/engineUnits";
-import { stopShipper } from "../../components/platform/shipping";
+import { createRestorePoint } from "../../components/dr/tailOfLog";
+import { stopEngineUnit } from "../../components/engine/unitProcesses";
+import { stopShipper } from "../../components/shipping/shipper";
 import { queryUrl } from "../harness/postgres";
 
 jest.setTimeout(600_000);

@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { engineState } from "../../components/platform/engineUnits";
+import { engineState } from "../../components/engine/unitProcesses";
 import { stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
 
 jest.setTimeout(300_000);

@@ -4,7 +4,7 @@
 import { Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as path from "path";
-import { archiverStatus, shipperStatus, stopShipper } from "../../components/platform/shipping";
+import { archiverStatus, shipperStatus, stopShipper } from "../../components/shipping/shipper";
 import { freePort, stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
 import { queryUrl } from "../harness/postgres";
 

@@ -55,7 +55,7 @@ test("up creates the server and its databases with the reference schema, reachab
     expect(work.map((r) => r.t)).toEqual(["ProcessDefinition", "ProcessInstance", "Trigger"]);
     const checks = await queryUrl<{ c: string }>(out.connectionStrings.work, "SELECT current_setting('data_checksums') AS c");
     expect(checks).toEqual([{ c: "on" }]);
-    // initdb ran ahead, while the engine started (platform/prepared.ts), and nothing prepared is left.
+    // initdb ran ahead, while the engine started (server/prepared.ts), and nothing prepared is left.
     expect(JSON.parse(fs.readFileSync(path.join(dataRoot, "db", "stagewise-server.json"), "utf8"))).toMatchObject({ owner: "stagewise/srv", server: "db", initdb: "ahead" });
     expect(fs.readdirSync(dataRoot).sort()).toEqual([".stagewise-data-root.json", "db"]);
 });

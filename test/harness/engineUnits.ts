@@ -1,10 +1,10 @@
 // A work database with the reference schema on a real cluster, and the command that runs the
 // reference engine's units, for integration tests and benchmarks.
 import * as path from "path";
-import { bootstrap, initCluster, startCluster, writeSettings, ClusterLocation } from "../../components/platform/cluster";
+import { bootstrap, initCluster, startCluster, writeSettings, ClusterLocation } from "../../components/postgres/cluster";
 import { referenceSchemaSql } from "../../components/engine/referenceSchema";
 import { parseQualifiedName } from "../../components/engine/tables";
-import { withClient } from "../../components/platform/pg";
+import { withClient } from "../../components/postgres/pg";
 import { REPO_ROOT } from "./engine";
 import { clusterLocation } from "./postgres";
 

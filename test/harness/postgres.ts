@@ -4,9 +4,9 @@ import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ClusterLocation, chownToServerUser, stopCluster } from "../../components/platform/cluster";
+import { ClusterLocation, chownToServerUser, stopCluster } from "../../components/postgres/cluster";
 import { findPostgresBinDir, serverOsUser } from "../../components/platform/local";
-import { withClient } from "../../components/platform/pg";
+import { withClient } from "../../components/postgres/pg";
 import { freePort } from "./engine";
 
 /** A folder the servers' OS user can reach (mkdtemp makes 0700 folders). */

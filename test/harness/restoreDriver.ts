@@ -1,7 +1,7 @@
 // Runs one restoreBackupSet in a process of its own, so a test can kill it (kill -9) right after the
 // first data directory was swapped out. Reads the request as JSON on stdin (no password on a command
 // line); prints "swapped <server>" and then waits to be killed.
-import { restoreBackupSet, RestoreRequest } from "../../components/platform/backupSets";
+import { restoreBackupSet, RestoreRequest } from "../../components/backup/backupSets";
 
 async function main(): Promise<void> {
     let input = "";

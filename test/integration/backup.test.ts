@@ -3,9 +3,9 @@
 import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { listBackupSets, recoverInterruptedRestore, restoreBackupSet, takeBackupSet, BackupSetRequest, StageServerRef } from "../../components/platform/backupSets";
-import { setPrimary, startEngineUnit, stopEngineUnit, EngineUnitSpec } from "../../components/platform/engineUnits";
-import { withClient } from "../../components/platform/pg";
+import { listBackupSets, recoverInterruptedRestore, restoreBackupSet, takeBackupSet, BackupSetRequest, StageServerRef } from "../../components/backup/backupSets";
+import { setPrimary, startEngineUnit, stopEngineUnit, EngineUnitSpec } from "../../components/engine/unitProcesses";
+import { withClient } from "../../components/postgres/pg";
 import { REPO_ROOT } from "../harness/engine";
 import { defineProcesses, REFERENCE_ENGINE_COMMAND, workDatabase, WorkDatabase } from "../harness/engineUnits";
 import { removeCluster, tempDir } from "../harness/postgres";

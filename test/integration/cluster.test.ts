@@ -1,4 +1,4 @@
-// A real PostgreSQL cluster through components/platform/cluster.ts: create, bootstrap, reload versus
+// A real PostgreSQL cluster through components/postgres/cluster.ts: create, bootstrap, reload versus
 // restart, stop.
 import * as childProcess from "child_process";
 import * as fs from "fs";
@@ -16,7 +16,7 @@ import {
     stopCluster,
     writeSettings,
     ClusterLocation,
-} from "../../components/platform/cluster";
+} from "../../components/postgres/cluster";
 import { clusterLocation, removeCluster, tempDir } from "../harness/postgres";
 
 jest.setTimeout(120_000);
@@ -147,7 +147,7 @@ asNobody("a deployer who may not enter the data folder sees a running server as 
             .execFileSync(
                 "setpriv",
                 ["--reuid", "nobody", "--regid", "nogroup", "--clear-groups", "--", process.execPath, "-r", "ts-node/register/transpile-only", "-e",
-                    `process.stdout.write(require(${JSON.stringify(path.join(REPO_ROOT, "components/platform/cluster.ts"))}).clusterStatus(${JSON.stringify({ ...loc, osUser: undefined })}))`],
+                    `process.stdout.write(require(${JSON.stringify(path.join(REPO_ROOT, "components/postgres/cluster.ts"))}).clusterStatus(${JSON.stringify({ ...loc, osUser: undefined })}))`],
                 { cwd: REPO_ROOT, encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TS_NODE_TRANSPILE_ONLY: "true" } },
             )
             .trim();

@@ -15,7 +15,7 @@ import {
     stopCluster,
     writeSettings,
     ClusterLocation,
-} from "../../components/platform/cluster";
+} from "../../components/postgres/cluster";
 import {
     copyDatabases,
     copyPathsOf,
@@ -23,7 +23,7 @@ import {
     CopyReport,
     CopyRequest,
     TableFigures,
-} from "../../components/platform/copy";
+} from "../../components/copy/stagingCopy";
 import { referenceSchemaSql, DATABASE_ROLES } from "../../components/engine/referenceSchema";
 import { clusterLocation, processesMentioning, removeCluster, tempDir } from "../harness/postgres";
 

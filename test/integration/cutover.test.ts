@@ -4,10 +4,12 @@
 // the warm server standing by.
 import * as fs from "fs";
 import * as path from "path";
-import { bootstrap, chownToServerUser, clusterStatus, ClusterLocation, initCluster, startCluster, stopCluster, writeSettings } from "../../components/platform/cluster";
-import { withClient } from "../../components/platform/pg";
-import { backupsLocation, createWarmServer, cutOver, shipNow, takeBaseBackup } from "../../components/platform/recovery";
-import { archiveSettings, planLogShipping } from "../../components/standby/schedule";
+import { bootstrap, chownToServerUser, clusterStatus, ClusterLocation, initCluster, startCluster, stopCluster, writeSettings } from "../../components/postgres/cluster";
+import { withClient } from "../../components/postgres/pg";
+import { backupsLocation, takeBaseBackup } from "../../components/backup/pitrBackups";
+import { createWarmServer } from "../../components/backup/restore";
+import { cutOver, shipNow } from "../../components/dr/cutover";
+import { archiveSettings, planLogShipping } from "../../components/shipping/schedule";
 import { freePort } from "../harness/engine";
 import { clusterLocation, removeCluster, tempDir } from "../harness/postgres";
 

@@ -2,8 +2,8 @@
 // taking over after the primary is killed with kill -9 — each recovery level behaving as the runbook says.
 import * as fs from "fs";
 import * as path from "path";
-import { engineState, setPrimary, startEngineUnit, stopEngineUnit, unitPid, EngineUnitSpec } from "../../components/platform/engineUnits";
-import { withClient } from "../../components/platform/pg";
+import { engineState, setPrimary, startEngineUnit, stopEngineUnit, unitPid, EngineUnitSpec } from "../../components/engine/unitProcesses";
+import { withClient } from "../../components/postgres/pg";
 import { defineProcesses, REFERENCE_ENGINE_COMMAND, workDatabase, WorkDatabase } from "../harness/engineUnits";
 import { removeCluster, tempDir } from "../harness/postgres";
 

@@ -1,11 +1,11 @@
-// The identity rows shared by LicenseReapplication and the staging copy (platform/identityRows.ts),
+// The identity rows shared by LicenseReapplication and the staging copy (engine/identityRows.ts),
 // against a real server: what is read comes back exactly, identity and generated columns included,
 // and a failed put-back changes nothing.
 import * as fs from "fs";
-import { bootstrap, initCluster, startCluster, writeSettings } from "../../components/platform/cluster";
-import type { ClusterLocation } from "../../components/platform/cluster";
-import { readIdentityRows, replaceIdentityRows } from "../../components/platform/identityRows";
-import { withClient } from "../../components/platform/pg";
+import { bootstrap, initCluster, startCluster, writeSettings } from "../../components/postgres/cluster";
+import type { ClusterLocation } from "../../components/postgres/cluster";
+import { readIdentityRows, replaceIdentityRows } from "../../components/engine/identityRows";
+import { withClient } from "../../components/postgres/pg";
 import { clusterLocation, removeCluster, tempDir } from "../harness/postgres";
 
 const PASSWORD = "identity-super";

@@ -1,7 +1,7 @@
 // Administrative locks and bindings as rows in a real server's configuration database.
 import * as fs from "fs";
-import { bootstrap, ClusterLocation, initCluster, restartCluster, startCluster, writeSettings } from "../../components/platform/cluster";
-import { acquireLock, bind, currentLock, listBindings, releaseLock, unbind, withClient } from "../../components/platform/locks";
+import { bootstrap, ClusterLocation, initCluster, restartCluster, startCluster, writeSettings } from "../../components/postgres/cluster";
+import { acquireLock, bind, currentLock, listBindings, releaseLock, unbind, withClient } from "../../components/locks/lockRows";
 import { clusterLocation, removeCluster, tempDir } from "../harness/postgres";
 
 jest.setTimeout(120_000);

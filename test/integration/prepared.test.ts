@@ -1,13 +1,13 @@
-// Clusters prepared ahead (components/platform/prepared.ts) with real initdb and real servers: a new
+// Clusters prepared ahead (components/server/prepared.ts) with real initdb and real servers: a new
 // server's create adopts the one the program prepared, waits for one still being made, and runs its
 // own initdb whenever preparing did not work out; nothing prepared outlives its preparer.
 import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import * as cluster from "../../components/platform/cluster";
+import * as cluster from "../../components/postgres/cluster";
 import { findPostgresBinDir, serverOsUser } from "../../components/platform/local";
-import { claimPrepared, PREPARED_DIR, prepareCluster, PrepareSpec } from "../../components/platform/prepared";
-import { newCluster, ServerInputs } from "../../components/providers/serverLifecycle";
+import { claimPrepared, PREPARED_DIR, prepareCluster, PrepareSpec } from "../../components/server/prepared";
+import { newCluster, ServerInputs } from "../../components/server/serverLifecycle";
 import { freePort, REPO_ROOT } from "../harness/engine";
 import { processesMentioning, removeCluster, tempDir } from "../harness/postgres";
 
@@ -176,7 +176,7 @@ describe("a preparer that ends without a create adopting its cluster", () => {
         const script = [
             'require("./runtime/typescript").register();',
             'const fs = require("fs"); const path = require("path");',
-            'const prepared = require("./components/platform/prepared.ts");',
+            'const prepared = require("./components/server/prepared.ts");',
             `const spec = ${JSON.stringify(spec())};`,
             'if (!prepared.prepareCluster(spec)) { process.exit(3); }',
             `const done = () => fs.readdirSync(path.join(spec.dataRoot, prepared.PREPARED_DIR)).some((e) => e.endsWith(".${waitFor}"));`,

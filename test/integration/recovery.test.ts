@@ -3,18 +3,12 @@
 // markers up to that instant in both databases. Also the tail of the log, both ways.
 import * as fs from "fs";
 import * as path from "path";
-import { bootstrap, chownToServerUser, ClusterLocation, initCluster, startCluster, stopCluster, writeSettings } from "../../components/platform/cluster";
-import { withClient } from "../../components/platform/pg";
-import {
-    backupsLocation,
-    createRestorePoint,
-    listBaseBackups,
-    pruneBaseBackups,
-    restoreToInstant,
-    saveTailOfLog,
-    takeBaseBackup,
-} from "../../components/platform/recovery";
-import { planLogShipping, shippingSettings } from "../../components/standby/schedule";
+import { bootstrap, chownToServerUser, ClusterLocation, initCluster, startCluster, stopCluster, writeSettings } from "../../components/postgres/cluster";
+import { withClient } from "../../components/postgres/pg";
+import { backupsLocation, listBaseBackups, pruneBaseBackups, takeBaseBackup } from "../../components/backup/pitrBackups";
+import { restoreToInstant } from "../../components/backup/restore";
+import { createRestorePoint, saveTailOfLog } from "../../components/dr/tailOfLog";
+import { planLogShipping, shippingSettings } from "../../components/shipping/schedule";
 import { freePort } from "../harness/engine";
 import { clusterLocation, removeCluster, tempDir } from "../harness/postgres";
 

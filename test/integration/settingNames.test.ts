@@ -1,7 +1,7 @@
 // The committed list of setting names (components/config/pgSettingNames.ts) against a real server's
 // pg_settings: a stale list fails here (regenerate it with scripts/pg-setting-names.ts).
 import * as fs from "fs";
-import { ClusterLocation, connect, initCluster, startCluster, writeSettings } from "../../components/platform/cluster";
+import { ClusterLocation, connect, initCluster, startCluster, writeSettings } from "../../components/postgres/cluster";
 import { PG_READ_ONLY_SETTING_NAMES, PG_SETTING_NAMES, PG_SETTING_NAMES_MAJOR } from "../../components/config/pgSettingNames";
 import { clusterLocation, removeCluster, tempDir } from "../harness/postgres";
 

@@ -1,8 +1,8 @@
 // A hot standby of a real primary: streaming through a slot, read-only, current, and removed cleanly.
 import * as fs from "fs";
-import { bootstrap, ClusterLocation, initCluster, startCluster, writeSettings } from "../../components/platform/cluster";
-import { withClient } from "../../components/platform/pg";
-import { createHotStandby, HotStandbySpec, removeHotStandby, standbyStatus } from "../../components/platform/standby";
+import { bootstrap, ClusterLocation, initCluster, startCluster, writeSettings } from "../../components/postgres/cluster";
+import { withClient } from "../../components/postgres/pg";
+import { createHotStandby, HotStandbySpec, removeHotStandby, standbyStatus } from "../../components/standby/hot/replication";
 import { freePort } from "../harness/engine";
 import { clusterLocation, removeCluster, tempDir } from "../harness/postgres";
 

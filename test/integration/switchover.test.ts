@@ -1,12 +1,12 @@
-// Role changes of a real primary and hot standby (platform/switchover.ts): a planned switchover under
+// Role changes of a real primary and hot standby (standby/hot/switchover.ts): a planned switchover under
 // writes loses nothing and leaves the old primary streaming from the new one without pg_rewind; a
 // failover after kill -9 rejoins the old primary through pg_rewind, read-only.
 import * as fs from "fs";
 import * as path from "path";
-import { bootstrap, ClusterLocation, initCluster, logFileOf, startCluster, writeSettings } from "../../components/platform/cluster";
-import { withClient } from "../../components/platform/pg";
-import { createHotStandby } from "../../components/platform/standby";
-import { applySynchronousNames, changePrimary, Member } from "../../components/platform/switchover";
+import { bootstrap, ClusterLocation, initCluster, logFileOf, startCluster, writeSettings } from "../../components/postgres/cluster";
+import { withClient } from "../../components/postgres/pg";
+import { createHotStandby } from "../../components/standby/hot/replication";
+import { applySynchronousNames, changePrimary, Member } from "../../components/standby/hot/switchover";
 import { freePort } from "../harness/engine";
 import { clusterLocation, removeCluster, tempDir } from "../harness/postgres";
 import { missingCountSql, startWriters, waitForCommits } from "../harness/writers";

@@ -5,11 +5,11 @@ import * as childProcess from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { bootstrap, ClusterLocation, initCluster, startCluster, writeSettings } from "../../components/platform/cluster";
-import { withClient } from "../../components/platform/pg";
-import { archiverStatus, ensureFolder, shipperStatus, startShipper, stopShipper, waitForShippingRun } from "../../components/platform/shipping";
-import { createWarmStandby, removeWarmStandby, WarmStandbySpec, warmStandbyStatus } from "../../components/platform/warmStandby";
-import { planLogShipping, shippingSettings } from "../../components/standby/schedule";
+import { bootstrap, ClusterLocation, initCluster, startCluster, writeSettings } from "../../components/postgres/cluster";
+import { withClient } from "../../components/postgres/pg";
+import { archiverStatus, ensureFolder, shipperStatus, startShipper, stopShipper, waitForShippingRun } from "../../components/shipping/shipper";
+import { createWarmStandby, removeWarmStandby, WarmStandbySpec, warmStandbyStatus } from "../../components/standby/warm/warmReplay";
+import { planLogShipping, shippingSettings } from "../../components/shipping/schedule";
 import { freePort } from "../harness/engine";
 import { clusterLocation, processesMentioning, removeCluster, tempDir } from "../harness/postgres";
 

@@ -15,10 +15,10 @@ test("a staging stage (mocks) binds its server to production, takes its locks th
         "stagewise:locks": JSON.stringify({ admin: { reason: "release 42", waitSeconds: 30 } }),
         "stagewise:copy": JSON.stringify({ trigger: "2026-11-22" }),
     });
-    const { loadStageConfig } = await import("../../../components/config");
-    const { Stage } = await import("../../../components/stage");
-    const { Coordination } = await import("../../../components/coordination");
-    const { AdminObjects, planAdminObjects } = await import("../../../components/promotion");
+    const { loadStageConfig } = await import("../../../components/config/config");
+    const { Stage } = await import("../../../components/server/stage");
+    const { Coordination } = await import("../../../components/locks/coordination");
+    const { AdminObjects, planAdminObjects } = await import("../../../components/admin/promotion");
     const config = loadStageConfig();
     const stage = new Stage("test", { config, projectDir: "/project" });
     const production = {
@@ -75,10 +75,10 @@ test("production (mocks) reports its bindings and holds its admin objects back w
         "stagewise:platform": platform,
         "stagewise:promotion": JSON.stringify({ from: "organization/stagewise/test" }),
     });
-    const { loadStageConfig } = await import("../../../components/config");
-    const { Stage } = await import("../../../components/stage");
-    const { Coordination } = await import("../../../components/coordination");
-    const { AdminObjects, planAdminObjects } = await import("../../../components/promotion");
+    const { loadStageConfig } = await import("../../../components/config/config");
+    const { Stage } = await import("../../../components/server/stage");
+    const { Coordination } = await import("../../../components/locks/coordination");
+    const { AdminObjects, planAdminObjects } = await import("../../../components/admin/promotion");
     const config = loadStageConfig();
     const stage = new Stage("prod", { config, projectDir: "/project" });
     new Coordination("prod", { config, stage });

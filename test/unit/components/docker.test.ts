@@ -21,8 +21,8 @@ async function buildDockerStage(stack: string, stage: string, servers: Record<st
         SECRETS,
         (type) => (type === "docker:index/remoteImage:RemoteImage" ? { imageId: "sha256:abc" } : {}),
     );
-    const { loadStageConfig } = await import("../../../components/config");
-    const { Stage } = await import("../../../components/stage");
+    const { loadStageConfig } = await import("../../../components/config/config");
+    const { Stage } = await import("../../../components/server/stage");
     const topology = new Stage(stack, { config: loadStageConfig() });
     await settled();
     return { env, topology };

@@ -8,10 +8,10 @@ const ROOT = "/srv/stagewise-mock";
 
 async function build(config: Record<string, string>) {
     const env = await installMocks("prod", config, [], (type) => (type === "command:local:Command" ? { stdout: "postgres (PostgreSQL) 15.18" } : {}));
-    const { loadStageConfig } = await import("../../../components/config");
-    const { Stage } = await import("../../../components/stage");
-    const { LogShipping } = await import("../../../components/logShipping");
-    const { WarmStandbys, warmStandbyNames } = await import("../../../components/warmStandby");
+    const { loadStageConfig } = await import("../../../components/config/config");
+    const { Stage } = await import("../../../components/server/stage");
+    const { LogShipping } = await import("../../../components/shipping/logShipping");
+    const { WarmStandbys, warmStandbyNames } = await import("../../../components/standby/warm/warmStandbys");
     const stageConfig = loadStageConfig();
     const stage = new Stage("prod", { config: stageConfig, projectDir: "/project" });
     const shipping = new LogShipping("prod-shipping", { config: stageConfig, stage, receivers: warmStandbyNames(stageConfig) });

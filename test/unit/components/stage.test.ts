@@ -11,8 +11,8 @@ async function buildStage(stack: string, config: Record<string, string>, secretK
     const env = await installMocks(stack, config, secretKeys, (type) =>
         type === "command:local:Command" ? { stdout: "postgres (PostgreSQL) 15.18" } : {},
     );
-    const { loadStageConfig } = await import("../../../components/config");
-    const { Stage } = await import("../../../components/stage");
+    const { loadStageConfig } = await import("../../../components/config/config");
+    const { Stage } = await import("../../../components/server/stage");
     const stage = new Stage(stack, { config: loadStageConfig(), projectDir: "/project" });
     await settled(); // registrations finish asynchronously (dynamic providers are serialized first)
     return { env, stage };

@@ -21,9 +21,9 @@ async function build(extra: Record<string, string>) {
         ["stagewise:superuserPassword", "stagewise:applicationPassword"],
         (type) => (type === "command:local:Command" ? { stdout: "postgres (PostgreSQL) 15.18" } : type.endsWith("PrimaryRole") ? { primary: "prod-hot", lastChange: null } : {}),
     );
-    const { loadStageConfig } = await import("../../../components/config");
-    const { Stage } = await import("../../../components/stage");
-    const { Standbys } = await import("../../../components/standby");
+    const { loadStageConfig } = await import("../../../components/config/config");
+    const { Stage } = await import("../../../components/server/stage");
+    const { Standbys } = await import("../../../components/standby/hot/hotStandbys");
     const config = loadStageConfig();
     const stage = new Stage("prod", { config, projectDir: "/project" });
     const standbys = new Standbys("prod", { config, stage, dataRoot: ROOT });

@@ -1,6 +1,6 @@
 // Each cross-field rule on its own (components/config/crossChecks.ts): a configuration that breaks
 // exactly that rule, and the problems it returns, with their paths. Every rule has a case here.
-import { stageConfigSchema } from "../../../components/config";
+import { stageConfigSchema } from "../../../components/config/config";
 import { CROSS_CHECKS } from "../../../components/config/crossChecks";
 
 const prodDb = { "prod-db": { port: 15432 } };

@@ -1,6 +1,6 @@
 // The checks across fields, and the free-form values read as an attacker would: every problem at once (a bad field hides no cross-field problem that can
 // still be judged), and the rules added for hostile input, each with its exact message.
-import { parseStageConfig } from "../../../components/config";
+import { parseStageConfig } from "../../../components/config/config";
 import { CROSS_CHECKS } from "../../../components/config/crossChecks";
 
 const j = JSON.stringify;

@@ -1,6 +1,6 @@
-import { cutoverTarget } from "../../../components/config/disasterRecovery";
-import { drLicenceRows } from "../../../components/disasterRecovery";
-import { parseStageConfig } from "../../../components/config";
+import { cutoverTarget } from "../../../components/config/drRules";
+import { drLicenceRows } from "../../../components/dr/disasterRecovery";
+import { parseStageConfig } from "../../../components/config/config";
 
 describe("cutoverTarget", () => {
     test.each([

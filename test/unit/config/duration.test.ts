@@ -1,4 +1,4 @@
-import { formatDuration, parseDuration } from "../../../components/config";
+import { formatDuration, parseDuration } from "../../../components/config/config";
 
 test.each([
     ["500ms", 500],

@@ -3,10 +3,10 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseStageConfig, StageConfig } from "../../../components/config";
+import { parseStageConfig, StageConfig } from "../../../components/config/config";
 import { projectFile } from "../../../components/config/paths";
-import { restoreBackupSet } from "../../../components/platform/backupSets";
-import { planAdminObjects } from "../../../components/promotion";
+import { restoreBackupSet } from "../../../components/backup/backupSets";
+import { planAdminObjects } from "../../../components/admin/promotion";
 
 const valid = { "stagewise:stage": "development", "stagewise:servers": JSON.stringify({ main: { port: 55432 } }) };
 const problemsOf = (extra: Record<string, string>) => {

@@ -1,4 +1,4 @@
-import { formatProblems, parseStageConfig } from "../../../components/config";
+import { formatProblems, parseStageConfig } from "../../../components/config/config";
 
 const servers = (value: unknown) => JSON.stringify(value);
 const valid = { "stagewise:stage": "development", "stagewise:servers": servers({ main: { port: 55432 } }) };

@@ -1,6 +1,6 @@
 // stagewise.conf as cluster.ts writes it (the managed settings last, so they win; one value a line),
 // and pg_ctl refusing paths its shell would act on. No server: the text and the refusals only.
-import { ClusterLocation, runProgram, settingsFileText } from "../../../components/platform/cluster";
+import { ClusterLocation, runProgram, settingsFileText } from "../../../components/postgres/cluster";
 
 const loc: ClusterLocation = { binDir: "/usr/lib/postgresql/15/bin", serverDir: "/srv/stagewise/prod/db", host: "127.0.0.1", port: 55432 };
 const HEADER = "# Managed by stagewise; edits are overwritten.";

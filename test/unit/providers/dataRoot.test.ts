@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DATA_ROOT_MARKER, dataRootProvider } from "../../../components/providers/dataRoot";
+import { DATA_ROOT_MARKER, dataRootProvider } from "../../../components/server/dataRoot";
 
 const OWNER = "stagewise/prod";
 let root: string;

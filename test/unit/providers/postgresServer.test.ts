@@ -1,7 +1,7 @@
 // The PostgresServer provider's check and diff, without a server: which inputs are refused, which
 // force a new cluster, which are updates, and drift (a server that does not run is always a change).
-import { postgresServerProvider } from "../../../components/providers/postgresServer";
-import type { ServerInputs, ServerOutputs } from "../../../components/providers/serverLifecycle";
+import { postgresServerProvider } from "../../../components/server/postgresServer";
+import type { ServerInputs, ServerOutputs } from "../../../components/server/serverLifecycle";
 
 const inputs: ServerInputs = {
     binDir: "/usr/lib/postgresql/15/bin",

@@ -28,7 +28,7 @@ function run(script: string, args: string[], extraEnv: Record<string, string> = 
         [
             "const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('PULUMI_NODEJS_')));",
             "const loaded = (end) => Object.keys(require.cache).some((f) => f.endsWith(end));",
-            "console.log(JSON.stringify({ env, prepareAheadLoaded: loaded('/components/prepareAhead.ts'), sdkLoaded: loaded('/@pulumi/pulumi/index.js') }));",
+            "console.log(JSON.stringify({ env, prepareAheadLoaded: loaded('/components/server/prepareAhead.ts'), sdkLoaded: loaded('/@pulumi/pulumi/index.js') }));",
         ].join("\n"),
     );
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PULUMI_NODEJS_")));

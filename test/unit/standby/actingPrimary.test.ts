@@ -1,8 +1,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseStageConfig, StageConfig } from "../../../components/config";
-import { actingPrimaryProblem } from "../../../components/standby/actingPrimary";
+import { parseStageConfig, StageConfig } from "../../../components/config/config";
+import { actingPrimaryProblem } from "../../../components/standby/hot/actingPrimary";
 
 let root: string;
 beforeEach(() => {

@@ -1,4 +1,4 @@
-import { redirectionRunbook, sameSubnet } from "../../../components/standby/redirection";
+import { redirectionRunbook, sameSubnet } from "../../../components/standby/hot/redirection";
 
 describe("sameSubnet", () => {
     test.each<[string[], boolean]>([

@@ -1,6 +1,6 @@
-import { parseStageConfig, StageConfig } from "../../../components/config";
-import { synchronousStandbyNames } from "../../../components/platform/switchover";
-import { declaredPrimary, failoverOrder, replicationMembers, serverRole, synchronousMembers } from "../../../components/standby/roles";
+import { parseStageConfig, StageConfig } from "../../../components/config/config";
+import { synchronousStandbyNames } from "../../../components/standby/hot/switchover";
+import { declaredPrimary, failoverOrder, replicationMembers, serverRole, synchronousMembers } from "../../../components/standby/hot/roles";
 
 function production(extra: Record<string, unknown>): StageConfig {
     const raw: Record<string, string> = {

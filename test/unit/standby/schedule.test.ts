@@ -1,4 +1,4 @@
-import { planLogShipping, recoveryTargetFor, shippingSettings, withApplyDelay } from "../../../components/standby/schedule";
+import { planLogShipping, recoveryTargetFor, shippingSettings, withApplyDelay } from "../../../components/shipping/schedule";
 
 test("the runbook's schedule (hourly backups and shipping, 3h apply delay) meets a 4h RPO with 2h worst-case loss", () => {
     const result = planLogShipping({ rpo: "4h" });

@@ -1,0 +1,207 @@
+// BackupPlan: the stage's scheduled backup sets (backup/backupSets.ts) — one at create, another on
+// any `up` once the newest is older than the interval, the oldest pruned beyond `keep`; and Restore:
+// `restore: { backup }` puts a backup set back (safety backup first, cleanup, rollback on failure).
+import * as pulumi from "@pulumi/pulumi";
+import * as sets from "./backupSets";
+import type { EngineUnitSpec } from "../engine/unitProcesses";
+import { sameData } from "../providers/diffs";
+
+const PROVIDER_VERSION = "1";
+
+/** A server of the stage as the backup needs it (a secret: it carries the superuser password). */
+export interface BackupServer {
+    name: string;
+    binDir: string;
+    serverDir: string;
+    host: string;
+    port: number;
+    osUser?: string;
+    superuserPassword: string;
+    databases: string[];
+}
+
+interface PlanInputs {
+    setsDir: string;
+    mode: sets.BackupMode;
+    intervalMs: number;
+    keep: number;
+    servers: BackupServer[];
+    configFiles: string[];
+    units: EngineUnitSpec[];
+    ownerRole: string;
+    /** The safety backup of the last restore: a new restore lists its backups again. */
+    afterRestore: string;
+    providerVersion: string;
+}
+
+export interface BackupListing {
+    id: string;
+    mode: sets.BackupMode;
+    safety: boolean;
+    takenAt: string;
+    bytes: number;
+    verified: boolean;
+}
+
+interface PlanOutputs extends PlanInputs {
+    backups: BackupListing[];
+}
+
+function serverRefs(servers: BackupServer[]): sets.StageServerRef[] {
+    return servers.map((s) => ({
+        name: s.name,
+        loc: { binDir: s.binDir, serverDir: s.serverDir, host: s.host, port: s.port, osUser: s.osUser },
+        superuserPassword: s.superuserPassword,
+        databases: s.databases,
+    }));
+}
+
+const listing = (setsDir: string): BackupListing[] =>
+    sets.listBackupSets(setsDir).map(({ id, mode, safety, takenAt, bytes, verified }) => ({ id, mode, safety, takenAt, bytes, verified }));
+
+/** The newest scheduled (not safety) backup is older than the interval, or there is none. */
+export function backupDue(setsDir: string, intervalMs: number, now = Date.now()): boolean {
+    const newest = sets.listBackupSets(setsDir).filter((s) => !s.safety && s.verified).at(-1);
+    return newest === undefined || now - Date.parse(newest.finishedAt) > intervalMs;
+}
+
+async function takeAndPrune(inputs: PlanInputs): Promise<PlanOutputs> {
+    await sets.takeBackupSet({
+        setsDir: inputs.setsDir,
+        mode: inputs.mode,
+        servers: serverRefs(inputs.servers),
+        configFiles: inputs.configFiles,
+        units: inputs.units,
+        ownerRole: inputs.ownerRole,
+        onProgress: (line) => console.log(`backup: ${line}`),
+    });
+    for (const id of sets.pruneBackupSets(inputs.setsDir, inputs.keep)) {
+        console.log(`backup: removed ${id} (keeping the newest ${inputs.keep})`);
+    }
+    return { ...inputs, backups: listing(inputs.setsDir) };
+}
+
+const backupPlanProvider: pulumi.dynamic.ResourceProvider<PlanInputs, PlanOutputs> = {
+    async diff(_id, olds, news) {
+        const changed =
+            olds.mode !== news.mode || olds.intervalMs !== news.intervalMs || olds.keep !== news.keep || !sameData(olds.configFiles, news.configFiles) || olds.afterRestore !== news.afterRestore;
+        return { changes: changed || backupDue(olds.setsDir, news.intervalMs) || olds.providerVersion !== news.providerVersion, replaces: olds.setsDir !== news.setsDir ? ["setsDir"] : [] };
+    },
+    async create(inputs) {
+        return { id: inputs.setsDir, outs: await takeAndPrune(inputs) };
+    },
+    async read(id, props) {
+        return props ? { id, props: { ...props, backups: listing(props.setsDir) } } : {};
+    },
+    async update(_id, _olds, news) {
+        return { outs: backupDue(news.setsDir, news.intervalMs) ? await takeAndPrune(news) : { ...news, backups: listing(news.setsDir) } };
+    },
+    async delete() {
+        // Backups outlive the plan: removing the declaration never deletes them.
+    },
+};
+
+export interface BackupPlanResourceArgs {
+    setsDir: string;
+    mode: sets.BackupMode;
+    intervalMs: number;
+    keep: number;
+    servers: pulumi.Input<BackupServer[]>;
+    configFiles: string[];
+    units: pulumi.Input<EngineUnitSpec[]>;
+    ownerRole: string;
+    /** The safety backup of the restore that came before, if any. */
+    afterRestore?: pulumi.Input<string>;
+}
+
+export class BackupPlanResource extends pulumi.dynamic.Resource {
+    declare public readonly backups: pulumi.Output<BackupListing[]>;
+
+    constructor(name: string, args: BackupPlanResourceArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            backupPlanProvider,
+            name,
+            { ...args, afterRestore: args.afterRestore ?? "", servers: pulumi.secret(args.servers), units: pulumi.secret(args.units), providerVersion: PROVIDER_VERSION, backups: undefined },
+            opts,
+            "stagewise",
+            "BackupPlan",
+        );
+    }
+}
+
+interface RestoreInputs {
+    backup: string;
+    setsDir: string;
+    servers: BackupServer[];
+    configFiles: string[];
+    units: EngineUnitSpec[];
+    ownerRole: string;
+    workUrl: string;
+    providerVersion: string;
+}
+
+interface RestoreOutputs extends RestoreInputs {
+    report: sets.RestoreReport;
+}
+
+async function restore(inputs: RestoreInputs): Promise<RestoreOutputs> {
+    const report = await sets.restoreBackupSet({
+        id: inputs.backup,
+        setsDir: inputs.setsDir,
+        servers: serverRefs(inputs.servers),
+        configFiles: inputs.configFiles,
+        units: inputs.units,
+        ownerRole: inputs.ownerRole,
+        workUrl: inputs.workUrl,
+        onProgress: (line) => console.log(`restore: ${line}`),
+    });
+    return { ...inputs, report };
+}
+
+const restoreProvider: pulumi.dynamic.ResourceProvider<RestoreInputs, RestoreOutputs> = {
+    async check(_olds, news) {
+        const known = sets.listBackupSets(news.setsDir).map((s) => s.id);
+        const failures = known.includes(news.backup) ? [] : [{ property: "backup", reason: `backup ${news.backup} does not exist (backups: ${known.join(", ") || "none"})` }];
+        return { inputs: news, failures };
+    },
+    async diff(_id, olds, news) {
+        // Repeated only when another backup is named; an interrupted restore is rolled back by the next one.
+        return { changes: olds.backup !== news.backup || olds.providerVersion !== news.providerVersion };
+    },
+    async create(inputs) {
+        return { id: `restore-${inputs.backup}`, outs: await restore(inputs) };
+    },
+    async update(_id, _olds, news) {
+        return { outs: await restore(news) };
+    },
+    async delete() {
+        // A restore cannot be undone by forgetting it; its safety backup stays listed.
+    },
+};
+
+export interface RestoreArgs extends Omit<BackupPlanResourceArgs, "mode" | "intervalMs" | "keep" | "afterRestore"> {
+    backup: string;
+    workUrl: pulumi.Input<string>;
+}
+
+export class Restore extends pulumi.dynamic.Resource {
+    declare public readonly report: pulumi.Output<sets.RestoreReport>;
+
+    constructor(name: string, args: RestoreArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            restoreProvider,
+            name,
+            {
+                ...args,
+                servers: pulumi.secret(args.servers),
+                units: pulumi.secret(args.units),
+                workUrl: pulumi.secret(args.workUrl),
+                providerVersion: PROVIDER_VERSION,
+                report: undefined,
+            },
+            opts,
+            "stagewise",
+            "Restore",
+        );
+    }
+}

@@ -1,0 +1,103 @@
+// BackupPlan: consistent backups of the stage's engine databases (and configuration files) on a
+// schedule, listed with their verification; and restore as code (`restore: { backup }`). The fourth
+// source runbook: offline backups stop the engine, online ones need every database on one server.
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { databasesOf, parseDuration, StageConfig } from "../config/config";
+import { projectFile } from "../config/paths";
+import { engineUnitSpecs } from "../engine/engineCluster";
+import { listBackupSets } from "./backupSets";
+import { BackupListing, BackupPlanResource, BackupServer, Restore } from "./backupPlan";
+import { Stage } from "../server/stage";
+
+export interface BackupPlanArgs {
+    readonly config: StageConfig;
+    readonly stage: Stage;
+    /** Folder that relative configuration-file paths are resolved against. @default process.cwd() */
+    readonly projectDir?: string;
+}
+
+export interface BackupPlanState {
+    mode: "offline" | "online";
+    interval: string;
+    backups: BackupListing[];
+    /** Age of the newest verified scheduled backup when the program ran, in seconds (null: none yet). */
+    newestVerifiedAgeSeconds: number | null;
+    /** The newest verified backup is older than the interval allows. */
+    stale: boolean;
+    lastRestore: { backup: string; safetyBackup: string; restoredAt: string; cleanup: { terminated: number; restarted: number } | null } | null;
+}
+
+/** online when one server holds every engine database (one base backup is one instant), else offline. */
+export function defaultBackupMode(config: StageConfig): "offline" | "online" {
+    return Object.keys(config.servers).filter((s) => databasesOf(config, s).length > 0).length === 1 ? "online" : "offline";
+}
+
+export class BackupPlan extends pulumi.ComponentResource {
+    public readonly state: pulumi.Output<BackupPlanState>;
+
+    constructor(name: string, args: BackupPlanArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("stagewise:backup:BackupPlan", name, {}, opts);
+        const { config, stage } = args;
+        const backups = config.backups!;
+        const setsDir = path.join(stage.dataRootPath, "backups");
+        const mode = backups.mode ?? defaultBackupMode(config);
+        const intervalMs = parseDuration(backups.interval)!;
+        const servers: pulumi.Output<BackupServer[]> = pulumi.all(
+            Object.entries(stage.servers).map(([serverName, s]) =>
+                s.superuserPassword.apply((superuserPassword) => ({
+                    name: serverName,
+                    binDir: stage.postgresBinDir,
+                    serverDir: path.join(stage.dataRootPath, serverName),
+                    host: config.servers[serverName].host,
+                    port: config.servers[serverName].port,
+                    osUser: stage.osUser,
+                    superuserPassword,
+                    databases: databasesOf(config, serverName).map((role) => config.engine.databases[role]),
+                })),
+            ),
+        );
+        // Each resolved through any symbolic link and checked again here, at preview too: inside the project.
+        const configFiles = (backups.configFiles ?? []).map((f, i) => {
+            const found = projectFile(args.projectDir ?? process.cwd(), f, "");
+            if ("problem" in found) {
+                throw new pulumi.ResourceError(`backups.configFiles[${i}]: ${found.problem}`, this);
+            }
+            return found.file;
+        });
+        const units = engineUnitSpecs(config, stage);
+        const common = { setsDir, servers, configFiles, units, ownerRole: config.engine.owner };
+
+        // An unknown backup is refused in the user's key before anything is declared (the provider checks again).
+        const known = listBackupSets(setsDir).map((s) => s.id);
+        if (config.restore !== undefined && !known.includes(config.restore.backup)) {
+            throw new pulumi.ResourceError(`restore.backup: backup ${config.restore.backup} does not exist (backups: ${known.join(", ") || "none yet"})`, this);
+        }
+        const restore = config.restore
+            ? new Restore(`${name}-restore`, { ...common, backup: config.restore.backup, workUrl: stage.connectionStrings.apply((cs) => cs.work) }, { parent: this })
+            : undefined;
+        // A restore comes first: a backup due in the same `up` then records the restored state.
+        const plan = new BackupPlanResource(
+            `${name}-plan`,
+            { ...common, mode, intervalMs, keep: backups.keep, afterRestore: restore?.report.apply((r) => r.safetyBackup) },
+            { parent: this, dependsOn: restore ? [restore] : [] },
+        );
+
+        // Warned on preview and up alike: the program sees the backups folder before anything runs.
+        const newest = listBackupSets(setsDir).filter((s) => !s.safety && s.verified).at(-1);
+        const ageSeconds = newest ? Math.round((Date.now() - Date.parse(newest.finishedAt)) / 1000) : null;
+        const stale = ageSeconds !== null && ageSeconds * 1000 > intervalMs;
+        if (stale) {
+            pulumi.log.warn(`the newest verified backup (${newest!.id}) is ${ageSeconds} s old, more than the schedule's ${backups.interval}: \`pulumi up\` takes a new one`, this);
+        }
+        this.state = pulumi.all([plan.backups, restore ? restore.report : pulumi.output(null)]).apply(([list, report]) => ({
+            mode,
+            interval: backups.interval,
+            backups: list,
+            newestVerifiedAgeSeconds: ageSeconds,
+            stale,
+            lastRestore: report,
+        }));
+        this.registerOutputs({ state: this.state });
+    }
+}

@@ -1,0 +1,110 @@
+// BaseBackups: scheduled base backups of a production server (the runbook's scheduled backups of a
+// cold standby, and the DR site's starting points): one when created, another on any `up` that finds
+// the newest older than the interval, the newest N kept, each checked with pg_verifybackup.
+import * as pulumi from "@pulumi/pulumi";
+import { backupsLocation, listBaseBackups, pruneBaseBackups, takeBaseBackup } from "./pitrBackups";
+import { changedKnown } from "../providers/diffs";
+
+/** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
+const PROVIDER_VERSION = "1";
+
+export interface BackupSource {
+    host: string;
+    port: number;
+    superuserPassword: string;
+}
+
+export interface BaseBackupsArgs {
+    /** The server backed up (a secret: it carries the superuser password). */
+    readonly source: pulumi.Input<BackupSource>;
+    /** Folder of the backups. */
+    readonly folder: pulumi.Input<string>;
+    readonly binDir: pulumi.Input<string>;
+    readonly osUser?: pulumi.Input<string>;
+    /** A new backup when the newest is older than this many seconds. */
+    readonly intervalSeconds: pulumi.Input<number>;
+    /** How many to keep. */
+    readonly keep: pulumi.Input<number>;
+    /** No new backups and no pruning (a DR site at cutover must keep the backups it recovers from). @default false */
+    readonly frozen?: pulumi.Input<boolean>;
+}
+
+interface BackupsInputs {
+    source: BackupSource;
+    folder: string;
+    binDir: string;
+    osUser?: string;
+    intervalSeconds: number;
+    keep: number;
+    frozen?: boolean;
+    providerVersion: string;
+}
+
+export interface BaseBackupSummary {
+    id: string;
+    finishedAt: string;
+    bytes: number;
+    verified: boolean;
+    startLsn: string;
+    endLsn: string;
+}
+
+interface BackupsOutputs extends BackupsInputs {
+    backups: BaseBackupSummary[];
+}
+
+function summaries(folder: string): BaseBackupSummary[] {
+    return listBaseBackups(folder).map(({ id, finishedAt, bytes, verified, startLsn, endLsn }) => ({ id, finishedAt, bytes, verified, startLsn, endLsn }));
+}
+
+function due(inputs: BackupsInputs): boolean {
+    if (inputs.frozen) {
+        return false;
+    }
+    const newest = summaries(inputs.folder).pop();
+    return newest === undefined || Date.now() - Date.parse(newest.finishedAt) > inputs.intervalSeconds * 1000;
+}
+
+async function takeIfDue(inputs: BackupsInputs): Promise<BackupsOutputs> {
+    if (due(inputs)) {
+        const loc = backupsLocation(inputs.binDir, inputs.folder, inputs.osUser);
+        const backup = await takeBaseBackup(loc, inputs.source, (line) => console.log(`base backup: ${line}`));
+        console.log(`base backup ${backup.id}: ${backup.bytes} bytes, WAL ${backup.startLsn}..${backup.endLsn}, verified`);
+    }
+    if (!inputs.frozen) {
+        pruneBaseBackups(inputs.folder, inputs.keep);
+    }
+    return { ...inputs, backups: summaries(inputs.folder) };
+}
+
+const baseBackupsProvider: pulumi.dynamic.ResourceProvider<BackupsInputs, BackupsOutputs> = {
+    async diff(_id, olds, news) {
+        const replaces: string[] = changedKnown(olds, news, ["folder", "osUser"] as const);
+        // The schedule: a backup that has become too old shows as an update in every preview.
+        const changes = replaces.length > 0 || due(news) || olds.keep !== news.keep || olds.intervalSeconds !== news.intervalSeconds || Boolean(olds.frozen) !== Boolean(news.frozen) || olds.providerVersion !== news.providerVersion;
+        return { changes, replaces, deleteBeforeReplace: true };
+    },
+    async create(inputs) {
+        return { id: inputs.folder, outs: await takeIfDue(inputs) };
+    },
+    async read(id, props) {
+        return props === undefined ? {} : { id, props: { ...props, backups: summaries(props.folder) } };
+    },
+    async update(_id, _olds, news) {
+        return { outs: await takeIfDue(news) };
+    },
+    async delete(id) {
+        const fs = require("fs") as typeof import("fs");
+        fs.rmSync(id, { recursive: true, force: true });
+    },
+};
+
+/** Scheduled, verified base backups of a server. */
+export class BaseBackups extends pulumi.dynamic.Resource {
+    declare public readonly folder: pulumi.Output<string>;
+    declare public readonly backups: pulumi.Output<BaseBackupSummary[]>;
+
+    constructor(name: string, args: BaseBackupsArgs, opts?: pulumi.CustomResourceOptions) {
+        super(baseBackupsProvider, name, { ...args, source: pulumi.secret(args.source), osUser: args.osUser, providerVersion: PROVIDER_VERSION, backups: undefined }, opts, "stagewise", "BaseBackups");
+    }
+}

@@ -1,0 +1,165 @@
+// DatabaseCopy: production's engine databases copied onto a staging server (platform/copy.ts) under
+// an administrative lock on production. Done on create and again only when `trigger` changes.
+import * as pulumi from "@pulumi/pulumi";
+import * as cluster from "../postgres/cluster";
+import * as copy from "./stagingCopy";
+import * as locks from "../locks/lockRows";
+import { changedKnown } from "../providers/diffs";
+import type { ServerLocationArgs } from "../server/location";
+
+/** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
+const PROVIDER_VERSION = "2"; // 2: the temporary server's settings file is written by cluster.settingsFileText (managed settings last)
+
+export interface CopySource {
+    host: string;
+    port: number;
+    superuserPassword: string;
+}
+
+export interface DatabaseCopyArgs extends ServerLocationArgs {
+    /** Production's server holding the engine databases (a secret: it carries the superuser password). */
+    readonly source: pulumi.Input<CopySource>;
+    /** libpq URL of production's configuration database, where the copy lock is taken (a secret). */
+    readonly lockConnection: pulumi.Input<string>;
+    /** `<project>/<stack>` of the staging stack. */
+    readonly holder: pulumi.Input<string>;
+    readonly stage: pulumi.Input<string>;
+    /** The staging server. */
+    readonly serverName: pulumi.Input<string>;
+    readonly settings: pulumi.Input<Record<string, string>>;
+    readonly superuserPassword: pulumi.Input<string>;
+    readonly ownerRole: pulumi.Input<string>;
+    readonly ownerPassword: pulumi.Input<string>;
+    readonly databases: pulumi.Input<string[]>;
+    /** The staging server's own rows, kept across the copy. */
+    readonly identity: pulumi.Input<{ database: string; tables: { schema: string; table: string }[] }>;
+    /** Change it to copy again; the copy is not repeated on every `up`. */
+    readonly trigger: pulumi.Input<string>;
+    /** Seconds to wait for another holder of production's copy lock. @default 0 */
+    readonly waitSeconds?: pulumi.Input<number>;
+}
+
+interface CopyInputs {
+    source: CopySource;
+    lockConnection: string;
+    holder: string;
+    stage: string;
+    serverName: string;
+    binDir: string;
+    serverDir: string;
+    host: string;
+    port: number;
+    osUser?: string;
+    settings: Record<string, string>;
+    superuserPassword: string;
+    ownerRole: string;
+    ownerPassword: string;
+    databases: string[];
+    identity: { database: string; tables: { schema: string; table: string }[] };
+    trigger: string;
+    waitSeconds?: number;
+    providerVersion: string;
+}
+
+interface CopyOutputs extends CopyInputs {
+    copiedAt: string;
+    bytes: number;
+    sourceSystemIdentifier: string;
+    identityRowsRestored: number;
+    verified: boolean;
+    tables: copy.TableFigures[];
+}
+
+/** Copies under production's "copy" lock, releasing it after unless this stack held it already. */
+async function copyUnderLock(inputs: CopyInputs): Promise<CopyOutputs> {
+    const target = cluster.locationOf(inputs);
+    const reason = `copy production to ${inputs.serverName} (${inputs.holder})`;
+    const heldBefore = await locks.withClient(inputs.lockConnection, async (c) => {
+        const before = await locks.currentLock(c, "copy");
+        await locks.acquireLock(c, { scope: "copy", holder: inputs.holder, stage: inputs.stage, reason, waitSeconds: inputs.waitSeconds });
+        return before?.holder === inputs.holder;
+    });
+    try {
+        const report = await copy.copyDatabases({
+            source: inputs.source,
+            target,
+            targetSuperuserPassword: inputs.superuserPassword,
+            targetSettings: inputs.settings,
+            ownerRole: inputs.ownerRole,
+            ownerPassword: inputs.ownerPassword,
+            databases: inputs.databases,
+            identity: inputs.identity,
+            // The engine shows a dynamic provider's output lines as they come: that is the progress.
+            onProgress: (message) => console.log(`copy to ${inputs.serverName}: ${message}`),
+        });
+        return {
+            ...inputs,
+            copiedAt: report.finishedAt,
+            bytes: report.bytes,
+            sourceSystemIdentifier: report.sourceSystemIdentifier,
+            identityRowsRestored: report.identityRowsRestored,
+            verified: report.verified,
+            tables: report.tables,
+        };
+    } finally {
+        if (!heldBefore) {
+            await locks.withClient(inputs.lockConnection, (c) => locks.releaseLock(c, "copy", inputs.holder));
+        }
+    }
+}
+
+const databaseCopyProvider: pulumi.dynamic.ResourceProvider<CopyInputs, CopyOutputs> = {
+    async diff(_id, olds, news) {
+        // A new server (another folder) is a new target: copy onto it. Otherwise only the trigger counts.
+        const replaces: string[] = changedKnown(olds, news, ["serverDir"] as const);
+        return { changes: replaces.length > 0 || olds.trigger !== news.trigger || olds.providerVersion !== news.providerVersion, replaces };
+    },
+    async create(inputs) {
+        return { id: `${inputs.holder}:${inputs.serverName}`, outs: await copyUnderLock(inputs) };
+    },
+    async update(_id, olds, news) {
+        if (olds.trigger === news.trigger) {
+            return { outs: { ...olds, ...news } }; // a new provider version alone copies nothing
+        }
+        return { outs: await copyUnderLock(news) };
+    },
+    async delete(_id, props) {
+        // The copied databases stay; only an interrupted copy's leftovers are cleared.
+        await copy.recoverInterruptedCopy(cluster.locationOf(props));
+    },
+};
+
+/** Production's engine databases, copied onto a staging server. */
+export class DatabaseCopy extends pulumi.dynamic.Resource {
+    declare public readonly copiedAt: pulumi.Output<string>;
+    declare public readonly bytes: pulumi.Output<number>;
+    declare public readonly verified: pulumi.Output<boolean>;
+    declare public readonly identityRowsRestored: pulumi.Output<number>;
+    declare public readonly sourceSystemIdentifier: pulumi.Output<string>;
+    declare public readonly tables: pulumi.Output<copy.TableFigures[]>;
+    declare public readonly trigger: pulumi.Output<string>;
+
+    constructor(name: string, args: DatabaseCopyArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            databaseCopyProvider,
+            name,
+            {
+                ...args,
+                source: pulumi.secret(args.source),
+                lockConnection: pulumi.secret(args.lockConnection),
+                superuserPassword: pulumi.secret(args.superuserPassword),
+                ownerPassword: pulumi.secret(args.ownerPassword),
+                providerVersion: PROVIDER_VERSION,
+                copiedAt: undefined,
+                bytes: undefined,
+                sourceSystemIdentifier: undefined,
+                identityRowsRestored: undefined,
+                verified: undefined,
+                tables: undefined,
+            },
+            opts,
+            "stagewise",
+            "DatabaseCopy",
+        );
+    }
+}

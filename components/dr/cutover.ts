@@ -1,0 +1,255 @@
+// A DR cutover on this machine, in the runbook's order: refuse a target that cannot be reached
+// (before anything changes); save the tail of production's log; ship what production archived;
+// recover the DR server to the one instant and promote it. A warm server that has not applied
+// anything past the target recovers in place (only the rest of the WAL); otherwise the newest base
+// backup before the target is restored, the warm folder set aside and put back, standing by again,
+// should that fail. Plain Node (no Pulumi).
+import * as fs from "fs";
+import * as path from "path";
+import * as cluster from "../postgres/cluster";
+import type { ClusterLocation } from "../postgres/cluster";
+import { BaseBackup, listBaseBackups, SourceServer } from "../backup/pitrBackups";
+import { withClient } from "../postgres/pg";
+import {
+    describeTarget,
+    planRestore,
+    RecoveryTarget,
+    recoverySettings,
+    restoreToInstant,
+    STANDING_BY_RECORD,
+    waitUntilPromoted,
+    warmSettings,
+    WarmServerRequest,
+} from "../backup/restore";
+import { saveTailOfLog, TailOfLog } from "./tailOfLog";
+
+export interface CutoverRequest {
+    target: RecoveryTarget;
+    /** Production's server, when it may still answer. */
+    production?: SourceServer;
+    /** Production's data directory, when readable here. */
+    productionDataDir?: string;
+    /** Production's WAL archive. */
+    archive: string;
+    /** The DR site's folder of shipped WAL. */
+    incoming: string;
+    /** The DR site's folder for segments copied from production's pg_wal. */
+    tailFolder: string;
+    backupsDir: string;
+    /** The DR server (a warm one may be running there in recovery). */
+    loc: ClusterLocation;
+    /** The restored cluster's superuser password (production's). */
+    superuserPassword: string;
+    settings?: Record<string, string>;
+    /** The warm server standing by in `loc`, if any: what it was made from and runs with. */
+    standingBy?: WarmServerRequest;
+    onProgress?: (line: string) => void;
+}
+
+export interface CutoverReport {
+    /** "time 2026-…", "restore point \"x\"", "the latest archived WAL". */
+    target: string;
+    recoveredTo: string | null;
+    promotedAt: string;
+    tailOfLog: TailOfLog;
+    /** The base backup recovery started from (in place: the one the warm server was made from). */
+    baseBackup: string;
+    /** "in place": the warm server replayed the rest; "from base backup": restored anew. */
+    method: "in place" | "from base backup";
+}
+
+export const CUTOVER_RECORD = "cutover.json";
+const SET_ASIDE = "pgdata.standing-by";
+
+/** The report of a cutover already made on this server, if any. */
+export function previousCutover(serverDir: string): CutoverReport | undefined {
+    try {
+        return JSON.parse(fs.readFileSync(path.join(serverDir, CUTOVER_RECORD), "utf8")) as CutoverReport;
+    } catch {
+        return undefined;
+    }
+}
+
+/** Why the target cannot be reached from the backups here, or undefined. Changes nothing. */
+export function cutoverRefusal(backupsDir: string, target: RecoveryTarget, now = new Date()): string | undefined {
+    const plan = planRestore(listBaseBackups(backupsDir), target, now);
+    return plan.ok ? undefined : `cannot recover to ${describeTarget(target)}: ${plan.reason}; nothing was changed`;
+}
+
+/** Copies archived WAL the DR site does not have yet into its incoming folder (copy, then link: never overwrites). */
+export function shipNow(archive: string, incoming: string, own: (file: string) => void): string[] {
+    const shipped: string[] = [];
+    fs.mkdirSync(incoming, { recursive: true });
+    for (const name of fs.readdirSync(archive).filter((f) => !f.startsWith(".")).sort()) {
+        const dest = path.join(incoming, name);
+        if (fs.existsSync(dest)) {
+            continue;
+        }
+        const temp = path.join(incoming, `.${name}.cutover`);
+        fs.copyFileSync(path.join(archive, name), temp);
+        own(temp);
+        try {
+            fs.linkSync(temp, dest);
+            shipped.push(name);
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err; // the shipper was quicker
+        } finally {
+            fs.rmSync(temp, { force: true });
+        }
+    }
+    return shipped;
+}
+
+export async function cutOver(req: CutoverRequest): Promise<CutoverReport> {
+    const progress = req.onProgress ?? (() => undefined);
+    const refusal = cutoverRefusal(req.backupsDir, req.target);
+    if (refusal !== undefined) {
+        throw new Error(refusal);
+    }
+    const own = (file: string) => cluster.chownToServerUser(req.loc, file);
+    // A warm server applies nothing more from here on (the tail and the last shipment included), so
+    // whether it has passed the target can be judged below.
+    const paused = req.standingBy ? await pauseReplay(req) : false;
+    const tailOfLog = await saveTailOfLog({ primary: req.production, primaryDataDir: req.productionDataDir, archive: req.archive, tailFolder: req.tailFolder, own });
+    progress(`tail of the log: ${tailOfLog.detail}`);
+    if (fs.existsSync(req.archive)) {
+        progress(`shipped ${shipNow(req.archive, req.incoming, own).length} archived WAL file(s) not shipped yet`);
+    }
+    const inPlace = paused ? await recoverInPlace(req, progress) : undefined;
+    if (inPlace !== undefined) {
+        const report: CutoverReport = { target: describeTarget(req.target), ...inPlace, tailOfLog, method: "in place" };
+        fs.writeFileSync(path.join(req.loc.serverDir, CUTOVER_RECORD), JSON.stringify(report, null, 2) + "\n");
+        return report;
+    }
+    const dataDir = cluster.dataDirOf(req.loc);
+    const setAside = path.join(req.loc.serverDir, SET_ASIDE);
+    const warm = fs.existsSync(dataDir);
+    if (warm) {
+        cluster.stopCluster(req.loc);
+        fs.rmSync(setAside, { recursive: true, force: true });
+        fs.renameSync(dataDir, setAside);
+    }
+    let result: { backup: BaseBackup; recoveredTo: string | null; promotedAt: string };
+    try {
+        result = await restoreToInstant({
+            backupsDir: req.backupsDir,
+            walFolders: [req.incoming, req.tailFolder],
+            target: req.target,
+            loc: req.loc,
+            superuserPassword: req.superuserPassword,
+            settings: req.settings,
+            onProgress: progress,
+        });
+    } catch (err) {
+        if (warm) {
+            fs.renameSync(setAside, dataDir);
+            standByAgain(req); // the warm server stands by again, as it was
+        }
+        throw err;
+    }
+    fs.rmSync(setAside, { recursive: true, force: true });
+    const report: CutoverReport = {
+        target: describeTarget(req.target),
+        recoveredTo: result.recoveredTo,
+        promotedAt: result.promotedAt,
+        tailOfLog,
+        baseBackup: result.backup.id,
+        method: "from base backup",
+    };
+    fs.writeFileSync(path.join(req.loc.serverDir, CUTOVER_RECORD), JSON.stringify(report, null, 2) + "\n");
+    return report;
+}
+
+
+/** Writes standby.signal and the warm settings back (after a failed attempt), and starts the server. */
+function standByAgain(req: CutoverRequest): void {
+    const dataDir = cluster.dataDirOf(req.loc);
+    fs.rmSync(path.join(dataDir, "recovery.signal"), { force: true });
+    if (req.standingBy) {
+        cluster.writeSettings(req.loc, warmSettings(req.standingBy));
+        fs.writeFileSync(path.join(dataDir, "standby.signal"), "");
+        cluster.chownToServerUser(req.loc, path.join(dataDir, "standby.signal"));
+    }
+    cluster.startCluster(req.loc);
+}
+
+/**
+ * The warm server replays the rest of the WAL up to the target and is promoted — when it can: a time
+ * target (or latest), a base backup complete before the target, and nothing applied past it. Replay
+ * is paused before the check, so nothing is applied between the check and the stop. Returns
+ * undefined (the server stopped, as it was) when it cannot or the attempt failed.
+ */
+function superuserOf(req: CutoverRequest) {
+    return { host: req.loc.host, port: req.loc.port, user: cluster.SUPERUSER, password: req.superuserPassword, database: "postgres", connectionTimeoutMillis: 5_000 };
+}
+
+/** Asks a running warm server to apply no further WAL; false when it is not running or does not answer. */
+async function pauseReplay(req: CutoverRequest): Promise<boolean> {
+    if (cluster.clusterStatus(req.loc) !== "running") {
+        return false;
+    }
+    return withClient(superuserOf(req), async (c) => {
+        await c.query("SELECT pg_wal_replay_pause()");
+        // A pause request stops replay before the next record; the one being applied finishes first.
+        await new Promise((r) => setTimeout(r, 200));
+        return true;
+    }).catch(() => false);
+}
+
+async function recoverInPlace(req: CutoverRequest, progress: (line: string) => void): Promise<Omit<CutoverReport, "target" | "tailOfLog" | "method"> | undefined> {
+    if ("name" in req.target) {
+        return undefined; // a restore point's place in the WAL is not known before recovery reaches it
+    }
+    let madeFrom: { id: string; finishedAt: string };
+    try {
+        madeFrom = JSON.parse(fs.readFileSync(path.join(req.loc.serverDir, STANDING_BY_RECORD), "utf8"));
+    } catch {
+        return undefined;
+    }
+    const targetMs = "time" in req.target ? Date.parse(req.target.time) : Infinity;
+    if (Date.parse(madeFrom.finishedAt) > targetMs) {
+        return undefined;
+    }
+    const connection = superuserOf(req);
+    const replayed = await withClient(connection, async (c) => {
+        const at = (await c.query("SELECT pg_last_xact_replay_timestamp() AS at")).rows[0].at as Date | null;
+        return at === null ? null : at.getTime();
+    }).catch(() => undefined);
+    // No transaction replayed since it last started says nothing about what it applied before: only
+    // "latest" may then go on in place.
+    const unknown = replayed === undefined || (replayed === null && targetMs !== Infinity);
+    if (unknown || (replayed !== null && replayed! >= targetMs)) {
+        progress(unknown ? "what the warm server has applied is not known: restoring from the base backup" : "the warm server has applied WAL past the target: restoring from the base backup");
+        return undefined;
+    }
+    progress(`the warm server has applied nothing past the target: replaying the rest in place`);
+    const dataDir = cluster.dataDirOf(req.loc);
+    cluster.stopCluster(req.loc);
+    fs.rmSync(path.join(dataDir, "standby.signal"), { force: true });
+    cluster.writeSettings(req.loc, { ...req.settings, archive_mode: "off", hot_standby: "on", ...recoverySettings(req.target, [req.incoming, req.tailFolder]) });
+    fs.writeFileSync(path.join(dataDir, "recovery.signal"), "");
+    cluster.chownToServerUser(req.loc, path.join(dataDir, "recovery.signal"));
+    try {
+        cluster.startCluster(req.loc);
+        const promotedAt = await waitUntilPromoted(req.loc, req.superuserPassword, 30 * 60_000);
+        const recoveredTo = await withClient(connection, async (c) => {
+            const at = (await c.query("SELECT pg_last_xact_replay_timestamp() AS at")).rows[0].at as Date | null;
+            return at ? at.toISOString() : null;
+        });
+        progress(`recovered in place to ${recoveredTo ?? "the warm server's last transaction"} and promoted at ${promotedAt}`);
+        return { recoveredTo, promotedAt, baseBackup: madeFrom.id };
+    } catch (err) {
+        progress(`recovering in place failed (${(err as Error).message.split("\n")[0]}): restoring from the base backup`);
+        try {
+            cluster.stopCluster(req.loc);
+        } catch {
+            // it stopped by itself
+        }
+        // Put it back as a standby (stopped); the base-backup path sets it aside.
+        fs.rmSync(path.join(dataDir, "recovery.signal"), { force: true });
+        fs.writeFileSync(path.join(dataDir, "standby.signal"), "");
+        cluster.chownToServerUser(req.loc, path.join(dataDir, "standby.signal"));
+        cluster.writeSettings(req.loc, warmSettings(req.standingBy!));
+        return undefined;
+    }
+}

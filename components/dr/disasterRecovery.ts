@@ -1,0 +1,229 @@
+// The DR site as its own stack (the runbook's disaster-recovery procedure): production's base backups
+// and shipped WAL kept at the site, its server named like production's and standing by (warm: in
+// continuous recovery; cold: no server), its engine units off. `cutover` recovers every database to
+// one instant, promotes the server and re-applies the DR site's own licence rows.
+import * as childProcess from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { StageConfig } from "../config/config";
+import { cutoverTarget } from "../config/drRules";
+import { parseDuration } from "../config/duration";
+import { DATABASE_ROLES, DatabaseRole } from "../engine/referenceSchema";
+import { parseQualifiedName } from "../engine/tables";
+import { findPostgresBinDir, resolveDataRoot, serverOsUser } from "../platform/local";
+import { SourceServer } from "../backup/pitrBackups";
+import { cutoverRefusal, previousCutover } from "./cutover";
+import { BaseBackups } from "../backup/baseBackups";
+import { DataRoot } from "../server/dataRoot";
+import { DisasterRecoveryServer } from "./drServer";
+import { DrLogShipping } from "./drShipping";
+import { EngineCluster } from "../engine/engineCluster";
+import { LicenseReapplication } from "./licenseReapplication";
+
+/** What the DR stack reads from production's outputs. */
+interface ProductionFacts {
+    stack: string;
+    serverNames: string[];
+    dataRoot: string;
+    archive: string;
+    source: pulumi.Output<SourceServer>;
+    connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
+}
+
+async function readProduction(of: string): Promise<ProductionFacts> {
+    const ref = new pulumi.StackReference(`dr-of-${of.replace(/\//g, "-")}`, { name: of });
+    const value = async (name: string) => (await ref.getOutputDetails(name)).value ?? (await ref.getOutputDetails(name)).secretValue;
+    const stage = await value("stage");
+    if (stage === undefined) {
+        throw new pulumi.RunError(`disasterRecovery.of: production stack ${of} has no outputs: bring production up first`);
+    }
+    if (stage !== "production" || (await value("site")) === "dr") {
+        throw new pulumi.RunError(`disasterRecovery.of: ${of} is ${stage === "production" ? "a DR site" : `a ${stage} stage`}, not production`);
+    }
+    const dataRoot = (await value("dataRoot")) as string;
+    const logShipping = (await value("logShipping")) as { archive?: string } | undefined;
+    const archive = logShipping?.archive ?? path.join(dataRoot, "wal-archive");
+    if (!fs.existsSync(archive)) {
+        throw new pulumi.RunError(`disasterRecovery.of: production ${of} archives no WAL (${archive} does not exist): set shipping on production and bring it up first`);
+    }
+    return {
+        stack: of,
+        serverNames: Object.keys(((await value("servers")) ?? {}) as Record<string, unknown>),
+        dataRoot,
+        archive,
+        source: pulumi.secret(ref.getOutput("copySource") as pulumi.Output<SourceServer>),
+        connectionStrings: pulumi.secret(ref.getOutput("connectionStrings") as pulumi.Output<Record<DatabaseRole, string>>),
+    };
+}
+
+/** The parent of the DR site's resources. */
+class DisasterRecoverySite extends pulumi.ComponentResource {
+    constructor(name: string) {
+        super("stagewise:dr:DisasterRecoverySite", name, {}, {});
+    }
+    finish(outputs: pulumi.Inputs): void {
+        this.registerOutputs(outputs);
+    }
+}
+
+/** The stack outputs of a DR site (the outputs contract, with site: "dr"). */
+export async function deployDisasterRecovery(config: StageConfig): Promise<Record<string, unknown>> {
+    const dr = config.disasterRecovery!;
+    const production = await readProduction(dr.of);
+    const [serverName, server] = Object.entries(config.servers)[0];
+    if (!production.serverNames.includes(serverName)) {
+        throw new pulumi.RunError(
+            `servers.${serverName}: a DR site's server is named like production's, as the runbook's standby keeps its server names (production has: ${production.serverNames.join(", ")})`,
+        );
+    }
+    const stack = pulumi.getStack();
+    const binDir = findPostgresBinDir(config.platform.kind === "local" ? config.platform.binDir : undefined);
+    const osUser = serverOsUser(config.platform.kind === "local" ? config.platform.osUser : undefined);
+    const root = resolveDataRoot(config.platform.kind === "local" ? config.platform.dataRoot : undefined, stack, undefined, osUser);
+    const folders = {
+        backups: path.join(root, "base-backups"),
+        incoming: path.join(root, "wal-incoming"),
+        tail: path.join(root, "wal-tail"),
+        shipper: path.join(root, "shipper"),
+        server: path.join(root, serverName),
+    };
+    const target = config.cutover ? cutoverTarget(config.cutover) : null;
+    // A cutover that cannot reach its target is refused before anything changes (once made, it is not re-checked).
+    if (target && previousCutover(folders.server) === undefined) {
+        const refusal = cutoverRefusal(folders.backups, target);
+        if (refusal !== undefined) {
+            throw new pulumi.RunError(`cutover: ${refusal}`);
+        }
+    }
+    const seconds = (text: string) => Math.round(parseDuration(text)! / 1000);
+
+    const site = new DisasterRecoverySite(stack);
+    const dataRoot = new DataRoot(`${stack}-data`, { path: root, owner: `${pulumi.getProject()}/${stack}`, stage: "production", osUser }, { parent: site });
+    const shipping = new DrLogShipping(
+        `${stack}-shipping`,
+        { from: production.archive, to: folders.incoming, stateDir: folders.shipper, intervalSeconds: seconds(dr.shipInterval), osUser, stopped: target !== null },
+        { parent: site, dependsOn: [dataRoot] },
+    );
+    const backups = new BaseBackups(
+        `${stack}-base-backups`,
+        { source: production.source, folder: folders.backups, binDir, osUser, intervalSeconds: seconds(dr.baseBackupInterval), keep: dr.keepBaseBackups, frozen: target !== null },
+        { parent: site, dependsOn: [dataRoot] },
+    );
+    const drServer = new DisasterRecoveryServer(
+        `${stack}-${serverName}`,
+        {
+            serverName,
+            tier: dr.tier,
+            binDir,
+            serverDir: folders.server,
+            host: server.host,
+            port: server.port,
+            osUser,
+            backupsDir: folders.backups,
+            incoming: folders.incoming,
+            tailFolder: folders.tail,
+            archive: production.archive,
+            production: production.source,
+            productionDataDir: production.serverNames.length === 1 ? path.join(production.dataRoot, production.serverNames[0], "pgdata") : "",
+            applyDelaySeconds: seconds(dr.applyDelay),
+            cutover: target,
+        },
+        // Once cut over it holds production's data: protected like production's servers.
+        { parent: site, dependsOn: [backups, shipping], protect: target !== null },
+    );
+
+    const hostPort = `${server.host.includes(":") ? `[${server.host}]` : server.host}:${server.port}`;
+    const configUrl = pulumi.secret(
+        production.source.apply((s) => `postgresql://postgres:${encodeURIComponent(s.superuserPassword)}@${hostPort}/${config.engine.databases.config}`),
+    );
+    const tables = [parseQualifiedName(config.engine.tables.server)!, parseQualifiedName(config.engine.tables.licenseKey)!];
+    // The DR site's own licence rows, from its configuration (its database arrives only at cutover).
+    const licence = target
+        ? new LicenseReapplication(
+              `${stack}-licence`,
+              {
+                  connection: configUrl,
+                  tables,
+                  reapply: "cutover",
+                  rows: pulumi.secret(pulumi.output(config.licenseKey!)).apply((key) => drLicenceRows(config, serverName, hostPort, key)),
+              },
+              { parent: site, dependsOn: [drServer] },
+          )
+        : undefined;
+
+    const connectionStrings = pulumi.secret(
+        production.connectionStrings.apply((cs) => Object.fromEntries(DATABASE_ROLES.map((role) => [role, retarget(cs[role], hostPort)])) as Record<DatabaseRole, string>),
+    );
+    // The host nodes come on at cutover: the engine's units start on the recovered databases.
+    const engine =
+        target && Object.keys(config.engine.units).length > 0
+            ? new EngineCluster(stack, { config, stage: { connectionStrings, dataRootPath: root, servers: { [serverName]: drServer } } }, { parent: site, dependsOn: licence ? [licence] : [] })
+            : undefined;
+    const placement = (role: DatabaseRole) => ({ server: serverName, name: config.engine.databases[role], host: server.host, port: server.port });
+    const cutoverOutput = target
+        ? pulumi.all([drServer.report, licence!.rowsReapplied]).apply(([report, rows]) =>
+              report
+                  ? { target: report.target, recoveredTo: report.recoveredTo, promotedAt: report.promotedAt, tailOfLog: report.tailOfLog, baseBackup: report.baseBackup, method: report.method, licenceRowsReapplied: rows }
+                  : null,
+          )
+        : null;
+    const servers = pulumi
+        .all([drServer.state, drServer.running, drServer.serverVersion, drServer.systemIdentifier, drServer.startedAt])
+        .apply(([state, running, serverVersion, systemIdentifier, startedAt]) =>
+            // Before cutover the site's host nodes are off: no server is published as an endpoint.
+            state === "cut over"
+                ? { [serverName]: { host: server.host, port: server.port, endpoint: `${server.host}:${server.port}`, serverVersion, systemIdentifier, running, startedAt, databases: DATABASE_ROLES.map((r) => config.engine.databases[r]) } }
+                : {},
+        );
+    const outputs = {
+        outputsVersion: 1,
+        stage: "production",
+        site: "dr",
+        platform: "local",
+        dataRoot: dataRoot.path,
+        postgresVersion: childProcess.execFileSync(path.join(binDir, "postgres"), ["--version"], { encoding: "utf8" }).trim(),
+        servers,
+        databases: Object.fromEntries(DATABASE_ROLES.map((role) => [role, placement(role)])),
+        connectionStrings,
+        locks: {},
+        adminObjects: { hash: "", verified: false, objects: {}, held: "a DR site applies no admin objects: they arrive with production's databases at cutover" },
+        disasterRecovery: pulumi
+            .all([drServer.state, drServer.running, drServer.inRecovery, drServer.replayedTo, backups.backups, shipping.newestShipped, shipping.lastRunAt, shipping.lastError])
+            .apply(([state, running, inRecovery, replayedTo, baseBackups, newestShipped, lastRunAt, lastError]) => ({
+                of: dr.of,
+                tier: dr.tier,
+                state,
+                // The engine's units stay off until cutover (the runbook), then start on the recovered databases.
+                engineUnits: engine ? ("on" as const) : ("off" as const),
+                server: { name: serverName, running, inRecovery, replayedTo },
+                baseBackups,
+                shipping: { from: production.archive, to: folders.incoming, newestShipped, lastRunAt, lastError },
+            })),
+        cutover: cutoverOutput,
+        ...(engine ? { engine: engine.state } : {}),
+    };
+    site.finish({ disasterRecovery: outputs.disasterRecovery, cutover: outputs.cutover });
+    return outputs;
+}
+
+/** A libpq URL pointing at another host:port. */
+function retarget(url: string, hostPort: string): string {
+    const parsed = new URL(url);
+    parsed.host = hostPort;
+    return parsed.toString();
+}
+
+/** The DR site's own rows of the runbook's two tables, in the reference schema's shape. */
+export function drLicenceRows(config: StageConfig, serverName: string, hostPort: string, licenseKey: string): Record<string, Record<string, unknown>[]> {
+    const key = (text: string) => {
+        const t = parseQualifiedName(text)!;
+        return `${t.schema}.${t.table}`; // as LicenseReapplication names its tables
+    };
+    // Fixed: the rows are data of the configuration, so an unchanged configuration never shows as a change.
+    const updatedAt = "1970-01-01T00:00:00+00:00";
+    return {
+        [key(config.engine.tables.server)]: [{ ServerName: serverName, HostName: hostPort, Role: "primary", UpdatedAt: updatedAt }],
+        [key(config.engine.tables.licenseKey)]: [{ ServerName: serverName, LicenseKey: licenseKey, ValidUntil: null, UpdatedAt: updatedAt }],
+    };
+}

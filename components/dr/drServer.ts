@@ -1,0 +1,203 @@
+// DisasterRecoveryServer: the DR site's database server, named like production's. Before cutover it
+// stands by — warm: restored from the newest base backup and in continuous recovery (standby.signal),
+// applying shipped WAL older than the apply delay; cold: no server at all, only base backups and
+// shipped WAL. Setting a cutover target recovers it to that one instant and promotes it
+// (dr/cutover.ts); a cutover is made once and never silently redone.
+import * as pulumi from "@pulumi/pulumi";
+import * as cluster from "../postgres/cluster";
+import { withClient } from "../postgres/pg";
+import { assertPortFree } from "../platform/ports";
+import { SourceServer } from "../backup/pitrBackups";
+import { RecoveryTarget, WarmServerRequest, createWarmServer, warmSettings } from "../backup/restore";
+import * as cutover from "./cutover";
+import type { CutoverReport } from "./cutover";
+import { changedKnown, sameData } from "../providers/diffs";
+import type { ServerLocationArgs } from "../server/location";
+
+/** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
+const PROVIDER_VERSION = "2";
+
+export interface DrServerArgs extends ServerLocationArgs {
+    readonly serverName: pulumi.Input<string>;
+    readonly tier: pulumi.Input<"warm" | "cold">;
+    readonly backupsDir: pulumi.Input<string>;
+    /** The DR site's shipped WAL. */
+    readonly incoming: pulumi.Input<string>;
+    /** Where segments copied from production's pg_wal go at cutover. */
+    readonly tailFolder: pulumi.Input<string>;
+    /** Production's archive folder. */
+    readonly archive: pulumi.Input<string>;
+    /** Production's server (a secret: its superuser password is the restored cluster's). */
+    readonly production: pulumi.Input<SourceServer>;
+    /** Production's data directory, for the tail of the log when production does not answer ("" when unknown). */
+    readonly productionDataDir: pulumi.Input<string>;
+    /** warm: recovery_min_apply_delay in seconds. */
+    readonly applyDelaySeconds: pulumi.Input<number>;
+    /** The cutover target, or null while standing by. */
+    readonly cutover: pulumi.Input<RecoveryTarget | null>;
+}
+
+interface DrInputs {
+    serverName: string;
+    tier: "warm" | "cold";
+    binDir: string;
+    serverDir: string;
+    host: string;
+    port: number;
+    osUser?: string;
+    backupsDir: string;
+    incoming: string;
+    tailFolder: string;
+    archive: string;
+    production: SourceServer;
+    productionDataDir: string;
+    applyDelaySeconds: number;
+    cutover: RecoveryTarget | null;
+    providerVersion: string;
+}
+
+interface DrOutputs extends DrInputs {
+    state: "standing by" | "cut over";
+    running: boolean;
+    inRecovery: boolean;
+    /** warm: the commit time of the last transaction applied so far. */
+    replayedTo: string | null;
+    report: CutoverReport | null;
+    serverVersion: string;
+    systemIdentifier: string;
+    startedAt: string;
+}
+
+function locOf(props: DrInputs): cluster.ClusterLocation {
+    return cluster.locationOf(props);
+}
+
+function warmRequest(props: DrInputs): WarmServerRequest {
+    return { backupsDir: props.backupsDir, walFolders: [props.incoming], loc: locOf(props), minApplyDelay: `${props.applyDelaySeconds}s` };
+}
+
+async function observed(props: DrInputs, report: CutoverReport | null): Promise<DrOutputs> {
+    const loc = locOf(props);
+    const running = cluster.clusterStatus(loc) === "running";
+    const base = { ...props, state: report ? ("cut over" as const) : ("standing by" as const), running, inRecovery: false, replayedTo: null, report, serverVersion: "", systemIdentifier: "", startedAt: "" };
+    if (!running) {
+        return base;
+    }
+    const connection = { host: props.host, port: props.port, user: cluster.SUPERUSER, password: props.production.superuserPassword, database: "postgres", connectionTimeoutMillis: 5_000 };
+    return withClient(connection, async (c) => {
+        const { rows } = await c.query(
+            `SELECT pg_is_in_recovery() AS r, pg_last_xact_replay_timestamp() AS replayed, pg_postmaster_start_time()::text AS started,
+                    (SELECT system_identifier::text FROM pg_control_system()) AS sysid, current_setting('server_version') AS version`,
+        );
+        const row = rows[0];
+        return { ...base, inRecovery: row.r, replayedTo: row.replayed ? (row.replayed as Date).toISOString() : null, startedAt: row.started, systemIdentifier: row.sysid, serverVersion: row.version };
+    }).catch(() => base);
+}
+
+async function cutOver(props: DrInputs): Promise<CutoverReport> {
+    return cutover.cutOver({
+        target: props.cutover!,
+        production: props.production,
+        productionDataDir: props.productionDataDir || undefined,
+        archive: props.archive,
+        incoming: props.incoming,
+        tailFolder: props.tailFolder,
+        backupsDir: props.backupsDir,
+        loc: locOf(props),
+        superuserPassword: props.production.superuserPassword,
+        standingBy: props.tier === "warm" ? warmRequest(props) : undefined,
+        onProgress: (line) => console.log(`cutover of ${props.serverName}: ${line}`),
+    });
+}
+
+const drServerProvider: pulumi.dynamic.ResourceProvider<DrInputs, DrOutputs> = {
+    async diff(_id, olds, news) {
+        const replaces: string[] = changedKnown(olds, news, ["serverDir", "port", "osUser", "tier"] as const);
+        const report = cutover.previousCutover(olds.serverDir);
+        // Drift: a warm server (or a promoted one) that stopped shows in preview; up starts it again.
+        const shouldRun = report !== undefined || olds.tier === "warm";
+        const drifted = shouldRun && cluster.clusterStatus(locOf(olds)) !== "running";
+        const changes = replaces.length > 0 || drifted || !sameData(olds.cutover, news.cutover) || olds.applyDelaySeconds !== news.applyDelaySeconds || olds.providerVersion !== news.providerVersion;
+        return { changes, replaces, deleteBeforeReplace: true };
+    },
+    async create(inputs) {
+        const fs = require("fs") as typeof import("fs");
+        if (fs.existsSync(inputs.serverDir) && fs.readdirSync(inputs.serverDir).length > 0) {
+            throw new Error(`${inputs.serverDir} already exists and is not this DR server; refusing to overwrite or delete it (move it away, or choose another data root)`);
+        }
+        await assertPortFree(inputs.host, inputs.port, `servers.${inputs.serverName}.port`, `DR server ${inputs.serverName}`);
+        if (inputs.tier === "warm") {
+            const backup = createWarmServer(warmRequest(inputs));
+            console.log(`warm server ${inputs.serverName} standing by: restored base backup ${backup.id}, applying shipped WAL older than ${inputs.applyDelaySeconds} s`);
+        }
+        const report = inputs.cutover ? await cutOver(inputs) : null;
+        return { id: inputs.serverDir, outs: await observed(inputs, report) };
+    },
+    async read(id, props) {
+        return props === undefined ? {} : { id, props: await observed(props, cutover.previousCutover(props.serverDir) ?? null) };
+    },
+    async update(_id, olds, news) {
+        const done = cutover.previousCutover(news.serverDir);
+        if (done !== undefined && !sameData(olds.cutover, news.cutover)) {
+            throw new Error(
+                `this DR site was already cut over (to ${done.target}, promoted at ${done.promotedAt}); it is production now and is not recovered again. ` +
+                    `Put the cutover configuration back as it was, or rehearse on a fresh DR stack`,
+            );
+        }
+        const loc = locOf(news);
+        if (done === undefined && news.cutover) {
+            return { outs: await observed(news, await cutOver(news)) };
+        }
+        if (done === undefined && news.tier === "warm" && olds.applyDelaySeconds !== news.applyDelaySeconds) {
+            cluster.writeSettings(loc, warmSettings(warmRequest(news)));
+            cluster.stopCluster(loc); // recovery settings need a restart
+        }
+        if ((done !== undefined || news.tier === "warm") && cluster.clusterStatus(loc) !== "running") {
+            cluster.startCluster(loc);
+        }
+        return { outs: await observed(news, done ?? null) };
+    },
+    async delete(_id, props) {
+        const fs = require("fs") as typeof import("fs");
+        if (fs.existsSync(props.serverDir)) {
+            cluster.stopCluster(locOf(props));
+        }
+        fs.rmSync(props.serverDir, { recursive: true, force: true });
+    },
+};
+
+/** The DR site's server: standing by (warm or cold) until cutover, then the promoted primary. */
+export class DisasterRecoveryServer extends pulumi.dynamic.Resource {
+    declare public readonly state: pulumi.Output<"standing by" | "cut over">;
+    declare public readonly running: pulumi.Output<boolean>;
+    declare public readonly inRecovery: pulumi.Output<boolean>;
+    declare public readonly replayedTo: pulumi.Output<string | null>;
+    declare public readonly report: pulumi.Output<CutoverReport | null>;
+    declare public readonly serverVersion: pulumi.Output<string>;
+    declare public readonly systemIdentifier: pulumi.Output<string>;
+    declare public readonly startedAt: pulumi.Output<string>;
+
+    constructor(name: string, args: DrServerArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            drServerProvider,
+            name,
+            {
+                ...args,
+                production: pulumi.secret(args.production),
+                osUser: args.osUser,
+                providerVersion: PROVIDER_VERSION,
+                state: undefined,
+                running: undefined,
+                inRecovery: undefined,
+                replayedTo: undefined,
+                report: undefined,
+                serverVersion: undefined,
+                systemIdentifier: undefined,
+                startedAt: undefined,
+            },
+            opts,
+            "stagewise",
+            "DisasterRecoveryServer",
+        );
+    }
+}

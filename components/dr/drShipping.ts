@@ -1,0 +1,98 @@
+// DrLogShipping: the runbook's shipping job to the DR site — production's archived WAL copied into the
+// DR site's incoming folder at an interval (components/shipping/shipper.ts runs it). At cutover it is
+// stopped: production's archive is no longer followed once the DR server has been promoted.
+import * as pulumi from "@pulumi/pulumi";
+import * as shipping from "../shipping/shipper";
+import { changedKnown } from "../providers/diffs";
+
+/** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
+const PROVIDER_VERSION = "1";
+
+export interface DrLogShippingArgs {
+    /** Production's archive folder. */
+    readonly from: pulumi.Input<string>;
+    /** The DR site's incoming folder. */
+    readonly to: pulumi.Input<string>;
+    readonly stateDir: pulumi.Input<string>;
+    readonly intervalSeconds: pulumi.Input<number>;
+    readonly osUser?: pulumi.Input<string>;
+    /** After cutover: stopped. */
+    readonly stopped: pulumi.Input<boolean>;
+}
+
+interface ShippingInputs {
+    from: string;
+    to: string;
+    stateDir: string;
+    intervalSeconds: number;
+    osUser?: string;
+    stopped: boolean;
+    providerVersion: string;
+}
+
+interface ShippingOutputs extends ShippingInputs {
+    running: boolean;
+    newestShipped: string | null;
+    lastRunAt: string | null;
+    lastError: string | null;
+}
+
+function observed(inputs: ShippingInputs): ShippingOutputs {
+    const status = shipping.shipperStatus(inputs.stateDir);
+    return { ...inputs, running: status.running, newestShipped: status.newestShipped, lastRunAt: status.lastRunAt, lastError: status.lastError };
+}
+
+async function converge(inputs: ShippingInputs, restart: boolean): Promise<ShippingOutputs> {
+    if (inputs.stopped || restart) {
+        await shipping.stopShipper(inputs.stateDir);
+    }
+    if (!inputs.stopped) {
+        shipping.startShipper({ from: inputs.from, to: inputs.to, intervalMs: inputs.intervalSeconds * 1000, osUser: inputs.osUser, stateDir: inputs.stateDir });
+        await shipping.waitForShippingRun(inputs.stateDir).catch(() => undefined); // the first run's figures, when quick
+    }
+    return observed(inputs);
+}
+
+const drShippingProvider: pulumi.dynamic.ResourceProvider<ShippingInputs, ShippingOutputs> = {
+    async diff(_id, olds, news) {
+        const replaces: string[] = changedKnown(olds, news, ["to", "stateDir", "osUser"] as const);
+        const drifted = !news.stopped && !shipping.shipperStatus(olds.stateDir).running; // a stopped shipper shows in preview; up restarts it
+        const changes = replaces.length > 0 || drifted || olds.from !== news.from || olds.intervalSeconds !== news.intervalSeconds || olds.stopped !== news.stopped || olds.providerVersion !== news.providerVersion;
+        return { changes, replaces, deleteBeforeReplace: true };
+    },
+    async create(inputs) {
+        return { id: inputs.stateDir, outs: await converge(inputs, false) };
+    },
+    async read(id, props) {
+        return props === undefined ? {} : { id, props: observed(props) };
+    },
+    async update(_id, olds, news) {
+        return { outs: await converge(news, olds.from !== news.from || olds.intervalSeconds !== news.intervalSeconds) };
+    },
+    async delete(_id, props) {
+        await shipping.stopShipper(props.stateDir);
+        // Copies of production's archive and the job's own state: nothing here is the only copy of anything.
+        const fs = require("fs") as typeof import("fs");
+        fs.rmSync(props.stateDir, { recursive: true, force: true });
+        fs.rmSync(props.to, { recursive: true, force: true });
+    },
+};
+
+/** Shipping of production's archived WAL to the DR site. */
+export class DrLogShipping extends pulumi.dynamic.Resource {
+    declare public readonly running: pulumi.Output<boolean>;
+    declare public readonly newestShipped: pulumi.Output<string | null>;
+    declare public readonly lastRunAt: pulumi.Output<string | null>;
+    declare public readonly lastError: pulumi.Output<string | null>;
+
+    constructor(name: string, args: DrLogShippingArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            drShippingProvider,
+            name,
+            { ...args, osUser: args.osUser, providerVersion: PROVIDER_VERSION, running: undefined, newestShipped: undefined, lastRunAt: undefined, lastError: undefined },
+            opts,
+            "stagewise",
+            "DrLogShipping",
+        );
+    }
+}

@@ -1,0 +1,115 @@
+// LicenseReapplication: a site's own rows of its identity tables (the runbook's Server.Server and
+// HostServer.LicenseKey), recorded while they are right and re-applied after a restore, copy or
+// cutover has replaced them with another site's. The recorded rows are Pulumi secrets.
+import * as pulumi from "@pulumi/pulumi";
+import * as identityRows from "../engine/identityRows";
+import { withClient } from "../postgres/pg";
+import { changedKnown, sameData } from "../providers/diffs";
+
+/** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
+const PROVIDER_VERSION = "2"; // 2: identity and generated columns survive a re-application
+
+export type { IdentityTable } from "../engine/identityRows";
+type IdentityTable = identityRows.IdentityTable;
+
+export interface LicenseReapplicationArgs {
+    /** libpq URL of the site's configuration database (a secret). */
+    readonly connection: pulumi.Input<string>;
+    /** The tables whose rows are this site's own. */
+    readonly tables: pulumi.Input<IdentityTable[]>;
+    /** Change it to put the recorded rows back. */
+    readonly reapply: pulumi.Input<string>;
+    /**
+     * The site's own rows given up front, by "Schema.Table" (a secret), instead of recorded from the
+     * database: for a DR site whose database only arrives at cutover. They are applied at once on create.
+     * @default recorded from the database on create
+     */
+    readonly rows?: pulumi.Input<Record<string, Record<string, unknown>[]>>;
+}
+
+interface ReapplyInputs {
+    connection: string;
+    tables: IdentityTable[];
+    reapply: string;
+    /** Given rows (see LicenseReapplicationArgs.rows). */
+    rows?: Record<string, Record<string, unknown>[]>;
+    providerVersion: string;
+}
+
+interface ReapplyOutputs extends ReapplyInputs {
+    /** The recorded rows, by "Schema.Table" (a secret). */
+    rows: Record<string, Record<string, unknown>[]>;
+    recordedAt: string;
+    /** When the rows were last put back, and how many ("" and 0 before the first time). */
+    reappliedAt: string;
+    rowsReapplied: number;
+}
+
+async function record(inputs: ReapplyInputs): Promise<ReapplyOutputs["rows"]> {
+    return withClient(inputs.connection, (client) => identityRows.readIdentityRows(client, inputs.tables));
+}
+
+/** Replaces the tables' rows with the recorded ones, all tables in one transaction. */
+async function reapply(inputs: ReapplyInputs, rows: ReapplyOutputs["rows"]): Promise<number> {
+    try {
+        return await withClient(inputs.connection, (client) => identityRows.replaceIdentityRows(client, inputs.tables, rows));
+    } catch (err) {
+        throw new Error(`re-applying this site's identity rows failed, nothing was changed: ${(err as Error).message}`);
+    }
+}
+
+const licenseReapplicationProvider: pulumi.dynamic.ResourceProvider<ReapplyInputs, ReapplyOutputs> = {
+    async diff(_id, olds, news) {
+        const replaces: string[] = changedKnown(olds, news, ["connection"] as const);
+        if (!sameData(olds.tables, news.tables)) {
+            replaces.push("tables"); // other tables: record anew
+        }
+        const rowsChanged = news.rows !== undefined && !sameData(olds.rows, news.rows); // given rows changed: apply them
+        return { changes: replaces.length > 0 || rowsChanged || olds.reapply !== news.reapply || olds.providerVersion !== news.providerVersion, replaces };
+    },
+    async create(inputs) {
+        if (inputs.rows) {
+            // Given rows replace whatever the database holds now (another site's, after a cutover).
+            const rowsReapplied = await reapply(inputs, inputs.rows);
+            const now = new Date().toISOString();
+            return { id: "identity", outs: { ...inputs, rows: inputs.rows, recordedAt: now, reappliedAt: now, rowsReapplied } };
+        }
+        const rows = await record(inputs);
+        return { id: "identity", outs: { ...inputs, rows, recordedAt: new Date().toISOString(), reappliedAt: "", rowsReapplied: 0 } };
+    },
+    async update(_id, olds, news) {
+        const givenRowsChanged = news.rows !== undefined && !sameData(olds.rows, news.rows);
+        if (olds.reapply === news.reapply && !givenRowsChanged) {
+            return { outs: { ...olds, ...news } };
+        }
+        const rows = news.rows ?? olds.rows;
+        const rowsReapplied = await reapply(news, rows);
+        return { outs: { ...olds, ...news, rows, reappliedAt: new Date().toISOString(), rowsReapplied } };
+    },
+};
+
+/** This site's own identity rows, recorded once and put back whenever `reapply` changes. */
+export class LicenseReapplication extends pulumi.dynamic.Resource {
+    declare public readonly recordedAt: pulumi.Output<string>;
+    declare public readonly reappliedAt: pulumi.Output<string>;
+    declare public readonly rowsReapplied: pulumi.Output<number>;
+
+    constructor(name: string, args: LicenseReapplicationArgs, opts: pulumi.CustomResourceOptions = {}) {
+        super(
+            licenseReapplicationProvider,
+            name,
+            {
+                ...args,
+                connection: pulumi.secret(args.connection),
+                providerVersion: PROVIDER_VERSION,
+                rows: args.rows === undefined ? undefined : pulumi.secret(args.rows),
+                recordedAt: undefined,
+                reappliedAt: undefined,
+                rowsReapplied: undefined,
+            },
+            { ...opts, additionalSecretOutputs: ["rows"] },
+            "stagewise",
+            "LicenseReapplication",
+        );
+    }
+}

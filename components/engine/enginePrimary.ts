@@ -1,0 +1,94 @@
+// EnginePrimary: the engine's declared primary unit (Set Primary). Declaring another unit makes the
+// acting one step down and the new one recover state from the database; a unit acting after a
+// failover while the declared one is back shows as drift, and `up` declares the primary again.
+import * as pulumi from "@pulumi/pulumi";
+import * as units from "./unitProcesses";
+
+const PROVIDER_VERSION = "1";
+
+export interface EnginePrimaryArgs {
+    readonly primary: pulumi.Input<string>;
+    /** libpq URL of the work database (secret). */
+    readonly workUrl: pulumi.Input<string>;
+    readonly timeoutSeconds?: pulumi.Input<number>;
+}
+
+interface PrimaryInputs {
+    primary: string;
+    workUrl: string;
+    timeoutSeconds: number;
+    providerVersion: string;
+}
+
+export interface RecoveryFigures {
+    unit: string;
+    at: string;
+    /** From taking the acting lock to the recovered instances being loaded. */
+    ms: number;
+    resumed: number;
+    restarted: number;
+    terminated: number;
+}
+
+interface PrimaryOutputs extends PrimaryInputs {
+    actingPrimary: string | null;
+    lastRecovery: RecoveryFigures | null;
+}
+
+async function observed(inputs: PrimaryInputs): Promise<PrimaryOutputs> {
+    const state = await units.engineState(inputs.workUrl);
+    const acting = Object.entries(state.units).find(([, u]) => u.acting);
+    const recovery = acting?.[1].lastRecovery;
+    return { ...inputs, actingPrimary: acting?.[0] ?? null, lastRecovery: acting && recovery ? { unit: acting[0], ...recovery } : null };
+}
+
+async function declare(inputs: PrimaryInputs): Promise<PrimaryOutputs> {
+    console.log(`engine: declaring ${inputs.primary} primary; waiting until it acts`);
+    await units.setPrimary(inputs.workUrl, inputs.primary, inputs.timeoutSeconds * 1000);
+    const outs = await observed(inputs);
+    console.log(`engine: ${inputs.primary} acts; state recovered in ${outs.lastRecovery?.ms ?? "?"} ms`);
+    return outs;
+}
+
+const enginePrimaryProvider: pulumi.dynamic.ResourceProvider<PrimaryInputs, PrimaryOutputs> = {
+    async diff(_id, olds, news) {
+        const live = await observed(olds).catch(() => undefined);
+        const drifted = live?.actingPrimary !== olds.primary;
+        return { changes: olds.primary !== news.primary || drifted || olds.providerVersion !== news.providerVersion };
+    },
+    async create(inputs) {
+        return { id: "engine-primary", outs: await declare(inputs) };
+    },
+    async read(id, props) {
+        return props ? { id, props: await observed(props).catch(() => ({ ...props, actingPrimary: null })) } : {};
+    },
+    async update(_id, _olds, news) {
+        return { outs: await declare(news) };
+    },
+    async delete() {
+        // The declaration stays in the work database with its data; the units are stopped by their own resources.
+    },
+};
+
+export class EnginePrimary extends pulumi.dynamic.Resource {
+    declare public readonly actingPrimary: pulumi.Output<string | null>;
+    declare public readonly lastRecovery: pulumi.Output<RecoveryFigures | null>;
+
+    constructor(name: string, args: EnginePrimaryArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            enginePrimaryProvider,
+            name,
+            {
+                primary: args.primary,
+                workUrl: pulumi.secret(args.workUrl),
+                timeoutSeconds: args.timeoutSeconds ?? 60,
+                providerVersion: PROVIDER_VERSION,
+                actingPrimary: undefined,
+                lastRecovery: undefined,
+            },
+            opts,
+            "stagewise",
+            "EnginePrimary",
+        );
+    }
+}

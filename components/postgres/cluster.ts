@@ -1,0 +1,433 @@
+// A PostgreSQL cluster on this machine: initdb, settings, start/stop, status, and the bootstrap of
+// the engine's role and databases. Plain Node (no Pulumi), so providers and tests share it.
+// Programs run with argument arrays, never through a shell; passwords travel in files of mode 0600
+// or as SCRAM verifiers, never on a command line or in a logged statement.
+import * as childProcess from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { Client } from "pg";
+
+export interface ClusterLocation {
+    /** Folder of initdb, pg_ctl and postgres. */
+    binDir: string;
+    /** Folder of this server: holds `pgdata/`, `server.log` and the ownership marker. */
+    serverDir: string;
+    host: string;
+    port: number;
+    /** OS user the server runs as, when the deployer is root. */
+    osUser?: string;
+}
+
+export const SUPERUSER = "postgres";
+
+/** Just the location fields of a provider's inputs (which carry many more). */
+export function locationOf(props: ClusterLocation): ClusterLocation {
+    return { binDir: props.binDir, serverDir: props.serverDir, host: props.host, port: props.port, osUser: props.osUser };
+}
+
+export function dataDirOf(loc: Pick<ClusterLocation, "serverDir">): string {
+    return path.join(loc.serverDir, "pgdata");
+}
+
+export function logFileOf(loc: ClusterLocation): string {
+    return path.join(loc.serverDir, "server.log");
+}
+
+/** Name of the marker that ties a server folder to the stack and server that created it. */
+export const SERVER_MARKER = "stagewise-server.json";
+
+export interface ServerMarker {
+    owner: string;
+    server: string;
+    createdAt: string;
+    /** Where its initdb ran: "ahead" (started by the program, server/prepared.ts) or "at create"; absent for a rebuilt standby. */
+    initdb?: "ahead" | "at create";
+}
+
+/** Whether programs for this server must run as another OS user (the deployer is root, the server is not). */
+export function asServerUser(loc: ClusterLocation): boolean {
+    return loc.osUser !== undefined && os.userInfo().username !== loc.osUser;
+}
+
+/** The command and arguments that run one of the PostgreSQL programs as the server's OS user when needed. */
+export function programCommand(loc: ClusterLocation, program: string, args: string[]): [string, string[]] {
+    const file = path.join(loc.binDir, program);
+    return asServerUser(loc) ? ["runuser", ["-u", loc.osUser!, "--", file, ...args]] : [file, args];
+}
+
+// pg_ctl starts the server through /bin/sh with its paths in double quotes, where " $ ` and \ still act.
+const SHELL_ACTIVE = /["$`\\\n]/;
+
+/** Runs one of the PostgreSQL programs (as the server's OS user when needed); returns its stdout. */
+export function runProgram(loc: ClusterLocation, program: string, args: string[]): string {
+    // Its own folder too: pg_ctl runs the postgres program next to it through that shell.
+    const unsafe = program === "pg_ctl" ? [loc.binDir, ...args].find((arg) => SHELL_ACTIVE.test(arg)) : undefined;
+    if (unsafe !== undefined) {
+        throw new Error(`pg_ctl would pass ${JSON.stringify(unsafe)} through a shell, which acts on " $ \` \\ and line breaks in it (choose a platform.dataRoot and binDir without them)`);
+    }
+    const [cmd, argv] = programCommand(loc, program, args);
+    const result = childProcess.spawnSync(cmd, argv, { cwd: loc.serverDir, encoding: "utf8", timeout: 120_000 });
+    if (result.error) {
+        throw new Error(`${program} could not be started: ${result.error.message}`);
+    }
+    if (result.status !== 0) {
+        const detail = `${result.stderr}${result.stdout}`.trim().split("\n").slice(-8).join("\n");
+        throw Object.assign(new Error(`${program} ${args[0] ?? ""} failed (exit ${result.status}):\n${detail}`), {
+            exitCode: result.status,
+        });
+    }
+    return result.stdout;
+}
+
+/** Gives `target` to the server's OS user (when deploying as root). */
+export function chownToServerUser(loc: ClusterLocation, target: string): void {
+    if (asServerUser(loc)) {
+        const { uid, gid } = osUserIds(loc.osUser!);
+        fs.chownSync(target, uid, gid);
+    }
+}
+
+/** The numeric user and group ids of OS user `user`. */
+export function osUserIds(user: string): { uid: number; gid: number } {
+    // /etc/passwd first: no process to start (this runs for every file handed over); `id` for users it lacks (NSS, LDAP).
+    try {
+        const entry = fs.readFileSync("/etc/passwd", "utf8").split("\n").find((line) => line.split(":")[0] === user);
+        const fields = entry?.split(":");
+        if (fields !== undefined && /^\d+$/.test(fields[2] ?? "") && /^\d+$/.test(fields[3] ?? "")) {
+            return { uid: Number(fields[2]), gid: Number(fields[3]) };
+        }
+    } catch {
+        // unreadable: ask `id`
+    }
+    const out = childProcess.execFileSync("id", [user], { encoding: "utf8" });
+    const uid = /uid=(\d+)/.exec(out)?.[1];
+    const gid = /gid=(\d+)/.exec(out)?.[1];
+    if (uid === undefined || gid === undefined) {
+        throw new Error(`cannot find the OS user ${user}`);
+    }
+    return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** Fails with a clear message when the server's OS user cannot reach `dir` (e.g. a parent of mode 0700). */
+export function assertServerUserCanReach(loc: ClusterLocation, dir: string): void {
+    if (!asServerUser(loc)) {
+        return;
+    }
+    const result = childProcess.spawnSync("runuser", ["-u", loc.osUser!, "--", "test", "-x", dir]);
+    if (result.status !== 0) {
+        throw new Error(
+            `the servers' OS user ${loc.osUser} cannot reach ${dir} (a parent folder is closed to it); ` +
+                "choose a platform.dataRoot that user can open, or set platform.osUser",
+        );
+    }
+}
+
+/** initdb's arguments for a new cluster in `dataDir`: SCRAM authentication, data checksums, UTF-8. */
+export function initdbArgs(dataDir: string, pwfile: string): string[] {
+    return [
+        "--pgdata", dataDir,
+        "--username", SUPERUSER,
+        "--pwfile", pwfile,
+        "--auth-local", "scram-sha-256",
+        "--auth-host", "scram-sha-256",
+        "--data-checksums",
+        "--encoding", "UTF8",
+        "--no-locale",
+        "--no-instructions",
+    ];
+}
+
+/** Creates the cluster: initdb (see initdbArgs), then our pg_hba.conf and the settings include. */
+export function initCluster(loc: ClusterLocation, superuserPassword: string): void {
+    const pwfile = path.join(loc.serverDir, ".initdb-password");
+    fs.writeFileSync(pwfile, superuserPassword + "\n", { mode: 0o600 });
+    chownToServerUser(loc, pwfile);
+    try {
+        runProgram(loc, "initdb", initdbArgs(dataDirOf(loc), pwfile));
+    } finally {
+        fs.rmSync(pwfile, { force: true });
+    }
+    configureNewCluster(loc);
+}
+
+/** What every new cluster gets after initdb, wherever initdb ran: our pg_hba.conf and the settings include. */
+export function configureNewCluster(loc: ClusterLocation): void {
+    const dataDir = dataDirOf(loc);
+    writeOwnedFile(loc, path.join(dataDir, "pg_hba.conf"), HBA);
+    fs.appendFileSync(path.join(dataDir, "postgresql.conf"), "\n# Managed by stagewise:\ninclude_if_exists = 'stagewise.conf'\n");
+}
+
+const HBA = [
+    "# Managed by stagewise: password (SCRAM) logins, loopback only.",
+    "local   all          all                 scram-sha-256",
+    "host    all          all  127.0.0.1/32   scram-sha-256",
+    "host    all          all  ::1/128        scram-sha-256",
+    "local   replication  all                 scram-sha-256",
+    "host    replication  all  127.0.0.1/32   scram-sha-256",
+    "host    replication  all  ::1/128        scram-sha-256",
+    "",
+].join("\n");
+
+/** Writes a file whole (temporary file, then rename) and gives it to the server's OS user. */
+function writeOwnedFile(loc: ClusterLocation, file: string, text: string): void {
+    fs.writeFileSync(`${file}.tmp`, text, { mode: 0o600 });
+    chownToServerUser(loc, `${file}.tmp`);
+    fs.renameSync(`${file}.tmp`, file);
+}
+
+/** The settings stagewise always manages. writeSettings writes them last, so they win over any given ones. */
+export function baseSettings(loc: ClusterLocation): Record<string, string> {
+    return {
+        listen_addresses: loc.host,
+        port: String(loc.port),
+        unix_socket_directories: socketDirectory(loc.serverDir),
+    };
+}
+
+/** unix_socket_directories is a list: a folder with a comma, a double quote or edge spaces is one quoted element. */
+function socketDirectory(dir: string): string {
+    return /[,"]|^\s|\s$/.test(dir) ? `"${dir.replace(/"/g, '""')}"` : dir;
+}
+
+/** A plain setting name: `work_mem`, `DateStyle`, `pg_stat_statements.max`. */
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
+/** Directives of the file format, not settings: a line with one of them reads another file. */
+// (An array, not a Set: provider code is serialized, and a captured Set arrives as a plain object.)
+const DIRECTIVES = ["include", "include_dir", "include_if_exists"];
+// A line break ends the line in the file; the other control characters have no business in a value.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** One line of stagewise.conf; throws on a name that is not a plain setting name or a value with a control character. */
+function confLine(name: string, value: string): string {
+    if (!PLAIN_NAME.test(name) || DIRECTIVES.includes(name.toLowerCase())) {
+        throw new Error(`${JSON.stringify(name)} is not a setting name stagewise writes (use letters, digits and _, or <extension>.<name>)`);
+    }
+    if (CONTROL.test(value)) {
+        throw new Error(`the value of ${name} has a line break or control character (stagewise writes one value a line)`);
+    }
+    return `${name} = ${confValue(value)}`;
+}
+
+/** A postgresql.conf value, quoted: PostgreSQL reads back exactly `value` (no control characters, see confLine). */
+function confValue(value: string): string {
+    return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
+}
+
+/** The text of `stagewise.conf`: the given settings, then the base settings, which win (the last line of a name wins). */
+export function settingsFileText(loc: ClusterLocation, settings: Record<string, string>): string {
+    const base = baseSettings(loc);
+    const managed = new Set(Object.keys(base));
+    // PostgreSQL's names are case-insensitive: "PORT" is port.
+    const given = Object.entries(settings).filter(([name]) => !managed.has(name.toLowerCase()));
+    const lines = [...given, ...Object.entries(base)].map(([name, value]) => confLine(name, value));
+    return ["# Managed by stagewise; edits are overwritten.", ...lines, ""].join("\n");
+}
+
+/** Writes `stagewise.conf` (see settingsFileText). */
+export function writeSettings(loc: ClusterLocation, settings: Record<string, string>): void {
+    writeOwnedFile(loc, path.join(dataDirOf(loc), "stagewise.conf"), settingsFileText(loc, settings));
+}
+
+export type ServerStatus = "running" | "stopped" | "missing";
+
+/** The server accepts connections on its port (pg_isready: no password needed). */
+export function answersOnPort(loc: ClusterLocation): boolean {
+    const probe = childProcess.spawnSync(path.join(loc.binDir, "pg_isready"), ["-h", loc.host, "-p", String(loc.port), "-t", "3"], { timeout: 10_000 });
+    return probe.status === 0;
+}
+
+export function clusterStatus(loc: ClusterLocation): ServerStatus {
+    try {
+        fs.statSync(path.join(dataDirOf(loc), "PG_VERSION"));
+    } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EACCES") {
+            return "missing";
+        }
+        // A deployer who may not enter the data folder (a preview runner's unprivileged user) asks the
+        // server itself, which needs no password: accepting connections on its port means running.
+        return answersOnPort(loc) ? "running" : "stopped";
+    }
+    try {
+        runProgram(loc, "pg_ctl", ["status", "--pgdata", dataDirOf(loc)]);
+        return "running";
+    } catch (err) {
+        if ((err as { exitCode?: number }).exitCode === 3) {
+            return "stopped";
+        }
+        throw err;
+    }
+}
+
+/** Starts the server and waits until it accepts connections. pg_ctl detaches it into its own session. */
+export function startCluster(loc: ClusterLocation): void {
+    try {
+        runProgram(loc, "pg_ctl", ["start", "--pgdata", dataDirOf(loc), "--log", logFileOf(loc), "--wait", "--timeout", "120", "--silent"]);
+    } catch (err) {
+        throw new Error(`${(err as Error).message}\nlast lines of ${logFileOf(loc)}:\n${tail(logFileOf(loc), 10)}`);
+    }
+}
+
+export function restartCluster(loc: ClusterLocation): void {
+    runProgram(loc, "pg_ctl", ["restart", "--pgdata", dataDirOf(loc), "--log", logFileOf(loc), "--mode", "fast", "--wait", "--timeout", "120", "--silent"]);
+}
+
+export function stopCluster(loc: ClusterLocation): void {
+    if (clusterStatus(loc) === "running") {
+        runProgram(loc, "pg_ctl", ["stop", "--pgdata", dataDirOf(loc), "--mode", "fast", "--wait", "--timeout", "120", "--silent"]);
+    }
+}
+
+function tail(file: string, lines: number): string {
+    try {
+        return fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+    } catch {
+        return "(no log)";
+    }
+}
+
+/** A connected client: superuser, over TCP on loopback. Close it with `end()`. */
+export async function connect(loc: ClusterLocation, password: string, database = "postgres"): Promise<Client> {
+    const { Client: PgClient } = require("pg") as typeof import("pg");
+    const client = new PgClient({ host: loc.host, port: loc.port, user: SUPERUSER, password, database, connectionTimeoutMillis: 10_000 });
+    await client.connect();
+    return client;
+}
+
+/** A SCRAM-SHA-256 verifier for `password`, so the plain password never reaches the server's logs. */
+export function scramVerifier(password: string, salt: Buffer = crypto.randomBytes(16), iterations = 4096): string {
+    const salted = crypto.pbkdf2Sync(password.normalize("NFKC"), salt, iterations, 32, "sha256");
+    const hmac = (key: Buffer, text: string) => crypto.createHmac("sha256", key).update(text).digest();
+    const storedKey = crypto.createHash("sha256").update(hmac(salted, "Client Key")).digest();
+    const serverKey = hmac(salted, "Server Key");
+    return `SCRAM-SHA-256$${iterations}:${salt.toString("base64")}$${storedKey.toString("base64")}:${serverKey.toString("base64")}`;
+}
+
+export interface Bootstrap {
+    /** Role that owns the engine's databases. */
+    ownerRole: string;
+    ownerPassword: string;
+    /** Databases to create, with the SQL to load into each (as the owner). */
+    databases: { name: string; schemaSql: string }[];
+}
+
+/**
+ * Creates the owner role and the databases when missing and loads each schema (idempotent SQL) as the
+ * owner; sets the owner's password. Running it again changes nothing.
+ */
+export async function bootstrap(loc: ClusterLocation, superuserPassword: string, spec: Bootstrap): Promise<void> {
+    const admin = await connect(loc, superuserPassword);
+    try {
+        const role = admin.escapeIdentifier(spec.ownerRole);
+        const exists = await admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [spec.ownerRole]);
+        const verifier = admin.escapeLiteral(scramVerifier(spec.ownerPassword));
+        await admin.query(`${exists.rowCount ? "ALTER" : "CREATE"} ROLE ${role} LOGIN PASSWORD ${verifier}`);
+    } finally {
+        await admin.end();
+    }
+    // The databases are independent of each other: each is created and loaded on its own connections,
+    // all at once (most of the time is the server writing files, which overlaps well).
+    const results = await Promise.allSettled(spec.databases.map((db) => createAndLoad(loc, superuserPassword, spec.ownerRole, db)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) {
+        throw failed.reason;
+    }
+}
+
+async function createAndLoad(loc: ClusterLocation, superuserPassword: string, ownerRole: string, db: Bootstrap["databases"][number]): Promise<void> {
+    const admin = await connect(loc, superuserPassword);
+    try {
+        const found = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [db.name]);
+        if (!found.rowCount) {
+            await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(db.name)} OWNER ${admin.escapeIdentifier(ownerRole)}`);
+        }
+    } finally {
+        await admin.end();
+    }
+    if (db.schemaSql.trim() === "") {
+        return;
+    }
+    const client = await connect(loc, superuserPassword, db.name);
+    try {
+        await client.query("BEGIN");
+        await client.query(`SET LOCAL ROLE ${client.escapeIdentifier(ownerRole)}`);
+        await client.query(db.schemaSql);
+        await client.query("COMMIT");
+    } catch (err) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw new Error(`loading the schema into database ${db.name} failed: ${(err as Error).message}`);
+    } finally {
+        await client.end();
+    }
+}
+
+/** Sets the superuser's password (as a SCRAM verifier). */
+export async function setSuperuserPassword(loc: ClusterLocation, currentPassword: string, newPassword: string): Promise<void> {
+    const admin = await connect(loc, currentPassword);
+    try {
+        await admin.query(`ALTER ROLE ${SUPERUSER} PASSWORD ${admin.escapeLiteral(scramVerifier(newPassword))}`);
+    } finally {
+        await admin.end();
+    }
+}
+
+export interface LiveFacts {
+    startedAt: string;
+    systemIdentifier: string;
+    serverVersion: string;
+}
+
+export async function liveFacts(loc: ClusterLocation, superuserPassword: string): Promise<LiveFacts> {
+    const client = await connect(loc, superuserPassword);
+    try {
+        const { rows } = await client.query(
+            "SELECT pg_postmaster_start_time()::text AS started, (SELECT system_identifier::text FROM pg_control_system()) AS sysid, current_setting('server_version') AS version",
+        );
+        return { startedAt: rows[0].started, systemIdentifier: rows[0].sysid, serverVersion: rows[0].version };
+    } finally {
+        await client.end();
+    }
+}
+
+/**
+ * Applies changed settings: reload first; restart only when PostgreSQL reports a setting that needs one
+ * (pg_settings.pending_restart, which follows each setting's context). Returns what it did.
+ */
+export async function applySettings(
+    loc: ClusterLocation,
+    superuserPassword: string,
+    settings: Record<string, string>,
+): Promise<"reloaded" | "restarted"> {
+    writeSettings(loc, settings);
+    const client = await connect(loc, superuserPassword);
+    let pending: string[];
+    try {
+        const before = (await client.query("SELECT pg_conf_load_time() AS t")).rows[0].t as Date;
+        await client.query("SELECT pg_reload_conf()");
+        // The reload is asynchronous: this session reads the file again between statements.
+        for (let i = 0; i < 100; i++) {
+            const now = (await client.query("SELECT pg_conf_load_time() AS t")).rows[0].t as Date;
+            if (now.getTime() > before.getTime()) {
+                break;
+            }
+            await new Promise((r) => setTimeout(r, 50));
+        }
+        // "setting could not be applied" marks a setting that waits for a restart, not a bad one.
+        const errors = await client.query(
+            "SELECT name, error FROM pg_file_settings WHERE error IS NOT NULL AND error <> 'setting could not be applied'",
+        );
+        if (errors.rowCount) {
+            throw new Error(`PostgreSQL rejected settings: ${errors.rows.map((r) => `${r.name}: ${r.error}`).join("; ")}`);
+        }
+        const { rows } = await client.query("SELECT name FROM pg_settings WHERE pending_restart ORDER BY name");
+        pending = rows.map((r) => r.name as string);
+    } finally {
+        await client.end();
+    }
+    if (pending.length === 0) {
+        return "reloaded";
+    }
+    restartCluster(loc);
+    return "restarted";
+}

@@ -1,0 +1,186 @@
+// DataRoot: the folder under which a stage keeps its servers' data directories, claimed for one stack
+// by a marker file. A folder that holds anything else, or another stack's servers, is refused: a
+// stage never takes over (or later deletes) data it did not create.
+import * as pulumi from "@pulumi/pulumi";
+import { SHARED_DATA_BASE } from "../platform/local";
+import { PREPARED_DIR, sweepPrepared } from "./prepared";
+
+/** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
+const PROVIDER_VERSION = "4";
+
+export interface DataRootArgs {
+    /** Absolute path of the folder. */
+    readonly path: pulumi.Input<string>;
+    /** Who owns it: `<project>/<stack>`. */
+    readonly owner: pulumi.Input<string>;
+    /** The stage kind, recorded in the marker for people reading the folder. */
+    readonly stage: pulumi.Input<string>;
+    /** OS user that must be able to create server folders inside (the servers' user when deploying as root). @default the deployer */
+    readonly osUser?: pulumi.Input<string>;
+}
+
+interface DataRootInputs {
+    path: string;
+    owner: string;
+    stage: string;
+    osUser?: string;
+    providerVersion: string;
+}
+
+interface DataRootOutputs extends DataRootInputs {
+    /** When the folder was claimed (ISO time). */
+    claimedAt: string;
+}
+
+/** Name of the marker file that says which stack a folder belongs to. */
+export const DATA_ROOT_MARKER = ".stagewise-data-root.json";
+
+/**
+ * Why folder `root` cannot be the data root of `owners[0]`, or undefined: it exists and holds files
+ * stagewise did not create, or another stack's marker. A folder claimed by one of `owners`, or holding
+ * only the clusters the program started preparing (server/prepared.ts), is fine. Nothing read from
+ * the folder is quoted but an owner's `<project>/<stack>` name.
+ */
+function refusalOf(root: string, owners: string[]): string | undefined {
+    const fs = require("fs") as typeof import("fs");
+    const path = require("path") as typeof import("path");
+    const refused = (why: string, remedy: string) => `platform.dataRoot: ${root} ${why}; refusing to use it for ${owners[0]} (${remedy})`;
+    let entries: string[];
+    try {
+        entries = fs.readdirSync(root);
+    } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        return code === "ENOENT" ? undefined : refused(code === "ENOTDIR" ? "is not a folder" : `cannot be read (${code})`, "choose another platform.dataRoot");
+    }
+    if (!entries.includes(DATA_ROOT_MARKER)) {
+        return entries.some((entry) => entry !== PREPARED_DIR)
+            ? refused("already exists and holds files stagewise did not create", "choose another platform.dataRoot, or empty that folder yourself")
+            : undefined;
+    }
+    let owner: unknown;
+    try {
+        owner = (JSON.parse(fs.readFileSync(path.join(root, DATA_ROOT_MARKER), "utf8")) as { owner?: unknown }).owner;
+    } catch {
+        owner = undefined;
+    }
+    if (typeof owner === "string" && owners.includes(owner)) {
+        return undefined;
+    }
+    const named = typeof owner === "string" && /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/.test(owner) ? `stack ${owner}` : "another stack";
+    return refused(`belongs to ${named}`, "choose another platform.dataRoot, or destroy that stack first");
+}
+
+export const dataRootProvider: pulumi.dynamic.ResourceProvider<DataRootInputs, DataRootOutputs> = {
+    async check(olds, news) {
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        const path = require("path") as typeof import("path");
+        if (typeof news.path !== "string" || !path.isAbsolute(news.path)) {
+            failures.push({ property: "path", reason: `${JSON.stringify(news.path)} is not an absolute path` });
+        } else if (path.resolve(news.path) === path.parse(news.path).root) {
+            failures.push({ property: "path", reason: "the file-system root cannot be a data root" });
+        }
+        if (typeof news.owner !== "string" || !news.owner.includes("/")) {
+            failures.push({ property: "owner", reason: `${JSON.stringify(news.owner)} is not "<project>/<stack>"` });
+        }
+        if (failures.length === 0) {
+            // Here, not only in create, so that `pulumi preview` refuses it too. The folder this resource
+            // already claimed stays its own while it is replaced (a new owner deletes the old claim first).
+            const refusal = refusalOf(news.path, olds?.path === news.path && olds.owner !== undefined ? [news.owner, olds.owner] : [news.owner]);
+            if (refusal !== undefined) {
+                failures.push({ property: "path", reason: refusal });
+            }
+        }
+        return { inputs: news, failures };
+    },
+
+    async diff(_id, olds, news) {
+        const replaces = (["path", "owner", "osUser"] as const).filter((k) => olds[k] !== news[k]);
+        const changed = replaces.length > 0 || olds.stage !== news.stage || olds.providerVersion !== news.providerVersion;
+        return { changes: changed, replaces, deleteBeforeReplace: true };
+    },
+
+    async create(inputs) {
+        const fs = require("fs") as typeof import("fs");
+        const path = require("path") as typeof import("path");
+        const os = require("os") as typeof import("os");
+        const markerPath = path.join(inputs.path, DATA_ROOT_MARKER);
+        // As in check: the folder may have changed since.
+        const refusal = refusalOf(inputs.path, [inputs.owner]);
+        if (refusal !== undefined) {
+            throw new Error(refusal);
+        }
+        fs.mkdirSync(inputs.path, { recursive: true, mode: 0o755 });
+        if (inputs.osUser !== undefined && inputs.osUser !== os.userInfo().username) {
+            const { execFileSync } = require("child_process") as typeof import("child_process");
+            execFileSync("chown", [inputs.osUser, inputs.path]);
+        }
+        const claimedAt = new Date().toISOString();
+        const marker = { owner: inputs.owner, stage: inputs.stage, claimedAt };
+        // Written whole, then renamed, so a crash never leaves a half-written marker.
+        fs.writeFileSync(`${markerPath}.tmp`, JSON.stringify(marker, null, 2) + "\n", { mode: 0o644 });
+        fs.renameSync(`${markerPath}.tmp`, markerPath);
+        return { id: inputs.path, outs: { ...inputs, claimedAt } };
+    },
+
+    async read(id, props) {
+        const fs = require("fs") as typeof import("fs");
+        const path = require("path") as typeof import("path");
+        // A missing marker means the folder is gone (or no longer ours): report it so `up` claims it again.
+        if (!props || !fs.existsSync(path.join(id, DATA_ROOT_MARKER))) {
+            return {};
+        }
+        return { id, props };
+    },
+
+    async update(_id, _olds, news) {
+        const fs = require("fs") as typeof import("fs");
+        const path = require("path") as typeof import("path");
+        const markerPath = path.join(news.path, DATA_ROOT_MARKER);
+        const marker = JSON.parse(fs.readFileSync(markerPath, "utf8")) as { claimedAt: string };
+        fs.writeFileSync(`${markerPath}.tmp`, JSON.stringify({ owner: news.owner, stage: news.stage, claimedAt: marker.claimedAt }, null, 2) + "\n");
+        fs.renameSync(`${markerPath}.tmp`, markerPath);
+        return { outs: { ...news, claimedAt: marker.claimedAt } };
+    },
+
+    async delete(id, props) {
+        const fs = require("fs") as typeof import("fs");
+        const path = require("path") as typeof import("path");
+        const markerPath = path.join(id, DATA_ROOT_MARKER);
+        if (!fs.existsSync(markerPath)) {
+            return; // already gone
+        }
+        const marker = JSON.parse(fs.readFileSync(markerPath, "utf8")) as { owner?: string };
+        if (marker.owner !== props.owner) {
+            return; // claimed by someone else since: not ours to remove
+        }
+        fs.rmSync(markerPath);
+        sweepPrepared(id, true);
+        // Only an empty folder goes: anything left inside (a retained server) stays where it is.
+        if (fs.readdirSync(id).length === 0) {
+            fs.rmdirSync(id);
+            // A default data root under /var/lib/stagewise/<project>-<hash>/ (platform/local.ts) takes its empty project folder along.
+            const projectFolder = path.dirname(id);
+            if (path.dirname(projectFolder) === SHARED_DATA_BASE && fs.readdirSync(projectFolder).length === 0) {
+                fs.rmdirSync(projectFolder);
+            }
+        }
+    },
+};
+
+/** The folder under which a stage keeps its servers' data, claimed for one stack. */
+export class DataRoot extends pulumi.dynamic.Resource {
+    declare public readonly path: pulumi.Output<string>;
+    declare public readonly owner: pulumi.Output<string>;
+    declare public readonly claimedAt: pulumi.Output<string>;
+
+    constructor(name: string, args: DataRootArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            dataRootProvider,
+            name,
+            { ...args, osUser: args.osUser, providerVersion: PROVIDER_VERSION, claimedAt: undefined },
+            opts,
+            "stagewise",
+            "DataRoot",
+        );
+    }
+}

@@ -1,0 +1,211 @@
+// LogShippingJob: production's log shipping as a resource. For each receiving standby it keeps a
+// folder `incoming/` (where shipped WAL lands), `applied/` (where the standby moves what it applied)
+// and `state/` (the shipper's pid, status and markers), and runs one shipper (shipping/shipper.ts)
+// from production's archive into `incoming/`. It reads the primary's archiver too, so `refresh`
+// shows a failing archive command. Drift: a dead shipper shows in preview, and `up` starts it again.
+// Delete stops the shippers and removes the receivers' folders, never production's archive.
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import * as cluster from "../postgres/cluster";
+import * as shipping from "./shipper";
+import type { PrimaryEndpoint } from "../standby/hot/replication";
+import { changedKnown, sameData } from "../providers/diffs";
+
+/** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
+const PROVIDER_VERSION = "1";
+
+export interface LogShippingJobArgs {
+    /** Folder production's primary archives WAL into. */
+    readonly archive: pulumi.Input<string>;
+    /** Folder holding one sub-folder per receiver. */
+    readonly receiversDir: pulumi.Input<string>;
+    /** Names of the receiving standbys. */
+    readonly receivers: pulumi.Input<string[]>;
+    /** Time between two shipping runs, in milliseconds. */
+    readonly shipIntervalMs: pulumi.Input<number>;
+    /** The primary, whose pg_stat_archiver is read (a secret: it carries the superuser password). */
+    readonly primary: pulumi.Input<PrimaryEndpoint>;
+    /** OS user the shippers run as (the servers' user, when deploying as root). */
+    readonly osUser?: pulumi.Input<string>;
+}
+
+interface JobInputs {
+    archive: string;
+    receiversDir: string;
+    receivers: string[];
+    shipIntervalMs: number;
+    primary: PrimaryEndpoint;
+    osUser?: string;
+    providerVersion: string;
+}
+
+interface ReceiverState {
+    running: boolean;
+    lastRunAt: string | null;
+    newestShipped: string | null;
+    newestShippedArchivedAt: string | null;
+    lastError: string | null;
+}
+
+interface JobOutputs extends JobInputs {
+    /** The primary's last archive attempt failed (pg_stat_archiver). */
+    archiveFailing: boolean;
+    /** Which WAL file, since when, and what to check; null while archiving works. */
+    lastArchiveError: string | null;
+    receiverStates: Record<string, ReceiverState>;
+    /** Seconds since the newest log every receiver has was archived (the worst receiver); null before the first. */
+    newestShippedLogAgeSeconds: number | null;
+}
+
+/** The folders of one receiver. */
+export function receiverFolders(receiversDir: string, name: string): { incoming: string; applied: string; state: string } {
+    const root = path.join(receiversDir, name);
+    return { incoming: path.join(root, "incoming"), applied: path.join(root, "applied"), state: path.join(root, "state") };
+}
+
+function shipperSpec(props: JobInputs, name: string): shipping.ShipperSpec {
+    const folders = receiverFolders(props.receiversDir, name);
+    return { from: props.archive, to: folders.incoming, intervalMs: props.shipIntervalMs, osUser: props.osUser, stateDir: folders.state };
+}
+
+/** Age of the newest log every receiver has (the worst receiver's), in whole seconds. */
+export function newestShippedAge(states: ReceiverState[], now = Date.now()): number | null {
+    if (states.length === 0 || states.some((s) => s.newestShippedArchivedAt === null)) {
+        return null;
+    }
+    return Math.max(...states.map((s) => Math.max(0, Math.round((now - Date.parse(s.newestShippedArchivedAt!)) / 1000))));
+}
+
+async function observed(props: JobInputs, previous?: JobOutputs): Promise<JobOutputs> {
+    const receiverStates = Object.fromEntries(
+        props.receivers.map((name) => {
+            const { pid: _pid, ...status } = shipping.shipperStatus(shipperSpec(props, name).stateDir);
+            return [name, status];
+        }),
+    );
+    // An unreachable primary says nothing about its archiver: keep what was last seen.
+    const archiver = await shipping
+        .archiverStatus({
+            host: props.primary.host,
+            port: props.primary.port,
+            user: cluster.SUPERUSER,
+            password: props.primary.superuserPassword,
+            database: "postgres",
+            connectionTimeoutMillis: 5_000,
+        })
+        .catch(() => undefined);
+    return {
+        ...props,
+        archiveFailing: archiver?.failing ?? previous?.archiveFailing ?? false,
+        lastArchiveError: archiver ? archiver.lastError : (previous?.lastArchiveError ?? null),
+        receiverStates,
+        newestShippedLogAgeSeconds: newestShippedAge(Object.values(receiverStates)),
+    };
+}
+
+async function startAll(props: JobInputs): Promise<void> {
+    for (const name of props.receivers) {
+        const folders = receiverFolders(props.receiversDir, name);
+        shipping.ensureFolder(folders.applied, props.osUser);
+        shipping.startShipper(shipperSpec(props, name));
+    }
+    // The first run starts at once: wait for it so the outputs say what was shipped.
+    await Promise.all(props.receivers.map((name) => shipping.waitForShippingRun(shipperSpec(props, name).stateDir).catch(() => undefined)));
+}
+
+async function removeReceiver(props: JobInputs, name: string): Promise<void> {
+    const fs = require("fs") as typeof import("fs");
+    await shipping.stopShipper(shipperSpec(props, name).stateDir);
+    fs.rmSync(path.join(props.receiversDir, name), { recursive: true, force: true });
+}
+
+const logShippingJobProvider: pulumi.dynamic.ResourceProvider<JobInputs, JobOutputs> = {
+    async check(_olds, news) {
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        for (const key of ["archive", "receiversDir"] as const) {
+            if (typeof news[key] === "string" && !path.isAbsolute(news[key])) {
+                failures.push({ property: key, reason: `${JSON.stringify(news[key])} is not an absolute path` });
+            }
+        }
+        if (typeof news.shipIntervalMs === "number" && news.shipIntervalMs < 1_000) {
+            failures.push({ property: "shipIntervalMs", reason: `${news.shipIntervalMs} ms is below 1 s` });
+        }
+        return { inputs: news, failures };
+    },
+    async diff(_id, olds, news) {
+        const replaces = changedKnown(olds, news, ["receiversDir"] as const);
+        // Drift: a shipper that died shows in every preview; `up` starts it again.
+        const dead = olds.receivers.filter((name) => !shipping.shipperStatus(shipperSpec(olds, name).stateDir).running);
+        const changes =
+            replaces.length > 0 ||
+            dead.length > 0 ||
+            changedKnown(olds, news, ["archive", "shipIntervalMs", "osUser", "providerVersion"] as const).length > 0 ||
+            !sameData(olds.receivers, news.receivers) ||
+            // A new superuser password: the state must carry it, or reads of the archiver stop working.
+            (typeof news.primary === "object" && !sameData(olds.primary, news.primary));
+        return { changes, replaces, deleteBeforeReplace: true };
+    },
+    async create(inputs) {
+        shipping.ensureFolder(inputs.receiversDir, inputs.osUser);
+        await startAll(inputs);
+        return { id: inputs.receiversDir, outs: await observed(inputs) };
+    },
+    async read(id, props) {
+        if (props === undefined) {
+            return {};
+        }
+        return { id, props: await observed(props, props) };
+    },
+    async update(_id, olds, news) {
+        for (const name of olds.receivers.filter((n) => !news.receivers.includes(n))) {
+            await removeReceiver(olds, name);
+        }
+        // A new archive, interval or user: the shippers start again with it (their markers stay).
+        if (changedKnown(olds, news, ["archive", "shipIntervalMs", "osUser"] as const).length > 0) {
+            for (const name of olds.receivers) {
+                await shipping.stopShipper(shipperSpec(olds, name).stateDir);
+            }
+        }
+        shipping.ensureFolder(news.receiversDir, news.osUser);
+        await startAll(news);
+        return { outs: await observed(news, olds as JobOutputs) };
+    },
+    async delete(_id, props) {
+        const fs = require("fs") as typeof import("fs");
+        for (const name of props.receivers) {
+            await removeReceiver(props, name);
+        }
+        // Only the receivers' folder goes when empty; production's archive is not touched.
+        if (fs.existsSync(props.receiversDir) && fs.readdirSync(props.receiversDir).length === 0) {
+            fs.rmdirSync(props.receiversDir);
+        }
+    },
+};
+
+/** Production's log shipping: one shipper per receiving standby, and the archiver's health. */
+export class LogShippingJob extends pulumi.dynamic.Resource {
+    declare public readonly archiveFailing: pulumi.Output<boolean>;
+    declare public readonly lastArchiveError: pulumi.Output<string | null>;
+    declare public readonly receiverStates: pulumi.Output<Record<string, ReceiverState>>;
+    declare public readonly newestShippedLogAgeSeconds: pulumi.Output<number | null>;
+
+    constructor(name: string, args: LogShippingJobArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            logShippingJobProvider,
+            name,
+            {
+                ...args,
+                primary: pulumi.secret(args.primary),
+                osUser: args.osUser,
+                providerVersion: PROVIDER_VERSION,
+                archiveFailing: undefined,
+                lastArchiveError: undefined,
+                receiverStates: undefined,
+                newestShippedLogAgeSeconds: undefined,
+            },
+            opts,
+            "stagewise",
+            "LogShippingJob",
+        );
+    }
+}

@@ -1,0 +1,270 @@
+// Log shipping on this machine: a shipper copies newly archived WAL from the primary's archive into
+// a standby's incoming folder at an interval, and the archiver's own view (pg_stat_archiver) says
+// whether archiving works. Plain Node (no Pulumi), plain functions.
+//
+// The shipper is a small `sh` loop detached into its own session (the engine kills a provider's
+// process group when `up` ends), run as the servers' OS user, with everything it knows in its
+// state folder: `shipper.pid`, `status.json` (written whole, then renamed) and `shipped/<name>`,
+// one empty marker per shipped file, so a file is shipped once even after the standby has applied
+// and moved it away.
+import * as childProcess from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import type { ClientConfig } from "pg";
+import { withClient } from "../postgres/pg";
+
+export interface ShipperSpec {
+    /** Folder the primary archives WAL into. */
+    from: string;
+    /** The standby's incoming folder. */
+    to: string;
+    /** Time between two shipping runs (whole seconds; at least 1 s). */
+    intervalMs: number;
+    /** OS user the shipper runs as (the servers' user, when deploying as root). @default the caller */
+    osUser?: string;
+    /** Folder of the shipper's pid, status and markers; created when missing. */
+    stateDir: string;
+}
+
+export interface ShipperStatus {
+    running: boolean;
+    pid: number | null;
+    /** When the last shipping run ended (ISO), or null before the first. */
+    lastRunAt: string | null;
+    /** Name of the newest WAL segment shipped so far, or null. */
+    newestShipped: string | null;
+    /** When that segment was archived on the primary (its file time in the archive, ISO), or null. */
+    newestShippedArchivedAt: string | null;
+    /** What went wrong in the last run, or null. */
+    lastError: string | null;
+}
+
+// $1 from, $2 to, $3 interval (s), $4 state folder. Copies under a dot-name, then links it into place:
+// `ln` fails rather than replace an existing file, so nothing is ever overwritten.
+const SHIPPER_SCRIPT = `
+set -u
+from=$1 to=$2 interval=$3 state=$4
+mkdir -p "$state/shipped"
+while :; do
+  err=""
+  for src in "$from"/*; do
+    [ -f "$src" ] || continue
+    f=\${src##*/}
+    [ -e "$state/shipped/$f" ] && continue
+    if [ ! -e "$to/$f" ]; then
+      tmp="$to/.$f.shipping"
+      if ! out=$(cp "$src" "$tmp" 2>&1 && ln "$tmp" "$to/$f" 2>&1); then
+        rm -f "$tmp"
+        err="shipping $f failed: $out"
+        break
+      fi
+      rm -f "$tmp"
+    fi
+    : > "$state/shipped/$f"
+  done
+  newest=$(ls "$state/shipped" | grep -E '^[0-9A-F]{24}$' | tail -n 1)
+  archived=null
+  if [ -n "$newest" ] && [ -e "$from/$newest" ]; then archived=$(stat -c %Y "$from/$newest"); fi
+  err=$(printf '%s' "$err" | tr -d '"\\\\' | tr '\\n\\t' '  ')
+  [ -n "$err" ] && err="\\"$err\\"" || err=null
+  [ -n "$newest" ] && newest="\\"$newest\\"" || newest=null
+  printf '{"lastRunAt":%s,"newestShipped":%s,"newestShippedArchivedAt":%s,"lastError":%s}\\n' "$(date +%s)" "$newest" "$archived" "$err" > "$state/status.json.tmp"
+  mv -f "$state/status.json.tmp" "$state/status.json"
+  sleep "$interval"
+done
+`;
+
+const PID_FILE = "shipper.pid";
+const STATUS_FILE = "status.json";
+
+function osUserIds(user: string): { uid: number; gid: number } {
+    const id = (flag: string) => Number(childProcess.execFileSync("id", [flag, user], { encoding: "utf8" }).trim());
+    return { uid: id("-u"), gid: id("-g") };
+}
+
+function chownTo(ids: { uid: number; gid: number } | undefined, target: string): void {
+    if (ids !== undefined) {
+        fs.chownSync(target, ids.uid, ids.gid);
+    }
+}
+
+/** Creates `dir` and any missing parents, giving each folder it creates to `osUser`. */
+export function ensureFolder(dir: string, osUser?: string, mode = 0o700): void {
+    const ids = osUser !== undefined && process.getuid?.() === 0 ? osUserIds(osUser) : undefined;
+    const first = fs.mkdirSync(dir, { recursive: true, mode });
+    if (first === undefined) {
+        chownTo(ids, dir); // existed already: make sure it is the user's
+        return;
+    }
+    for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+        chownTo(ids, d);
+        if (d === path.resolve(first) || d === path.dirname(d)) {
+            break;
+        }
+    }
+}
+
+/** The pid of the shipper of `stateDir` when it is alive (and really is that shipper, not a reused pid). */
+function livePid(stateDir: string): number | null {
+    let pid: number;
+    try {
+        pid = Number(fs.readFileSync(path.join(stateDir, PID_FILE), "utf8").trim());
+    } catch {
+        return null;
+    }
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        if (stat.slice(stat.lastIndexOf(")") + 2)[0] === "Z") {
+            return null;
+        }
+        const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+        return argv.includes("stagewise-shipper") && argv.includes(stateDir) ? pid : null;
+    } catch {
+        return null;
+    }
+}
+
+/**
+ * Starts the shipper of `spec.stateDir` unless it already runs (then returns its pid). The folders
+ * `to` and `stateDir` are created for the OS user; `from` must exist.
+ */
+export function startShipper(spec: ShipperSpec): number {
+    const stateDir = path.resolve(spec.stateDir);
+    const running = livePid(stateDir);
+    if (running !== null) {
+        return running;
+    }
+    if (!fs.existsSync(spec.from)) {
+        throw new Error(`the archive folder ${spec.from} does not exist (nothing to ship from)`);
+    }
+    const ids = spec.osUser !== undefined && process.getuid?.() === 0 ? osUserIds(spec.osUser) : undefined;
+    for (const dir of [spec.to, path.join(stateDir, "shipped")]) {
+        ensureFolder(dir, spec.osUser);
+    }
+    const log = fs.openSync(path.join(stateDir, "shipper.log"), "a", 0o600);
+    chownTo(ids, path.join(stateDir, "shipper.log"));
+    const seconds = String(Math.max(1, Math.round(spec.intervalMs / 1000)));
+    // detached: its own session, so it outlives the engine's provider process group.
+    const child = childProcess.spawn("sh", ["-c", SHIPPER_SCRIPT, "stagewise-shipper", spec.from, spec.to, seconds, stateDir], {
+        cwd: stateDir,
+        detached: true,
+        stdio: ["ignore", log, log],
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LC_ALL: "C" },
+        ...(ids ?? {}),
+    });
+    fs.closeSync(log);
+    child.unref();
+    if (child.pid === undefined) {
+        throw new Error("the shipper could not be started");
+    }
+    fs.writeFileSync(path.join(stateDir, `${PID_FILE}.tmp`), `${child.pid}\n`);
+    fs.renameSync(path.join(stateDir, `${PID_FILE}.tmp`), path.join(stateDir, PID_FILE));
+    return child.pid;
+}
+
+/** What the shipper of `stateDir` last recorded, and whether it runs. */
+export function shipperStatus(stateDir: string): ShipperStatus {
+    const pid = livePid(path.resolve(stateDir));
+    let recorded: { lastRunAt?: number; newestShipped?: string | null; newestShippedArchivedAt?: number | null; lastError?: string | null } = {};
+    try {
+        recorded = JSON.parse(fs.readFileSync(path.join(stateDir, STATUS_FILE), "utf8"));
+    } catch {
+        // no run finished yet
+    }
+    const iso = (seconds: number | null | undefined) => (typeof seconds === "number" ? new Date(seconds * 1000).toISOString() : null);
+    return {
+        running: pid !== null,
+        pid,
+        lastRunAt: iso(recorded.lastRunAt),
+        newestShipped: recorded.newestShipped ?? null,
+        newestShippedArchivedAt: iso(recorded.newestShippedArchivedAt),
+        lastError: recorded.lastError ?? null,
+    };
+}
+
+/** Waits until the shipper has finished a run that started after this call (or `timeoutMs` passes). */
+export async function waitForShippingRun(stateDir: string, timeoutMs = 30_000): Promise<ShipperStatus> {
+    const since = Math.floor(Date.now() / 1000);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const status = shipperStatus(stateDir);
+        if (status.lastRunAt !== null && Date.parse(status.lastRunAt) / 1000 > since) {
+            return status;
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`the shipper of ${stateDir} finished no run within ${Math.round(timeoutMs / 1000)} s`);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+    }
+}
+
+/** Stops the shipper of `stateDir` (if it runs) and waits until it is gone. Its state stays. */
+export async function stopShipper(stateDir: string): Promise<void> {
+    const pid = livePid(path.resolve(stateDir));
+    if (pid === null) {
+        return;
+    }
+    try {
+        process.kill(-pid, "SIGTERM"); // the whole session's group: the loop and a running cp or sleep
+    } catch {
+        process.kill(pid, "SIGTERM");
+    }
+    for (let i = 0; i < 100 && livePid(path.resolve(stateDir)) !== null; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    if (livePid(path.resolve(stateDir)) !== null) {
+        throw new Error(`the shipper (pid ${pid}) of ${stateDir} did not stop`);
+    }
+}
+
+export interface ArchiverStatus {
+    /** The last archive attempt failed (pg_stat_archiver: last_failed_time newer than last_archived_time). */
+    failing: boolean;
+    lastArchivedWal: string | null;
+    lastArchivedAt: string | null;
+    lastFailedWal: string | null;
+    lastFailedAt: string | null;
+    failedCount: number;
+    /** "archiving 000000010000000000000003 has failed since <time> (n failures); ..." when failing, else null. */
+    lastError: string | null;
+}
+
+/** The primary's archiver as pg_stat_archiver reports it. */
+export async function archiverStatus(connection: ClientConfig | string): Promise<ArchiverStatus> {
+    const row = await withClient(connection, async (c) => {
+        const { rows } = await c.query(
+            `SELECT last_archived_wal, last_archived_time, last_failed_wal, last_failed_time, failed_count::int AS failed_count,
+                    current_setting('archive_command') AS archive_command
+               FROM pg_stat_archiver`,
+        );
+        return rows[0] as {
+            last_archived_wal: string | null;
+            last_archived_time: Date | null;
+            last_failed_wal: string | null;
+            last_failed_time: Date | null;
+            failed_count: number;
+            archive_command: string;
+        };
+    });
+    const failing = row.last_failed_time !== null && (row.last_archived_time === null || row.last_failed_time > row.last_archived_time);
+    const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+    return {
+        failing,
+        lastArchivedWal: row.last_archived_wal,
+        lastArchivedAt: iso(row.last_archived_time),
+        lastFailedWal: row.last_failed_wal,
+        lastFailedAt: iso(row.last_failed_time),
+        failedCount: row.failed_count,
+        lastError: failing ? archiveFailureMessage(row.last_failed_wal, iso(row.last_failed_time), iso(row.last_archived_time)) : null,
+    };
+}
+
+/** The words of the warning: which file, since when, and what to check. */
+export function archiveFailureMessage(wal: string | null, failedAt: string | null, lastArchivedAt: string | null): string {
+    return (
+        `archiving WAL file ${wal ?? "(unknown)"} is failing (last failure ${failedAt ?? "unknown"}; ` +
+        `last success ${lastArchivedAt ?? "never"}): nothing newer reaches the archive or the standbys. ` +
+        "Check that the archive folder exists and is writable by the servers' OS user, that its disk has room, " +
+        "and the server log for the archive_command's error"
+    );
+}

@@ -1,0 +1,68 @@
+// WalArchive: the folder production's primary archives WAL into (`<dataRoot>/wal-archive`), owned by
+// the servers' OS user, created before the primary starts archiving so the first archive_command
+// never fails for want of a folder. It holds production's log backups: protected with production,
+// and kept on delete when the primary server is retained.
+import * as pulumi from "@pulumi/pulumi";
+import * as shipping from "./shipper";
+import { changedKnown } from "../providers/diffs";
+
+/** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
+const PROVIDER_VERSION = "1";
+
+export interface WalArchiveArgs {
+    /** Absolute path of the archive folder. */
+    readonly path: pulumi.Input<string>;
+    /** The servers' OS user (when deploying as root). @default the deployer */
+    readonly osUser?: pulumi.Input<string>;
+    /** Keep the folder (and the archived WAL) when the resource is deleted. @default false */
+    readonly retain?: pulumi.Input<boolean>;
+}
+
+interface ArchiveInputs {
+    path: string;
+    osUser?: string;
+    retain: boolean;
+    providerVersion: string;
+}
+
+const walArchiveProvider: pulumi.dynamic.ResourceProvider<ArchiveInputs, ArchiveInputs> = {
+    async check(_olds, news) {
+        const path = require("path") as typeof import("path");
+        const failures = typeof news.path === "string" && path.isAbsolute(news.path) ? [] : [{ property: "path", reason: `${JSON.stringify(news.path)} is not an absolute path` }];
+        return { inputs: { ...news, retain: news.retain ?? false }, failures };
+    },
+    async diff(_id, olds, news) {
+        const replaces = changedKnown(olds, news, ["path", "osUser"] as const);
+        // Drift: a removed archive folder shows in preview, and `up` creates it again.
+        const fs = require("fs") as typeof import("fs");
+        const missing = !fs.existsSync(olds.path);
+        return { changes: replaces.length > 0 || missing || olds.retain !== news.retain || olds.providerVersion !== news.providerVersion, replaces, deleteBeforeReplace: true };
+    },
+    async create(inputs) {
+        shipping.ensureFolder(inputs.path, inputs.osUser);
+        return { id: inputs.path, outs: inputs };
+    },
+    async read(id, props) {
+        const fs = require("fs") as typeof import("fs");
+        return props === undefined || !fs.existsSync(id) ? {} : { id, props };
+    },
+    async update(_id, _olds, news) {
+        shipping.ensureFolder(news.path, news.osUser);
+        return { outs: news };
+    },
+    async delete(id, props) {
+        const fs = require("fs") as typeof import("fs");
+        if (!props.retain) {
+            fs.rmSync(id, { recursive: true, force: true });
+        }
+    },
+};
+
+/** The folder production's primary archives WAL into. */
+export class WalArchive extends pulumi.dynamic.Resource {
+    declare public readonly path: pulumi.Output<string>;
+
+    constructor(name: string, args: WalArchiveArgs, opts?: pulumi.CustomResourceOptions) {
+        super(walArchiveProvider, name, { ...args, osUser: args.osUser, providerVersion: PROVIDER_VERSION }, opts, "stagewise", "WalArchive");
+    }
+}

@@ -1,0 +1,56 @@
+// Cold standbys of production (the runbook's cold standby): scheduled, verified base backups of the
+// primary plus its archived WAL (production's `shipping`), and no server until a cutover restores one
+// with the production server's name (a DR stack with tier: cold does that, see dr/disasterRecovery.ts).
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { parseDuration, StageConfig } from "../../config/config";
+import { BaseBackups, BaseBackupSummary } from "../../backup/baseBackups";
+import { Stage } from "../../server/stage";
+
+export interface ColdStandbysArgs {
+    readonly config: StageConfig;
+    /** Production's stage: its one server is backed up, its WAL archive is the standby's log. */
+    readonly stage: Stage;
+}
+
+export interface ColdStandbyState {
+    tier: "cold";
+    /** Folder of the archived WAL a restore replays. */
+    archive: string;
+    baseBackups: BaseBackupSummary[];
+}
+
+export class ColdStandbys extends pulumi.ComponentResource {
+    public readonly standbys: pulumi.Output<Record<string, ColdStandbyState>>;
+
+    constructor(name: string, args: ColdStandbysArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("stagewise:standby:ColdStandbys", name, {}, opts);
+        const { config, stage } = args;
+        const [, primary] = Object.entries(stage.servers)[0];
+        const archive = stage.walArchive;
+        if (archive === undefined) {
+            throw new pulumi.ResourceError("cold standbys need production's WAL archive (set shipping)", this); // the schema says so first
+        }
+        const entries = Object.entries(config.standbys).flatMap(([standbyName, spec]) => (spec.tier === "cold" ? [[standbyName, spec] as const] : []));
+        const resources = entries.map(([standbyName, spec]) => {
+            const backups = new BaseBackups(
+                `${name}-${standbyName}`,
+                {
+                    source: pulumi.all([primary.host, primary.port, primary.superuserPassword]).apply(([host, port, superuserPassword]) => ({ host, port, superuserPassword })),
+                    folder: path.join(stage.dataRootPath, standbyName, "base-backups"),
+                    binDir: stage.postgresBinDir,
+                    osUser: stage.osUser,
+                    intervalSeconds: Math.round(parseDuration(spec.baseBackupInterval)! / 1000),
+                    keep: spec.keepBaseBackups,
+                },
+                // Backups of production are production's data too.
+                { parent: this, dependsOn: [primary, archive.resource], protect: true },
+            );
+            return [standbyName, backups] as const;
+        });
+        this.standbys = pulumi.all(
+            Object.fromEntries(resources.map(([standbyName, r]) => [standbyName, r.backups.apply((baseBackups) => ({ tier: "cold" as const, archive: archive.path, baseBackups }))])),
+        );
+        this.registerOutputs({ standbys: this.standbys });
+    }
+}

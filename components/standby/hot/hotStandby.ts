@@ -1,0 +1,225 @@
+// HotStandby: a streaming-replication standby of a production server (standby/hot/replication.ts), with a
+// replication slot on the primary so it never misses WAL, read-only queries allowed. It is told its
+// declared role and never changes roles itself (PrimaryRole does): a declared standby follows the
+// declared primary, and a standby declared primary is healthy when it accepts writes.
+import * as pulumi from "@pulumi/pulumi";
+import * as cluster from "../../postgres/cluster";
+import { withClient } from "../../postgres/pg";
+import { assertPortFree } from "../../platform/ports";
+import * as standby from "./replication";
+import * as switchover from "./switchover";
+import { changedKnown, sameData } from "../../providers/diffs";
+import type { ServerLocationArgs } from "../../server/location";
+
+/** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
+const PROVIDER_VERSION = "3"; // 3: removing a standby that acts as the primary drops no slot on itself
+
+export interface HotStandbyArgs extends ServerLocationArgs {
+    /** The standby's stable name. */
+    readonly standbyName: pulumi.Input<string>;
+    /** The declared primary of the group, which it streams from (a secret: it carries the superuser password replication uses). */
+    readonly primary: pulumi.Input<standby.PrimaryEndpoint>;
+    /** Its declared role: "primary" once `primary` names it. @default "standby" */
+    readonly role?: pulumi.Input<"primary" | "standby">;
+    /** Declared synchronous: its sync state is awaited and reported. @default false */
+    readonly synchronous?: pulumi.Input<boolean>;
+    /** postgresql.conf settings of the standby. @default {} */
+    readonly settings?: pulumi.Input<Record<string, string>>;
+}
+
+interface StandbyInputs {
+    standbyName: string;
+    primary: standby.PrimaryEndpoint;
+    binDir: string;
+    serverDir: string;
+    host: string;
+    port: number;
+    osUser?: string;
+    settings: Record<string, string>;
+    role: "primary" | "standby";
+    synchronous: boolean;
+    providerVersion: string;
+}
+
+interface StandbyOutputs extends StandbyInputs {
+    slot: string;
+    running: boolean;
+    inRecovery: boolean;
+    streaming: boolean;
+    /** WAL not yet replayed by the standby when last looked at, in bytes. */
+    lagBytes: number | null;
+    /** pg_stat_replication.sync_state on the primary ("sync", "async", ...); null when not streaming or primary. */
+    syncState: string | null;
+}
+
+function specOf(props: StandbyInputs): standby.HotStandbySpec {
+    return {
+        name: props.standbyName,
+        loc: cluster.locationOf(props),
+        primary: props.primary,
+        slot: standby.slotOf(props.standbyName),
+        settings: props.settings,
+    };
+}
+
+function standbySettings(props: StandbyInputs): Record<string, string> {
+    return { ...props.settings, hot_standby: "on", hot_standby_feedback: "on" };
+}
+
+async function observed(props: StandbyInputs): Promise<StandbyOutputs> {
+    const spec = specOf(props);
+    if (props.role === "primary") {
+        const running = switchover.acceptsConnections(spec.loc);
+        const inRecovery = running && (await switchover.inRecovery(spec.loc, props.primary.superuserPassword));
+        return { ...props, slot: spec.slot, running, inRecovery, streaming: false, lagBytes: null, syncState: null };
+    }
+    // A synchronous standby shows "sync" once it has caught up: wait briefly for that.
+    for (let i = 0; ; i++) {
+        const status = await standby.standbyStatus(spec);
+        const replica = status.streaming ? (await switchover.replicationStates(props.primary, props.primary.superuserPassword))[props.standbyName] : undefined;
+        const syncState = replica?.syncState ?? null;
+        if (!props.synchronous || syncState === "sync" || i >= 50) {
+            return { ...props, slot: spec.slot, ...status, syncState };
+        }
+        await new Promise((r) => setTimeout(r, 100));
+    }
+}
+
+/** Whether it is what its declared role asks for: a primary accepting writes, or a standby streaming from the declared primary. */
+async function healthy(props: StandbyInputs): Promise<boolean> {
+    const spec = specOf(props);
+    if (props.role === "primary") {
+        return switchover.acceptsConnections(spec.loc) && !(await switchover.inRecovery(spec.loc, props.primary.superuserPassword));
+    }
+    const live = await standby.standbyStatus(spec);
+    return live.running && live.streaming;
+}
+
+/**
+ * Brings a declared standby to its declared upstream: a running one is re-pointed (reload); a stopped
+ * one starts only as a standby; a former primary (no standby.signal) rejoins through pg_rewind once
+ * the declared primary accepts writes, and otherwise stays stopped — never started writable.
+ */
+async function followDeclaredPrimary(olds: StandbyInputs | undefined, news: StandbyInputs): Promise<void> {
+    const spec = specOf(news);
+    const member = { name: news.standbyName, loc: spec.loc };
+    const password = news.primary.superuserPassword;
+    const log = (line: string) => console.log(`standby ${news.standbyName}: ${line}`);
+    const moved = olds !== undefined && (olds.primary.host !== news.primary.host || olds.primary.port !== news.primary.port);
+    if (cluster.clusterStatus(spec.loc) === "running") {
+        if (!(await switchover.inRecovery(spec.loc, password))) {
+            log("still writable although declared a standby; the role change is PrimaryRole's to make");
+            return;
+        }
+        const conninfo = await withClient({ host: spec.loc.host, port: spec.loc.port, user: cluster.SUPERUSER, password, database: "postgres" }, async (c) =>
+            String((await c.query("SELECT current_setting('primary_conninfo') AS v")).rows[0].v),
+        );
+        const outdated = conninfo !== standby.primaryConninfo(member, news.primary); // e.g. made before application_name was set
+        if (moved || outdated || !(await standby.standbyStatus(spec)).streaming) {
+            standby.configureStandby(member, news.primary, password);
+            await cluster.applySettings(spec.loc, password, standbySettings(news));
+            await switchover.waitUntilStreaming(member, news.primary, password).catch(async () => {
+                log("does not stream after a reload; rejoining");
+                await switchover.rejoinAsStandby(member, news.primary, password, { rewind: false, onProgress: log, staleSlots: [] });
+            });
+        }
+        return;
+    }
+    const upstreamWritable = (await switchover.roleOf(news.primary, password)) === "primary";
+    if (standby.hasStandbySignal(spec.loc)) {
+        standby.configureStandby(member, news.primary, password);
+        cluster.writeSettings(spec.loc, standbySettings(news));
+        cluster.startCluster(spec.loc);
+    } else if (upstreamWritable) {
+        await switchover.rejoinAsStandby(member, news.primary, password, { rewind: true, onProgress: log, staleSlots: [] });
+    } else {
+        log("stopped, and it was a primary: it stays stopped until the declared primary accepts writes (then it rejoins with pg_rewind)");
+    }
+}
+
+const hotStandbyProvider: pulumi.dynamic.ResourceProvider<StandbyInputs, StandbyOutputs> = {
+    async check(_olds, news) {
+        return { inputs: { ...news, settings: news.settings ?? {}, role: news.role ?? "standby", synchronous: news.synchronous ?? false }, failures: [] };
+    },
+    async diff(_id, olds, news) {
+        const replaces: string[] = changedKnown(olds, news, ["serverDir", "port", "standbyName", "osUser"] as const);
+        // A new declared primary is followed (re-pointed), not rebuilt.
+        const primaryMoved =
+            typeof news.primary === "object" && (olds.primary.host !== news.primary.host || olds.primary.port !== news.primary.port);
+        const roleChanged = changedKnown(olds, news, ["role", "synchronous"] as const).length > 0;
+        // Drift: a standby that stopped or stopped streaming, or a declared primary not accepting writes,
+        // shows in every preview; `up` brings it back in its declared role.
+        const drifted = !(await healthy({ ...olds, role: news.role ?? olds.role ?? "standby" }).catch(() => false));
+        const changes =
+            replaces.length > 0 || primaryMoved || roleChanged || drifted || !sameData(olds.settings, news.settings) || olds.providerVersion !== news.providerVersion;
+        return { changes, replaces, deleteBeforeReplace: true };
+    },
+    async create(inputs) {
+        const fs = require("fs") as typeof import("fs");
+        const spec = specOf(inputs);
+        if (fs.existsSync(inputs.serverDir) && fs.readdirSync(inputs.serverDir).length > 0) {
+            throw new Error(`${inputs.serverDir} already exists and is not this standby; refusing to overwrite or delete it (move it away, or choose another data root)`);
+        }
+        await assertPortFree(inputs.host, inputs.port, `standbys.${inputs.standbyName}.port`, `standby ${inputs.standbyName}`);
+        // The engine shows a dynamic provider's output lines as they come: pg_basebackup's progress.
+        await standby.createHotStandby(spec, (line) => console.log(`standby ${inputs.standbyName}: ${line}`));
+        return { id: inputs.serverDir, outs: await observed(inputs) };
+    },
+    async read(id, props) {
+        if (props === undefined || cluster.clusterStatus(specOf(props).loc) === "missing") {
+            return {};
+        }
+        return { id, props: await observed({ ...props, role: props.role ?? "standby", synchronous: props.synchronous ?? false }).catch(() => ({ ...props, running: false, streaming: false })) };
+    },
+    async update(_id, olds, news) {
+        const spec = specOf(news);
+        if (news.role === "primary") {
+            if (cluster.clusterStatus(spec.loc) !== "running") {
+                cluster.writeSettings(spec.loc, standbySettings(news));
+                cluster.startCluster(spec.loc);
+            }
+        } else {
+            await followDeclaredPrimary(olds.primary ? olds : undefined, news);
+        }
+        if (cluster.clusterStatus(spec.loc) === "running" && !sameData(olds.settings, news.settings)) {
+            await cluster.applySettings(spec.loc, news.primary.superuserPassword, standbySettings(news));
+        }
+        return { outs: await observed(news) };
+    },
+    async delete(_id, props) {
+        await standby.removeHotStandby(specOf(props));
+    },
+};
+
+/** A hot standby of a production server. */
+export class HotStandby extends pulumi.dynamic.Resource {
+    declare public readonly host: pulumi.Output<string>;
+    declare public readonly port: pulumi.Output<number>;
+    declare public readonly slot: pulumi.Output<string>;
+    declare public readonly running: pulumi.Output<boolean>;
+    declare public readonly streaming: pulumi.Output<boolean>;
+    declare public readonly lagBytes: pulumi.Output<number | null>;
+    declare public readonly syncState: pulumi.Output<string | null>;
+
+    constructor(name: string, args: HotStandbyArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            hotStandbyProvider,
+            name,
+            {
+                ...args,
+                primary: pulumi.secret(args.primary),
+                osUser: args.osUser,
+                providerVersion: PROVIDER_VERSION,
+                slot: undefined,
+                running: undefined,
+                inRecovery: undefined,
+                streaming: undefined,
+                lagBytes: undefined,
+                syncState: undefined,
+            },
+            opts,
+            "stagewise",
+            "HotStandby",
+        );
+    }
+}

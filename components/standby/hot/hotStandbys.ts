@@ -1,0 +1,174 @@
+// Standbys: the standbys of a production server (hot only, so far) and the connection string that
+// follows the primary — the modern form of the runbook's IP alias (libpq tries each host and keeps
+// the one that accepts writes).
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { settingsText, StageConfig, StandbyConfig } from "../../config/config";
+import { DATABASE_ROLES, DatabaseRole } from "../../engine/referenceSchema";
+import { HotStandby } from "./hotStandby";
+import { PrimaryRole } from "./primaryRole";
+import { Stage } from "../../server/stage";
+import { redirectionRunbook, sameSubnet } from "./redirection";
+import { declaredPrimary, failoverOrder, primaryEndpoint, replicationMembers, synchronousMembers } from "./roles";
+
+export interface StandbysArgs {
+    readonly config: StageConfig;
+    readonly stage: Stage;
+    /** Folder of the stage's data. */
+    readonly dataRoot: string;
+}
+
+export interface StandbyState {
+    tier: "hot";
+    endpoint: string;
+    slot: string;
+    running: boolean;
+    streaming: boolean;
+    lagBytes: number | null;
+    /** Declared synchronous. */
+    synchronous: boolean;
+    /** pg_stat_replication.sync_state on the primary; null while not streaming or when it is the primary. */
+    syncState: string | null;
+    /** Its declared role in the replication group. */
+    role: "primary" | "standby";
+}
+
+/** The replication group's primary, as of the last up. */
+export interface PrimaryState {
+    name: string;
+    endpoint: string;
+    lastChange: {
+        kind: "switchover" | "failover";
+        from: string;
+        to: string;
+        at: string;
+        seconds: number;
+        checkpointLsn: string | null;
+        rejoined: string[];
+        needsRebuild: string[];
+    } | null;
+}
+
+export class Standbys extends pulumi.ComponentResource {
+    public readonly standbys: pulumi.Output<Record<string, StandbyState>>;
+    /** libpq URLs listing the primary and every standby, with target_session_attrs=read-write (secret). */
+    public readonly failoverConnectionStrings: pulumi.Output<Record<DatabaseRole, string>> | undefined;
+    /** When the members are on different subnets: the manual redirection steps to the declared primary, instead of failover strings. */
+    public readonly redirectionRunbook: string[] | undefined;
+    /** The replication group's primary (when the stage has hot standbys). */
+    public readonly primary: pulumi.Output<PrimaryState> | undefined;
+    /** What owns the role change; everything that writes to production waits for it. */
+    public readonly primaryRole: PrimaryRole | undefined;
+
+    constructor(name: string, args: StandbysArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("stagewise:standby:Standbys", name, {}, opts);
+        const { config, stage } = args;
+        // Warm standbys are built by WarmStandbys (components/standby/warm/warmStandbys.ts); they take no part in failover strings.
+        const entries = Object.entries(config.standbys).filter((entry): entry is [string, Extract<StandbyConfig, { tier: "hot" }>] => entry[1].tier === "hot");
+        const [, primary] = Object.entries(stage.servers)[0];
+
+        // The role change comes first: standbys then follow the declared primary (re-pointed, never rebuilt).
+        const declared = declaredPrimary(config);
+        const superuserPassword = primary.superuserPassword;
+        const role =
+            entries.length > 0
+                ? new PrimaryRole(
+                      `${name}-primary`,
+                      {
+                          declared,
+                          members: replicationMembers(config).map((m) => ({
+                              name: m.name,
+                              host: m.host,
+                              port: m.port,
+                              serverDir: path.join(args.dataRoot, m.name), // the server's folder and each standby's are named after them
+                          })),
+                          synchronous: synchronousMembers(config),
+                          binDir: stage.postgresBinDir,
+                          osUser: stage.osUser,
+                          superuserPassword,
+                      },
+                      { parent: this, dependsOn: [primary] },
+                  )
+                : undefined;
+        this.primaryRole = role;
+        const upstream = primaryEndpoint(config);
+
+        const resources = entries.map(([standbyName, spec]) => {
+            const resource = new HotStandby(
+                `${name}-${standbyName}`,
+                {
+                    standbyName,
+                    primary: superuserPassword.apply((password) => ({ host: upstream.host, port: upstream.port, superuserPassword: password })),
+                    role: standbyName === declared ? "primary" : "standby",
+                    synchronous: spec.synchronous,
+                    binDir: stage.postgresBinDir,
+                    serverDir: path.join(args.dataRoot, standbyName),
+                    host: spec.host,
+                    port: spec.port,
+                    osUser: stage.osUser,
+                    // A standby does not archive (archive_mode=on, not always); promoted, it archives where the server did.
+                    // The managed archiving settings come last: they win over the user's (which the schema keeps apart anyway).
+                    settings: { ...settingsText(spec.settings), ...stage.archiving },
+                },
+                // Rebuilt from the primary at any time, so not protected; it follows the declared primary.
+                { parent: this, dependsOn: [primary, ...(role ? [role] : [])] },
+            );
+            return [standbyName, resource] as const;
+        });
+
+        this.standbys = pulumi.all(
+            Object.fromEntries(
+                resources.map(([standbyName, r]) => [
+                    standbyName,
+                    pulumi.all([r.host, r.port, r.slot, r.running, r.streaming, r.lagBytes, r.syncState]).apply(([host, port, slot, running, streaming, lagBytes, syncState]) => ({
+                        tier: "hot" as const,
+                        endpoint: `${host}:${port}`,
+                        slot,
+                        running,
+                        streaming,
+                        lagBytes,
+                        synchronous: entries.find(([n]) => n === standbyName)![1].synchronous,
+                        syncState: syncState ?? null,
+                        role: standbyName === declared ? ("primary" as const) : ("standby" as const),
+                    })),
+                ]),
+            ),
+        );
+
+        if (role !== undefined) {
+            this.primary = pulumi.all([role.primary, role.lastChange]).apply(([acting, lastChange]) => {
+                const member = replicationMembers(config).find((m) => m.name === acting)!;
+                return { name: acting, endpoint: `${member.host}:${member.port}`, lastChange: lastChange ?? null };
+            });
+            // Clients try the declared primary first; libpq keeps the member that accepts writes.
+            const ordered = failoverOrder(config);
+            if (sameSubnet(ordered.map((m) => m.host))) {
+                const hosts = ordered.map((m) => `${hostForUrl(m.host)}:${m.port}`);
+                this.failoverConnectionStrings = pulumi.secret(
+                    pulumi.all([primary.applicationPassword, role.primary]).apply(
+                        ([password]) =>
+                            Object.fromEntries(
+                                DATABASE_ROLES.map((dbRole) => [
+                                    dbRole,
+                                    `postgresql://${config.engine.owner}:${encodeURIComponent(password)}@${hosts.join(",")}/${config.engine.databases[dbRole]}?target_session_attrs=read-write`,
+                                ]),
+                            ) as Record<DatabaseRole, string>,
+                    ),
+                );
+            } else {
+                const [first, ...others] = ordered;
+                this.redirectionRunbook = redirectionRunbook(first, others, DATABASE_ROLES.map((r) => config.engine.databases[r]));
+            }
+        }
+        this.registerOutputs({
+            standbys: this.standbys,
+            failoverConnectionStrings: this.failoverConnectionStrings,
+            redirectionRunbook: this.redirectionRunbook,
+            primary: this.primary,
+        });
+    }
+}
+
+function hostForUrl(host: string): string {
+    return host.includes(":") ? `[${host}]` : host;
+}

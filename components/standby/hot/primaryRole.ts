@@ -1,0 +1,181 @@
+// PrimaryRole: which member of production's replication group (its server and hot standbys) is the
+// primary, as a resource. Changing the declared primary and running `up` performs a planned
+// switchover when the current primary accepts connections (no commit lost), a failover otherwise;
+// the servers and standbys themselves never change roles. It also owns synchronous_standby_names,
+// which follows the primary. The work is in standby/hot/switchover.ts.
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterLocation } from "../../postgres/cluster";
+import * as switchover from "./switchover";
+import { changedKnown, sameData, UNKNOWN } from "../../providers/diffs";
+
+/** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
+const PROVIDER_VERSION = "1";
+
+export interface GroupMember {
+    name: string;
+    host: string;
+    port: number;
+    serverDir: string;
+}
+
+export interface PrimaryRoleArgs {
+    /** The member that must be the primary. */
+    readonly declared: pulumi.Input<string>;
+    /** Every member, the server first. */
+    readonly members: pulumi.Input<GroupMember[]>;
+    /** Standbys the primary waits for on commit (synchronous_standby_names). */
+    readonly synchronous: pulumi.Input<string[]>;
+    readonly binDir: pulumi.Input<string>;
+    readonly osUser?: pulumi.Input<string>;
+    /** The group's superuser password (one cluster, one password). */
+    readonly superuserPassword: pulumi.Input<string>;
+}
+
+interface RoleInputs {
+    declared: string;
+    members: GroupMember[];
+    synchronous: string[];
+    binDir: string;
+    osUser?: string;
+    superuserPassword: string;
+    providerVersion: string;
+}
+
+interface RoleOutputs extends RoleInputs {
+    /** The member that is the primary after the last up. */
+    primary: string;
+    /** The last role change this resource made. */
+    lastChange: (switchover.RoleChange & { at: string }) | null;
+    /** The primary's pg_stat_replication, by member name, as of the last up. */
+    replication: Record<string, switchover.ReplicaState>;
+}
+
+function memberOf(inputs: RoleInputs, name: string): switchover.Member {
+    const m = inputs.members.find((x) => x.name === name);
+    if (m === undefined) {
+        throw new Error(`${name} is not a member of the replication group (members: ${inputs.members.map((x) => x.name).join(", ")})`);
+    }
+    const loc: ClusterLocation = { binDir: inputs.binDir, serverDir: m.serverDir, host: m.host, port: m.port, osUser: inputs.osUser };
+    return { name, loc };
+}
+
+/** The member that accepts writes now, if any. */
+async function writableMember(inputs: RoleInputs): Promise<string | undefined> {
+    const roles = await Promise.all(inputs.members.map((m) => switchover.roleOf(memberOf(inputs, m.name).loc, inputs.superuserPassword)));
+    return inputs.members.find((_, i) => roles[i] === "primary")?.name;
+}
+
+/** Makes the declared member the primary (when it is not), applies synchronous_standby_names, and observes. */
+async function converge(inputs: RoleInputs, recordedPrimary: string | undefined, previous: RoleOutputs["lastChange"]): Promise<RoleOutputs> {
+    const log = (line: string) => console.log(`primary: ${line}`);
+    const writable = await writableMember(inputs);
+    // The recorded primary counts unless another member has become writable since (a change by hand).
+    const current = writable ?? recordedPrimary ?? inputs.members[0].name;
+    let lastChange = previous;
+    if (current !== inputs.declared) {
+        const others = inputs.members.filter((m) => m.name !== current && m.name !== inputs.declared).map((m) => memberOf(inputs, m.name));
+        const change = await switchover.changePrimary(
+            memberOf(inputs, current),
+            memberOf(inputs, inputs.declared),
+            others,
+            inputs.superuserPassword,
+            inputs.synchronous,
+            log,
+        );
+        lastChange = { ...change, at: new Date().toISOString() };
+        log(`${change.kind} ${change.from} -> ${change.to} done in ${change.seconds.toFixed(1)} s` + (change.needsRebuild.length ? `; needs a rebuild: ${change.needsRebuild.join(", ")}` : ""));
+    }
+    const primary = memberOf(inputs, inputs.declared);
+    await switchover.applySynchronousNames(primary.loc, inputs.superuserPassword, inputs.synchronous);
+    const replication = await observe(inputs);
+    return { ...inputs, primary: inputs.declared, lastChange, replication };
+}
+
+async function observe(inputs: RoleInputs): Promise<Record<string, switchover.ReplicaState>> {
+    const primary = memberOf(inputs, inputs.declared);
+    // Synchronous standbys show as "sync" once they have confirmed a flush: wait briefly for that.
+    for (let i = 0; ; i++) {
+        const states = await switchover.replicationStates(primary.loc, inputs.superuserPassword);
+        const settled = inputs.synchronous.every((name) => states[name]?.syncState === "sync");
+        if (settled || i >= 50) {
+            return states;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+    }
+}
+
+const primaryRoleProvider: pulumi.dynamic.ResourceProvider<RoleInputs, RoleOutputs> = {
+    async check(_olds, news) {
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        const names = (news.members ?? []).map((m) => m.name);
+        if (typeof news.declared === "string" && news.declared !== UNKNOWN && !names.includes(news.declared)) {
+            failures.push({ property: "declared", reason: `${JSON.stringify(news.declared)} is not a member (members: ${names.join(", ")})` });
+        }
+        return { inputs: { ...news, synchronous: news.synchronous ?? [] }, failures };
+    },
+
+    async diff(_id, olds, news) {
+        const changed: string[] = changedKnown(olds, news, ["declared", "binDir", "osUser", "superuserPassword", "providerVersion"] as const);
+        if (!sameData(olds.members, news.members)) {
+            changed.push("members");
+        }
+        if (!sameData(olds.synchronous, news.synchronous)) {
+            changed.push("synchronous");
+        }
+        // `declared` differs from the acting primary after a failed role change too: `up` tries again.
+        if (news.declared !== olds.primary && news.declared !== (UNKNOWN as unknown) && !changed.includes("declared")) {
+            changed.push("declared");
+        }
+        return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false };
+    },
+
+    async create(inputs) {
+        return { id: `primary-${inputs.members[0].serverDir}`, outs: await converge(inputs, undefined, null) };
+    },
+
+    async read(id, props) {
+        if (props === undefined) {
+            return {};
+        }
+        const replication = await observe(props).catch(() => props.replication);
+        return { id, props: { ...props, replication } };
+    },
+
+    async update(_id, olds, news) {
+        return { outs: await converge(news, olds.primary, olds.lastChange) };
+    },
+
+    async delete(_id, props) {
+        // Nothing waits for a standby that is about to go: the acting primary stops listing any.
+        const primary = memberOf(props, props.primary);
+        if (switchover.acceptsConnections(primary.loc)) {
+            await switchover.applySynchronousNames(primary.loc, props.superuserPassword, []).catch(() => undefined);
+        }
+    },
+};
+
+/** Which member of production's replication group is the primary. */
+export class PrimaryRole extends pulumi.dynamic.Resource {
+    declare public readonly primary: pulumi.Output<string>;
+    declare public readonly lastChange: pulumi.Output<RoleOutputs["lastChange"]>;
+    declare public readonly replication: pulumi.Output<Record<string, switchover.ReplicaState>>;
+
+    constructor(name: string, args: PrimaryRoleArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            primaryRoleProvider,
+            name,
+            {
+                ...args,
+                superuserPassword: pulumi.secret(args.superuserPassword),
+                osUser: args.osUser,
+                providerVersion: PROVIDER_VERSION,
+                primary: undefined,
+                lastChange: undefined,
+                replication: undefined,
+            },
+            opts,
+            "stagewise",
+            "PrimaryRole",
+        );
+    }
+}

@@ -1,0 +1,123 @@
+// WarmStandby: a server in continuous recovery from the WAL production ships into its incoming
+// folder (standby/warm/warmReplay.ts), applying it after its apply delay. It never connects to the
+// primary after its base backup. Drift: a stopped standby shows in preview, and `up` starts it.
+import * as pulumi from "@pulumi/pulumi";
+import * as cluster from "../../postgres/cluster";
+import { assertPortFree } from "../../platform/ports";
+import type { PrimaryEndpoint } from "../hot/replication";
+import * as warm from "./warmReplay";
+import { changedKnown, sameData } from "../../providers/diffs";
+import type { ServerLocationArgs } from "../../server/location";
+
+/** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
+const PROVIDER_VERSION = "1";
+
+export interface WarmStandbyArgs extends ServerLocationArgs {
+    /** The standby's stable name. */
+    readonly standbyName: pulumi.Input<string>;
+    /** The primary its base backup is taken from (a secret: it carries the superuser password). */
+    readonly primary: pulumi.Input<PrimaryEndpoint>;
+    /** postgresql.conf settings: the shipping ones (restore_command, recovery_min_apply_delay, ...) and the user's. */
+    readonly settings: pulumi.Input<Record<string, string>>;
+}
+
+interface WarmInputs {
+    standbyName: string;
+    primary: PrimaryEndpoint;
+    binDir: string;
+    serverDir: string;
+    host: string;
+    port: number;
+    osUser?: string;
+    settings: Record<string, string>;
+    providerVersion: string;
+}
+
+interface WarmOutputs extends WarmInputs, warm.WarmStandbyStatus {}
+
+function specOf(props: WarmInputs): warm.WarmStandbySpec {
+    return { loc: cluster.locationOf(props), primary: props.primary, settings: props.settings };
+}
+
+async function observed(props: WarmInputs): Promise<WarmOutputs> {
+    return { ...props, ...(await warm.warmStandbyStatus(specOf(props))) };
+}
+
+const warmStandbyProvider: pulumi.dynamic.ResourceProvider<WarmInputs, WarmOutputs> = {
+    async check(_olds, news) {
+        return { inputs: news, failures: [] };
+    },
+    async diff(_id, olds, news) {
+        const replaces: string[] = changedKnown(olds, news, ["serverDir", "port", "standbyName", "osUser"] as const);
+        if (typeof news.primary === "object" && (olds.primary.host !== news.primary.host || olds.primary.port !== news.primary.port)) {
+            replaces.push("primary"); // a copy of another server
+        }
+        // Drift: a standby stopped behind Pulumi's back shows in every preview; `up` starts it.
+        let running = false;
+        try {
+            running = cluster.clusterStatus(specOf(olds).loc) === "running";
+        } catch {
+            // unreadable counts as not running
+        }
+        const changes = replaces.length > 0 || !running || !sameData(olds.settings, news.settings) || olds.providerVersion !== news.providerVersion;
+        return { changes, replaces, deleteBeforeReplace: true };
+    },
+    async create(inputs) {
+        const fs = require("fs") as typeof import("fs");
+        if (fs.existsSync(inputs.serverDir) && fs.readdirSync(inputs.serverDir).length > 0) {
+            throw new Error(`${inputs.serverDir} already exists and is not this standby; refusing to overwrite or delete it (move it away, or choose another data root)`);
+        }
+        await assertPortFree(inputs.host, inputs.port, `standbys.${inputs.standbyName}.port`, `standby ${inputs.standbyName}`);
+        await warm.createWarmStandby(specOf(inputs), (line) => console.log(`standby ${inputs.standbyName}: ${line}`));
+        return { id: inputs.serverDir, outs: await observed(inputs) };
+    },
+    async read(id, props) {
+        if (props === undefined || cluster.clusterStatus(specOf(props).loc) === "missing") {
+            return {};
+        }
+        return { id, props: await observed(props).catch(() => ({ ...props, running: false })) };
+    },
+    async update(_id, olds, news) {
+        const spec = specOf(news);
+        if (cluster.clusterStatus(spec.loc) !== "running") {
+            cluster.writeSettings(spec.loc, warm.warmSettings(news.settings));
+            cluster.startCluster(spec.loc);
+        } else if (!sameData(olds.settings, news.settings)) {
+            await cluster.applySettings(spec.loc, news.primary.superuserPassword, warm.warmSettings(news.settings));
+        }
+        return { outs: await observed(news) };
+    },
+    async delete(_id, props) {
+        warm.removeWarmStandby(specOf(props));
+    },
+};
+
+/** A warm standby of a production server. */
+export class WarmStandby extends pulumi.dynamic.Resource {
+    declare public readonly host: pulumi.Output<string>;
+    declare public readonly port: pulumi.Output<number>;
+    declare public readonly running: pulumi.Output<boolean>;
+    declare public readonly inRecovery: pulumi.Output<boolean>;
+    declare public readonly lastReplayedAt: pulumi.Output<string | null>;
+    declare public readonly lagSeconds: pulumi.Output<number | null>;
+
+    constructor(name: string, args: WarmStandbyArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            warmStandbyProvider,
+            name,
+            {
+                ...args,
+                primary: pulumi.secret(args.primary),
+                osUser: args.osUser,
+                providerVersion: PROVIDER_VERSION,
+                running: undefined,
+                inRecovery: undefined,
+                lastReplayedAt: undefined,
+                lagSeconds: undefined,
+            },
+            opts,
+            "stagewise",
+            "WarmStandby",
+        );
+    }
+}
