@@ -1,0 +1,195 @@
+// "A place where servers run": what a platform can do (`supports`) and the operations on one of its
+// hosts. Everything above this interface reaches a member's files and programs only through a `Host`,
+// never through its own file system, so a host may be another machine. No Pulumi, no Node modules:
+// the configuration check imports it.
+
+export type PlatformKind = "local" | "docker";
+
+/**
+ * What a stage may ask of a platform beyond servers, each with the configuration path it is declared
+ * at (the path a refusal is reported on).
+ */
+export const FEATURES = {
+    standbys: ["standbys"],
+    shipping: ["shipping"],
+    copy: ["copy"],
+    backups: ["backups"],
+    engineUnits: ["engine", "units"],
+    generatedSuperuserPassword: ["superuserPassword"],
+    generatedApplicationPassword: ["applicationPassword"],
+} as const;
+
+export type Feature = keyof typeof FEATURES;
+
+/** The answer of `supports`: yes, or no with the problem at the feature's path, worded for the user. */
+export type Support = { supported: true } | { supported: false; path: readonly string[]; message: string };
+
+/** The refusal messages, word for word as users see them. */
+export const REFUSALS = {
+    notYet: (kind: PlatformKind) => `is not available on the ${kind} platform yet (use platform.kind: local)`,
+    unitsNotYet: (kind: PlatformKind) => `run as local processes: not available on the ${kind} platform yet (use platform.kind: local)`,
+    noGeneratedPasswords: (kind: PlatformKind, key: string) =>
+        `is needed on the ${kind} platform, which generates no passwords (set it with: pulumi config set --secret ${key} <value>)`,
+} as const;
+
+/** Which features each platform lacks (all others it has). */
+const LACKING: Record<PlatformKind, readonly Feature[]> = {
+    local: [],
+    docker: ["standbys", "shipping", "copy", "backups", "engineUnits", "generatedSuperuserPassword", "generatedApplicationPassword"],
+};
+
+/** What `kind` answers for `feature` (pure: the configuration check asks it before any host exists). */
+export function supportOn(kind: PlatformKind, feature: Feature): Support {
+    if (!LACKING[kind].includes(feature)) {
+        return { supported: true };
+    }
+    const path = FEATURES[feature];
+    const message =
+        feature === "engineUnits"
+            ? REFUSALS.unitsNotYet(kind)
+            : feature === "generatedSuperuserPassword" || feature === "generatedApplicationPassword"
+              ? REFUSALS.noGeneratedPasswords(kind, path[0])
+              : REFUSALS.notYet(kind);
+    return { supported: false, path, message };
+}
+
+/** The problems (path and message) for the `wanted` features that `kind` refuses, in the order asked. */
+export function refusals(kind: PlatformKind, wanted: readonly Feature[]): { path: string[]; message: string }[] {
+    return wanted.flatMap((feature) => {
+        const answer = supportOn(kind, feature);
+        return answer.supported ? [] : [{ path: [...answer.path], message: answer.message }];
+    });
+}
+
+export interface Platform {
+    readonly kind: PlatformKind;
+    supports(feature: Feature): Support;
+    /** The host a server with this placement runs on. Throws where the platform has no host operations. */
+    host(place: HostPlace): Host;
+}
+
+/** Where on a platform a server's programs run. */
+export interface HostPlace {
+    /** Folder of the PostgreSQL programs on that host. */
+    binDir: string;
+    /** OS user the servers run as there (when it is not the deployer's own). */
+    osUser?: string;
+}
+
+export interface ProgramOptions {
+    /** Working folder on the host. */
+    cwd?: string;
+    /** Variables added to a clean environment (PATH and LC_ALL only otherwise); never a password. */
+    env?: Record<string, string>;
+    /** Given to the program's standard input: the way a secret reaches it. */
+    stdin?: string;
+    timeoutMs?: number;
+}
+
+export interface WatchOptions extends ProgramOptions {
+    /** Each non-empty line the program writes to stderr (its progress), as it comes. */
+    onLine?: (line: string) => void;
+}
+
+/** A failed program: its exit code (when it exited) and the last lines it wrote. */
+export interface ProgramError extends Error {
+    exitCode?: number | null;
+}
+
+export interface FileOptions {
+    /** Mode of a new file. @default 0o600 */
+    mode?: number;
+    /** Give it to the servers' OS user. @default true */
+    owned?: boolean;
+}
+
+export interface FolderOptions {
+    /** @default 0o700 */
+    mode?: number;
+    /** Give it to the servers' OS user. @default true */
+    owned?: boolean;
+}
+
+export interface EntryFacts {
+    kind: "file" | "folder" | "other";
+    bytes: number;
+    modifiedAt: Date;
+}
+
+/** A process started detached from the deployer, identified for a later liveness check (a pid can be reused). */
+export interface DetachedProcess {
+    pid: number;
+    /** The host's start time of the process (opaque), or null when it cannot be read. */
+    startTime: string | null;
+}
+
+export interface DetachedOptions {
+    cwd?: string;
+    env?: Record<string, string>;
+    /** File on the host that receives stdout and stderr. */
+    logFile: string;
+    /** Run as the servers' OS user. @default true */
+    asServerUser?: boolean;
+}
+
+/** The server a base backup is streamed from, by its address as the receiving host reaches it. */
+export interface BackupSource {
+    host: string;
+    port: number;
+    superuserPassword: string;
+}
+
+export interface BaseBackupOptions {
+    /** Data directory to create on the receiving host. */
+    dataDir: string;
+    /** Folder on the receiving host for the short-lived PGPASSFILE. */
+    workDir: string;
+    /** Create this replication slot and stream from it afterwards (-C -S). */
+    slot?: string;
+    /** Write the standby's connection settings and standby.signal (-R). */
+    writeRecoveryConf?: boolean;
+    onProgress?: (line: string) => void;
+}
+
+/**
+ * One machine (or container) where servers run. Paths are the host's own; a program runs there as the
+ * servers' OS user. Short operations are synchronous (today's providers call them from synchronous code;
+ * a remote host does them through a blocking remote call), long ones return promises.
+ */
+export interface Host {
+    /** Runs a PostgreSQL program from the host's program folder; returns its stdout, throws a ProgramError. */
+    run(program: string, args: readonly string[], options?: ProgramOptions): string;
+    /** Runs a PostgreSQL program without blocking, streaming its stderr lines; dies with the deployer. */
+    watch(program: string, args: readonly string[], options?: WatchOptions): Promise<string>;
+    /** Streams a base backup from `source` into `options.dataDir` on this host (pg_basebackup runs here). */
+    baseBackup(source: BackupSource, options: BaseBackupOptions): Promise<void>;
+
+    /** The file's text; throws an error with code ENOENT when it is missing. */
+    readText(file: string): string;
+    readBytes(file: string): Buffer;
+    /** Writes a file whole (a temporary file, then a rename), mode 0600 and the servers' user's unless told. */
+    writeFile(file: string, content: string | Buffer, options?: FileOptions): void;
+    appendText(file: string, text: string): void;
+    /** Creates a folder (and its parents), mode 0700 and the servers' user's unless told. */
+    makeFolder(dir: string, options?: FolderOptions): void;
+    /** Names in a folder; [] when it is missing. */
+    list(dir: string): string[];
+    /** What an entry is, or undefined when it is missing. */
+    facts(target: string): EntryFacts | undefined;
+    exists(target: string): boolean;
+    rename(from: string, to: string): void;
+    /** Removes a file or a whole folder; nothing when it is missing. */
+    remove(target: string): void;
+    /** Bytes under a folder. */
+    folderBytes(dir: string): number;
+
+    /** Starts a program detached (its own session), its output to `logFile`. */
+    startDetached(command: string, args: readonly string[], options: DetachedOptions): DetachedProcess;
+    /** Whether the process recorded earlier is still that same process. */
+    isAlive(process: DetachedProcess): boolean;
+
+    /** Whether nothing listens on `address:port` on this host. */
+    portIsFree(address: string, port: number): Promise<boolean>;
+    /** Whether a PostgreSQL server accepts connections there (pg_isready: no password needed). */
+    answers(address: string, port: number): boolean;
+}
