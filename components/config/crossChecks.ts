@@ -1,12 +1,13 @@
 // The checks across fields of a stage's configuration, as small named rules. Each rule names the
 // top-level keys it reads (`needs`): problems.ts runs every rule whose keys are all valid, so a
-// problem in one field never hides a cross-field problem elsewhere. No Pulumi here.
+// problem in one field never hides a cross-field problem elsewhere. A key given to the wrong shape
+// of stage (schema.ts) is refused here, saying why. The rules read the configuration by its
+// structure (CheckedConfig) and do not import the schema. No Pulumi here.
 import { DATABASE_ROLES } from "../engine/referenceSchema";
 import { planLogShipping } from "../shipping/schedule";
 import { disasterRecoveryRules } from "./drRules";
 import { parseDuration } from "./duration";
-import { databasesOf, declared, portedMembers } from "./helpers";
-import type { StageConfig } from "./schema";
+import { databasesOf, declared, Members, portedMembers } from "./helpers";
 
 export interface PathProblem {
     path: (string | number)[];
@@ -21,12 +22,48 @@ export interface CheckContext {
     now?: Date;
 }
 
+/** A standby as the rules read it. */
+export type StandbyFacts = { tier: "hot"; port: number; synchronous: boolean } | { tier: "warm"; port: number } | { tier: "cold" };
+
+/** One instant of a DR cutover, as the rules read it. */
+export interface CutoverFacts {
+    targetTime?: string;
+    targetName?: string;
+    latest?: true;
+    disasterTime?: string;
+    margin?: string;
+}
+
+/** What the rules read of a configuration whose fields each passed their own schema: every key of every shape. */
+export interface CheckedConfig extends Members {
+    stage: string;
+    platform: { kind: string };
+    engine: { databases: Record<string, string>; units: Record<string, unknown>; primary?: string };
+    rpo: string;
+    shipping?: { logBackupInterval: string; shipInterval: string; applyDelay: string };
+    production?: object;
+    identity?: object;
+    standbys: Record<string, StandbyFacts>;
+    primary?: string;
+    copy?: object;
+    promotion?: object;
+    backups?: { mode?: "offline" | "online" };
+    restore?: object;
+    adminObjects: string;
+    locks: Record<string, object>;
+    superuserPassword?: string;
+    applicationPassword?: string;
+    licenseKey?: string;
+    disasterRecovery?: { of: string };
+    cutover?: CutoverFacts;
+}
+
 export interface CrossCheck {
     /** What the rule checks, for tests and readers. */
     name: string;
     /** Top-level keys it reads; it runs only when all of them are valid. */
-    needs: readonly (keyof StageConfig)[];
-    check(config: StageConfig, context: CheckContext): PathProblem[];
+    needs: readonly (keyof CheckedConfig)[];
+    check(config: CheckedConfig, context: CheckContext): PathProblem[];
 }
 
 export const CROSS_CHECKS: readonly CrossCheck[] = [

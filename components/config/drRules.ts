@@ -3,8 +3,7 @@
 import type { RecoveryTarget } from "../backup/restore";
 import { recoveryTargetFor } from "../shipping/schedule";
 import { declared } from "./helpers";
-import type { CheckContext, CrossCheck, PathProblem } from "./crossChecks";
-import type { CutoverConfig } from "./schema";
+import type { CheckContext, CrossCheck, CutoverFacts, PathProblem } from "./crossChecks";
 
 const CUTOVER_WAYS = ["targetTime", "targetName", "latest", "disasterTime"] as const;
 
@@ -99,7 +98,7 @@ export const disasterRecoveryRules: readonly CrossCheck[] = [
 ];
 
 /** The one instant a checked cutover configuration names. */
-export function cutoverTarget(cutover: CutoverConfig): RecoveryTarget {
+export function cutoverTarget(cutover: CutoverFacts): RecoveryTarget {
     if (cutover.targetTime !== undefined) {
         return { time: new Date(cutover.targetTime).toISOString() };
     }

@@ -1,6 +1,15 @@
-// Small facts derived from a validated stage configuration.
+// Small facts derived from a validated stage configuration. They read the configuration by its
+// structure, not by the schema's types, so the checks can use them without importing the schema.
 import { DATABASE_ROLES } from "../engine/referenceSchema";
-import type { StageConfig } from "./schema";
+
+type DatabaseRole = (typeof DATABASE_ROLES)[number];
+
+/** The members of a stage that these facts read: servers, and standbys on production. */
+export interface Members {
+    servers: Record<string, { port: number; databases?: readonly DatabaseRole[] }>;
+    /** A hot or warm standby has a port; a cold one has no server. @default {} */
+    standbys?: Record<string, { port: number } | object>;
+}
 
 /** postgresql.conf settings as the text PostgreSQL reads (numbers and booleans written out). */
 export function settingsText(settings: Record<string, string | number | boolean>): Record<string, string> {
@@ -11,20 +20,20 @@ export function settingsText(settings: Record<string, string | number | boolean>
 export const declared = (value: unknown) => value !== undefined && !(typeof value === "object" && value !== null && Object.keys(value).length === 0);
 
 /** The database roles each server holds: all of them on a stage's only server, else as listed. */
-export function databasesOf(config: StageConfig, server: string): (typeof DATABASE_ROLES)[number][] {
+export function databasesOf(config: Pick<Members, "servers">, server: string): DatabaseRole[] {
     const listed = config.servers[server].databases;
-    return listed ?? (Object.keys(config.servers).length === 1 ? [...DATABASE_ROLES] : []);
+    return listed ? [...listed] : Object.keys(config.servers).length === 1 ? [...DATABASE_ROLES] : [];
 }
 
 /** The stage's members that listen on a port — its servers, then its hot and warm standbys (a cold one has no server) — by their key. */
-export function portedMembers(config: Pick<StageConfig, "servers" | "standbys">): { key: "servers" | "standbys"; name: string; port: number }[] {
+export function portedMembers(config: Members): { key: "servers" | "standbys"; name: string; port: number }[] {
     return [
         ...Object.entries(config.servers).map(([name, s]) => ({ key: "servers" as const, name, port: s.port })),
-        ...Object.entries(config.standbys).flatMap(([name, s]) => ("port" in s ? [{ key: "standbys" as const, name, port: s.port }] : [])),
+        ...Object.entries(config.standbys ?? {}).flatMap(([name, s]) => ("port" in s ? [{ key: "standbys" as const, name, port: s.port }] : [])),
     ];
 }
 
 /** Every port the stage declares (servers, hot and warm standbys), by its key. */
-export function declaredPorts(config: Pick<StageConfig, "servers" | "standbys">): { key: string; port: number }[] {
+export function declaredPorts(config: Members): { key: string; port: number }[] {
     return portedMembers(config).map((m) => ({ key: `${m.key}.${m.name}.port`, port: m.port }));
 }

@@ -43,6 +43,21 @@ export function parseStageConfig(raw: Record<string, string>, secretKeys: Readon
             );
         }
     }
+    return judged(problems, values, undecodable, context);
+}
+
+/**
+ * Validates a configuration given as a plain object (what a program passes to a component, `stage`
+ * included), with the same problems and messages as the stack's configuration. The plain-text check
+ * of secrets is the stack's own: a program's values never pass through a stack file.
+ */
+export function checkStageConfig(values: Record<string, unknown>, context: CheckContext = {}): ParseResult {
+    return judged([], values, new Set(), context);
+}
+
+/** The problems found before (`earlier`), then each field's own, then those across fields, each with its path. */
+function judged(earlier: string[], values: Record<string, unknown>, undecodable: ReadonlySet<string>, context: CheckContext): ParseResult {
+    const problems = [...earlier];
     const parsed = stageConfigSchema.safeParse(values, { reportInput: true });
     if (!parsed.success) {
         for (const issue of parsed.error.issues) {
@@ -59,10 +74,7 @@ export function parseStageConfig(raw: Record<string, string>, secretKeys: Readon
     // The checks across fields run on every field that is valid on its own, so one bad field hides nothing else.
     const crossProblems = parsed.success ? crossFieldProblems(parsed.data, context, new Set()) : partialCrossFieldProblems(values, undecodable, context);
     problems.push(...crossProblems.map((p) => `${pathOf(p.path)}: ${p.message}`));
-    if (problems.length > 0 || !parsed.success) {
-        return { ok: false, problems };
-    }
-    return { ok: true, config: parsed.data };
+    return problems.length > 0 || !parsed.success ? { ok: false, problems } : { ok: true, config: parsed.data };
 }
 
 function crossFieldProblems(config: StageConfig, context: CheckContext, invalid: ReadonlySet<string>): PathProblem[] {
