@@ -1,8 +1,25 @@
-// Where the local platform finds PostgreSQL and keeps its data. Pure file-system look-ups, no Pulumi.
+// The local platform: servers on this machine (its host is LocalHost), and where it finds PostgreSQL
+// and keeps its data (file-system look-ups of the deploying machine itself). No Pulumi.
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { osUserIds } from "../postgres/cluster";
+import { LocalHost, osUserIds } from "./localHost";
+import { Feature, Host, HostPlace, Platform, supportOn, Support } from "./platform";
+
+export const localPlatform: Platform = {
+    kind: "local",
+    supports(feature: Feature): Support {
+        return supportOn("local", feature);
+    },
+    host(place: HostPlace): Host {
+        return new LocalHost(place);
+    },
+};
+
+/** The host of a server's location. Every location is on this machine today; another platform's adds its address. */
+export function hostOf(place: HostPlace): Host {
+    return localPlatform.host(place);
+}
 
 /** Programs the local platform runs; all must be in one folder. */
 export const POSTGRES_PROGRAMS = ["initdb", "pg_ctl", "postgres", "psql", "pg_basebackup"] as const;

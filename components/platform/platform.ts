@@ -148,6 +148,11 @@ export interface BaseBackupOptions {
     slot?: string;
     /** Write the standby's connection settings and standby.signal (-R). */
     writeRecoveryConf?: boolean;
+    /** The backup's label, and checksums of its manifest (a copy's). @default pg_basebackup's own */
+    label?: string;
+    manifestChecksums?: "SHA256";
+    /** Path of the short-lived PGPASSFILE (a name the clean-up of leftovers knows). @default <workDir>/.basebackup-pgpass */
+    passfile?: string;
     onProgress?: (line: string) => void;
 }
 
@@ -182,6 +187,12 @@ export interface Host {
     remove(target: string): void;
     /** Bytes under a folder. */
     folderBytes(dir: string): number;
+    /** Copies a folder whole on this host, keeping modes and owners (cp -a). */
+    copyTree(from: string, to: string): void;
+    /** Gives an existing file or folder to the servers' OS user. */
+    giveToServerUser(target: string): void;
+    /** Whether the servers' OS user can enter `dir` (every parent open to it). */
+    serverUserCanEnter(dir: string): boolean;
 
     /** Starts a program detached (its own session), its output to `logFile`. */
     startDetached(command: string, args: readonly string[], options: DetachedOptions): DetachedProcess;

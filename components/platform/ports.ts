@@ -52,7 +52,8 @@ export function describePortHolder(port: number): string | undefined {
     return "a process this user cannot see";
 }
 
-async function portIsFree(host: string, port: number): Promise<boolean> {
+/** Whether nothing listens on `host:port` here. */
+export async function portIsFree(host: string, port: number): Promise<boolean> {
     const net = require("net") as typeof import("net");
     return new Promise((resolve) => {
         const probe = net.createServer();

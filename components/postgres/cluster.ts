@@ -2,12 +2,16 @@
 // the engine's role and databases. Plain Node (no Pulumi), so providers and tests share it.
 // Programs run with argument arrays, never through a shell; passwords travel in files of mode 0600
 // or as SCRAM verifiers, never on a command line or in a logged statement.
-import * as childProcess from "child_process";
 import * as crypto from "crypto";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import type { Client } from "pg";
+import { hostOf } from "../platform/local";
+import { osUserIds as localOsUserIds, programCommand as localProgramCommand, runsAsOtherUser } from "../platform/localHost";
+import type { Host } from "../platform/platform";
+import { SUPERUSER } from "./pg";
+import { waitUntil } from "./poll";
+
+export { SUPERUSER };
 
 export interface ClusterLocation {
     /** Folder of initdb, pg_ctl and postgres. */
@@ -19,8 +23,6 @@ export interface ClusterLocation {
     /** OS user the server runs as, when the deployer is root. */
     osUser?: string;
 }
-
-export const SUPERUSER = "postgres";
 
 /** Just the location fields of a provider's inputs (which carry many more). */
 export function locationOf(props: ClusterLocation): ClusterLocation {
@@ -46,15 +48,19 @@ export interface ServerMarker {
     initdb?: "ahead" | "at create";
 }
 
+/** The host a server lives on (the local machine today, see platform/local.ts hostOf). */
+export function hostOfServer(loc: ClusterLocation): Host {
+    return hostOf(loc);
+}
+
 /** Whether programs for this server must run as another OS user (the deployer is root, the server is not). */
 export function asServerUser(loc: ClusterLocation): boolean {
-    return loc.osUser !== undefined && os.userInfo().username !== loc.osUser;
+    return runsAsOtherUser(loc);
 }
 
 /** The command and arguments that run one of the PostgreSQL programs as the server's OS user when needed. */
 export function programCommand(loc: ClusterLocation, program: string, args: string[]): [string, string[]] {
-    const file = path.join(loc.binDir, program);
-    return asServerUser(loc) ? ["runuser", ["-u", loc.osUser!, "--", file, ...args]] : [file, args];
+    return localProgramCommand(loc, program, args);
 }
 
 // pg_ctl starts the server through /bin/sh with its paths in double quotes, where " $ ` and \ still act.
@@ -67,56 +73,22 @@ export function runProgram(loc: ClusterLocation, program: string, args: string[]
     if (unsafe !== undefined) {
         throw new Error(`pg_ctl would pass ${JSON.stringify(unsafe)} through a shell, which acts on " $ \` \\ and line breaks in it (choose a platform.dataRoot and binDir without them)`);
     }
-    const [cmd, argv] = programCommand(loc, program, args);
-    const result = childProcess.spawnSync(cmd, argv, { cwd: loc.serverDir, encoding: "utf8", timeout: 120_000 });
-    if (result.error) {
-        throw new Error(`${program} could not be started: ${result.error.message}`);
-    }
-    if (result.status !== 0) {
-        const detail = `${result.stderr}${result.stdout}`.trim().split("\n").slice(-8).join("\n");
-        throw Object.assign(new Error(`${program} ${args[0] ?? ""} failed (exit ${result.status}):\n${detail}`), {
-            exitCode: result.status,
-        });
-    }
-    return result.stdout;
+    return hostOf(loc).run(program, args, { cwd: loc.serverDir });
 }
 
 /** Gives `target` to the server's OS user (when deploying as root). */
 export function chownToServerUser(loc: ClusterLocation, target: string): void {
-    if (asServerUser(loc)) {
-        const { uid, gid } = osUserIds(loc.osUser!);
-        fs.chownSync(target, uid, gid);
-    }
+    hostOf(loc).giveToServerUser(target);
 }
 
 /** The numeric user and group ids of OS user `user`. */
 export function osUserIds(user: string): { uid: number; gid: number } {
-    // /etc/passwd first: no process to start (this runs for every file handed over); `id` for users it lacks (NSS, LDAP).
-    try {
-        const entry = fs.readFileSync("/etc/passwd", "utf8").split("\n").find((line) => line.split(":")[0] === user);
-        const fields = entry?.split(":");
-        if (fields !== undefined && /^\d+$/.test(fields[2] ?? "") && /^\d+$/.test(fields[3] ?? "")) {
-            return { uid: Number(fields[2]), gid: Number(fields[3]) };
-        }
-    } catch {
-        // unreadable: ask `id`
-    }
-    const out = childProcess.execFileSync("id", [user], { encoding: "utf8" });
-    const uid = /uid=(\d+)/.exec(out)?.[1];
-    const gid = /gid=(\d+)/.exec(out)?.[1];
-    if (uid === undefined || gid === undefined) {
-        throw new Error(`cannot find the OS user ${user}`);
-    }
-    return { uid: Number(uid), gid: Number(gid) };
+    return localOsUserIds(user);
 }
 
 /** Fails with a clear message when the server's OS user cannot reach `dir` (e.g. a parent of mode 0700). */
 export function assertServerUserCanReach(loc: ClusterLocation, dir: string): void {
-    if (!asServerUser(loc)) {
-        return;
-    }
-    const result = childProcess.spawnSync("runuser", ["-u", loc.osUser!, "--", "test", "-x", dir]);
-    if (result.status !== 0) {
+    if (!hostOf(loc).serverUserCanEnter(dir)) {
         throw new Error(
             `the servers' OS user ${loc.osUser} cannot reach ${dir} (a parent folder is closed to it); ` +
                 "choose a platform.dataRoot that user can open, or set platform.osUser",
@@ -141,13 +113,13 @@ export function initdbArgs(dataDir: string, pwfile: string): string[] {
 
 /** Creates the cluster: initdb (see initdbArgs), then our pg_hba.conf and the settings include. */
 export function initCluster(loc: ClusterLocation, superuserPassword: string): void {
+    const host = hostOf(loc);
     const pwfile = path.join(loc.serverDir, ".initdb-password");
-    fs.writeFileSync(pwfile, superuserPassword + "\n", { mode: 0o600 });
-    chownToServerUser(loc, pwfile);
+    host.writeFile(pwfile, superuserPassword + "\n", { mode: 0o600 });
     try {
         runProgram(loc, "initdb", initdbArgs(dataDirOf(loc), pwfile));
     } finally {
-        fs.rmSync(pwfile, { force: true });
+        host.remove(pwfile);
     }
     configureNewCluster(loc);
 }
@@ -156,7 +128,7 @@ export function initCluster(loc: ClusterLocation, superuserPassword: string): vo
 export function configureNewCluster(loc: ClusterLocation): void {
     const dataDir = dataDirOf(loc);
     writeOwnedFile(loc, path.join(dataDir, "pg_hba.conf"), HBA);
-    fs.appendFileSync(path.join(dataDir, "postgresql.conf"), "\n# Managed by stagewise:\ninclude_if_exists = 'stagewise.conf'\n");
+    hostOf(loc).appendText(path.join(dataDir, "postgresql.conf"), "\n# Managed by stagewise:\ninclude_if_exists = 'stagewise.conf'\n");
 }
 
 const HBA = [
@@ -170,11 +142,9 @@ const HBA = [
     "",
 ].join("\n");
 
-/** Writes a file whole (temporary file, then rename) and gives it to the server's OS user. */
-function writeOwnedFile(loc: ClusterLocation, file: string, text: string): void {
-    fs.writeFileSync(`${file}.tmp`, text, { mode: 0o600 });
-    chownToServerUser(loc, `${file}.tmp`);
-    fs.renameSync(`${file}.tmp`, file);
+/** Writes a file of the server's whole (temporary file, then rename), mode 0600, and gives it to the server's OS user. */
+export function writeOwnedFile(loc: Pick<ClusterLocation, "binDir" | "osUser">, file: string, content: string | Buffer): void {
+    hostOf(loc).writeFile(file, content, { mode: 0o600, owned: true });
 }
 
 /** The settings stagewise always manages. writeSettings writes them last, so they win over any given ones. */
@@ -234,13 +204,14 @@ export type ServerStatus = "running" | "stopped" | "missing";
 
 /** The server accepts connections on its port (pg_isready: no password needed). */
 export function answersOnPort(loc: ClusterLocation): boolean {
-    const probe = childProcess.spawnSync(path.join(loc.binDir, "pg_isready"), ["-h", loc.host, "-p", String(loc.port), "-t", "3"], { timeout: 10_000 });
-    return probe.status === 0;
+    return hostOf(loc).answers(loc.host, loc.port);
 }
 
 export function clusterStatus(loc: ClusterLocation): ServerStatus {
     try {
-        fs.statSync(path.join(dataDirOf(loc), "PG_VERSION"));
+        if (hostOf(loc).facts(path.join(dataDirOf(loc), "PG_VERSION")) === undefined) {
+            return "missing";
+        }
     } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EACCES") {
             return "missing";
@@ -265,7 +236,7 @@ export function startCluster(loc: ClusterLocation): void {
     try {
         runProgram(loc, "pg_ctl", ["start", "--pgdata", dataDirOf(loc), "--log", logFileOf(loc), "--wait", "--timeout", "120", "--silent"]);
     } catch (err) {
-        throw new Error(`${(err as Error).message}\nlast lines of ${logFileOf(loc)}:\n${tail(logFileOf(loc), 10)}`);
+        throw new Error(`${(err as Error).message}\nlast lines of ${logFileOf(loc)}:\n${tail(loc, logFileOf(loc), 10)}`);
     }
 }
 
@@ -279,9 +250,9 @@ export function stopCluster(loc: ClusterLocation): void {
     }
 }
 
-function tail(file: string, lines: number): string {
+function tail(loc: ClusterLocation, file: string, lines: number): string {
     try {
-        return fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+        return hostOf(loc).readText(file).trimEnd().split("\n").slice(-lines).join("\n");
     } catch {
         return "(no log)";
     }
@@ -406,13 +377,11 @@ export async function applySettings(
         const before = (await client.query("SELECT pg_conf_load_time() AS t")).rows[0].t as Date;
         await client.query("SELECT pg_reload_conf()");
         // The reload is asynchronous: this session reads the file again between statements.
-        for (let i = 0; i < 100; i++) {
-            const now = (await client.query("SELECT pg_conf_load_time() AS t")).rows[0].t as Date;
-            if (now.getTime() > before.getTime()) {
-                break;
-            }
-            await new Promise((r) => setTimeout(r, 50));
-        }
+        // (At most 5 s; past that the checks below read what the server has.)
+        await waitUntil(async () => ((await client.query("SELECT pg_conf_load_time() AS t")).rows[0].t as Date).getTime() > before.getTime(), {
+            timeoutMs: 5_000,
+            intervalMs: 50,
+        }).catch(() => undefined);
         // "setting could not be applied" marks a setting that waits for a restart, not a bad one.
         const errors = await client.query(
             "SELECT name, error FROM pg_file_settings WHERE error IS NOT NULL AND error <> 'setting could not be applied'",

@@ -1,5 +1,13 @@
-// One short-lived PostgreSQL connection for a piece of work; always closed.
+// One short-lived PostgreSQL connection for a piece of work; always closed. And the names a
+// connection needs: the superuser, a host in a URL.
 import type { Client, ClientConfig } from "pg";
+
+export const SUPERUSER = "postgres";
+
+/** A host as it stands in a URL or a host:port list: an IPv6 address in brackets. */
+export function hostForUrl(host: string): string {
+    return host.includes(":") ? `[${host}]` : host;
+}
 
 export async function withClient<T>(config: ClientConfig | string, work: (client: Client) => Promise<T>): Promise<T> {
     const { Client: PgClient } = require("pg") as typeof import("pg");

@@ -1,0 +1,271 @@
+// The local machine as a Host: programs run with argument arrays (as the servers' OS user through
+// runuser or setpriv when the deployer is root), files written whole and handed to that user.
+// The only place of the platform code that touches fs and child_process for a server's files.
+import * as childProcess from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { runBaseBackup } from "../postgres/baseBackup";
+import { processAlive, processStartTime } from "../postgres/liveness";
+import type {
+    BackupSource,
+    BaseBackupOptions,
+    DetachedOptions,
+    DetachedProcess,
+    EntryFacts,
+    FileOptions,
+    FolderOptions,
+    Host,
+    HostPlace,
+    ProgramOptions,
+    WatchOptions,
+} from "./platform";
+import { portIsFree } from "./ports";
+
+/** The numeric user and group ids of OS user `user`. */
+export function osUserIds(user: string): { uid: number; gid: number } {
+    // /etc/passwd first: no process to start (this runs for every file handed over); `id` for users it lacks (NSS, LDAP).
+    try {
+        const entry = fs.readFileSync("/etc/passwd", "utf8").split("\n").find((line) => line.split(":")[0] === user);
+        const fields = entry?.split(":");
+        if (fields !== undefined && /^\d+$/.test(fields[2] ?? "") && /^\d+$/.test(fields[3] ?? "")) {
+            return { uid: Number(fields[2]), gid: Number(fields[3]) };
+        }
+    } catch {
+        // unreadable: ask `id`
+    }
+    const out = childProcess.execFileSync("id", [user], { encoding: "utf8" });
+    const uid = /uid=(\d+)/.exec(out)?.[1];
+    const gid = /gid=(\d+)/.exec(out)?.[1];
+    if (uid === undefined || gid === undefined) {
+        throw new Error(`cannot find the OS user ${user}`);
+    }
+    return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** Whether programs must run as another OS user (the deployer is root, the servers are not). */
+export function runsAsOtherUser(place: Pick<HostPlace, "osUser">): boolean {
+    return place.osUser !== undefined && os.userInfo().username !== place.osUser;
+}
+
+/** The command and arguments that run a PostgreSQL program as the servers' OS user when needed. */
+export function programCommand(place: HostPlace, program: string, args: readonly string[]): [string, string[]] {
+    const file = path.join(place.binDir, program);
+    return runsAsOtherUser(place) ? ["runuser", ["-u", place.osUser!, "--", file, ...args]] : [file, [...args]];
+}
+
+function findSetpriv(): string | undefined {
+    return ["/usr/bin/setpriv", "/bin/setpriv"].find((f) => fs.existsSync(f));
+}
+
+/**
+ * The command that runs PostgreSQL program `program` as the servers' OS user (when needed), tied to
+ * this process's life through `setpriv --pdeathsig KILL` (where setpriv exists): it dies with us.
+ */
+export function tiedCommand(place: HostPlace, program: string, args: readonly string[], env: Record<string, string>): [string, string[]] {
+    const file = path.join(place.binDir, program);
+    const setpriv = findSetpriv();
+    if (runsAsOtherUser(place)) {
+        if (setpriv !== undefined) {
+            const { uid, gid } = osUserIds(place.osUser!);
+            return [setpriv, ["--reuid", String(uid), "--regid", String(gid), "--init-groups", "--pdeathsig", "KILL", "--", file, ...args]];
+        }
+        return ["runuser", ["-u", place.osUser!, "--", "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), file, ...args]];
+    }
+    return setpriv !== undefined ? [setpriv, ["--pdeathsig", "KILL", "--", file, ...args]] : [file, [...args]];
+}
+
+/** The last lines a failed program wrote (progress lines left out). */
+function failureDetail(stderr: string, stdout: string): string {
+    return `${stderr}${stdout}`.trim().split("\n").filter((l) => !/^\s*\d+\/\d+ kB/.test(l)).slice(-8).join("\n");
+}
+
+export class LocalHost implements Host {
+    constructor(private readonly place: HostPlace) {}
+
+    run(program: string, args: readonly string[], options: ProgramOptions = {}): string {
+        const [cmd, argv] = programCommand(this.place, program, args);
+        const result = childProcess.spawnSync(cmd, argv, {
+            cwd: options.cwd,
+            encoding: "utf8",
+            timeout: options.timeoutMs ?? 120_000,
+            input: options.stdin,
+            env: options.env === undefined ? undefined : { ...process.env, ...options.env },
+        });
+        if (result.error) {
+            throw new Error(`${program} could not be started: ${result.error.message}`);
+        }
+        if (result.status !== 0) {
+            const detail = `${result.stderr}${result.stdout}`.trim().split("\n").slice(-8).join("\n");
+            throw Object.assign(new Error(`${program} ${args[0] ?? ""} failed (exit ${result.status}):\n${detail}`), { exitCode: result.status });
+        }
+        return result.stdout;
+    }
+
+    /** The environment is only PATH, LC_ALL and `options.env` (no inherited PG* variables). */
+    watch(program: string, args: readonly string[], options: WatchOptions = {}): Promise<string> {
+        const env = options.env ?? {};
+        const onLine = options.onLine ?? (() => undefined);
+        const [cmd, argv] = tiedCommand(this.place, program, args, env);
+        return new Promise((resolve, reject) => {
+            const child = childProcess.spawn(cmd, argv, {
+                cwd: options.cwd,
+                env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LC_ALL: "C", ...env },
+                stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+            });
+            if (options.stdin !== undefined) {
+                child.stdin!.end(options.stdin);
+            }
+            let stdout = "";
+            let stderr = "";
+            let partial = "";
+            child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+                stdout += chunk;
+            });
+            child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+                stderr = (stderr + chunk).slice(-65_536);
+                const lines = (partial + chunk).split(/[\r\n]/);
+                partial = lines.pop() ?? "";
+                lines.filter((l) => l.trim() !== "").forEach(onLine);
+            });
+            child.on("error", (err) => reject(new Error(`${program} could not be started: ${err.message}`)));
+            child.on("close", (code, signal) => {
+                if (partial.trim() !== "") {
+                    onLine(partial);
+                }
+                if (code === 0) {
+                    resolve(stdout);
+                    return;
+                }
+                reject(new Error(`${program} failed (${signal ? `signal ${signal}` : `exit ${code}`}):\n${failureDetail(stderr, stdout)}`));
+            });
+        });
+    }
+
+    baseBackup(source: BackupSource, options: BaseBackupOptions): Promise<void> {
+        return runBaseBackup(this, source, options);
+    }
+
+    readText(file: string): string {
+        return fs.readFileSync(file, "utf8");
+    }
+
+    readBytes(file: string): Buffer {
+        return fs.readFileSync(file);
+    }
+
+    writeFile(file: string, content: string | Buffer, options: FileOptions = {}): void {
+        const temporary = `${file}.tmp`;
+        fs.rmSync(temporary, { force: true });
+        fs.writeFileSync(temporary, content, { mode: options.mode ?? 0o600, flag: "wx" });
+        if (options.owned ?? true) {
+            this.giveToServerUser(temporary);
+        }
+        fs.renameSync(temporary, file);
+    }
+
+    appendText(file: string, text: string): void {
+        fs.appendFileSync(file, text);
+    }
+
+    makeFolder(dir: string, options: FolderOptions = {}): void {
+        const first = fs.mkdirSync(dir, { recursive: true, mode: options.mode ?? 0o700 });
+        if (!(options.owned ?? true)) {
+            return;
+        }
+        // Each folder it made, from `dir` up to the first; `dir` itself when it was there already.
+        for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+            this.giveToServerUser(d);
+            if (first === undefined || d === path.resolve(first) || d === path.dirname(d)) {
+                break;
+            }
+        }
+    }
+
+    list(dir: string): string[] {
+        try {
+            return fs.readdirSync(dir);
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+                return [];
+            }
+            throw err;
+        }
+    }
+
+    facts(target: string): EntryFacts | undefined {
+        let stat: fs.Stats;
+        try {
+            stat = fs.lstatSync(target);
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+                return undefined;
+            }
+            throw err;
+        }
+        return { kind: stat.isFile() ? "file" : stat.isDirectory() ? "folder" : "other", bytes: stat.size, modifiedAt: stat.mtime };
+    }
+
+    exists(target: string): boolean {
+        return fs.existsSync(target);
+    }
+
+    rename(from: string, to: string): void {
+        fs.renameSync(from, to);
+    }
+
+    remove(target: string): void {
+        fs.rmSync(target, { recursive: true, force: true });
+    }
+
+    folderBytes(dir: string): number {
+        const out = childProcess.execFileSync("du", ["-sb", dir], { encoding: "utf8" });
+        return Number(out.split(/\s/)[0]);
+    }
+
+    copyTree(from: string, to: string): void {
+        childProcess.execFileSync("cp", ["-a", from, to]);
+    }
+
+    serverUserCanEnter(dir: string): boolean {
+        return !runsAsOtherUser(this.place) || childProcess.spawnSync("runuser", ["-u", this.place.osUser!, "--", "test", "-x", dir]).status === 0;
+    }
+
+    startDetached(command: string, args: readonly string[], options: DetachedOptions): DetachedProcess {
+        const asServerUser = (options.asServerUser ?? true) && runsAsOtherUser(this.place);
+        const ids = asServerUser ? osUserIds(this.place.osUser!) : undefined;
+        const log = fs.openSync(options.logFile, "a", 0o600);
+        if (ids !== undefined) {
+            fs.chownSync(options.logFile, ids.uid, ids.gid);
+        }
+        // detached: its own session, so it outlives the deployment (and the engine's provider process group).
+        const child = childProcess.spawn(command, [...args], { cwd: options.cwd, detached: true, stdio: ["ignore", log, log], env: options.env, ...(ids ?? {}) });
+        fs.closeSync(log);
+        child.unref();
+        if (child.pid === undefined) {
+            throw new Error(`${command} could not be started`);
+        }
+        return { pid: child.pid, startTime: processStartTime(child.pid) };
+    }
+
+    isAlive(process: DetachedProcess): boolean {
+        return processAlive(process.pid, process.startTime);
+    }
+
+    portIsFree(address: string, port: number): Promise<boolean> {
+        return portIsFree(address, port);
+    }
+
+    answers(address: string, port: number): boolean {
+        const probe = childProcess.spawnSync(path.join(this.place.binDir, "pg_isready"), ["-h", address, "-p", String(port), "-t", "3"], { timeout: 10_000 });
+        return probe.status === 0;
+    }
+
+    /** Gives `target` to the servers' OS user (when deploying as root). */
+    giveToServerUser(target: string): void {
+        if (runsAsOtherUser(this.place)) {
+            const { uid, gid } = osUserIds(this.place.osUser!);
+            fs.chownSync(target, uid, gid);
+        }
+    }
+}
