@@ -8,8 +8,6 @@ import { duration, expect, identifier, lockWait, loopbackHost, password, plainTe
 import { adminObjectsPath, configFilePath, dataRootPath, programFolder } from "./paths";
 import { cutover, disasterRecovery, standbySchema } from "./standbySchemas";
 
-export { cutover, disasterRecovery, stageKind };
-
 export const serverSchema = strictObject({
     /** Loopback port the server listens on. */
     port,

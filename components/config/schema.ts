@@ -4,9 +4,10 @@
 // given to the wrong shape is refused by a named check (crossChecks.ts), which says why; problems.ts
 // runs both and collects every problem.
 import { z } from "zod";
-import { disasterRecovery, STAGE_FIELDS } from "./fields";
+import { STAGE_FIELDS } from "./fields";
 import { declared } from "./helpers";
 import { expect, strictObject } from "./primitives";
+import { disasterRecovery } from "./standbySchemas";
 
 export { show, STAGE_KINDS, duration } from "./primitives";
 export type { StageKind } from "./primitives";
@@ -43,14 +44,19 @@ export const stagingStageSchema = strictObject({
 /** A disaster-recovery site: a production stage's stand-in, fed by its base backups and WAL until cutover. */
 export const disasterRecoverySiteSchema = strictObject({
     stage: z.literal("production", { error: expect("production", "a DR site has stage: production") }),
-    ...fields(...COMMON, "primary", "cutover"),
+    // primary can only name the site's server (the checks say so): accepted, as it always was.
+    ...fields(...COMMON, "primary"),
     /** This site's own licence key, re-applied at cutover. */
     licenseKey: STAGE_FIELDS.licenseKey.unwrap(),
+    ...fields("cutover"),
     /** The production stack this site stands by for, and how. */
     disasterRecovery,
 });
 
-/** The three shapes, told apart by `stage`, then (on production) by `disasterRecovery`. */
+/**
+ * The three shapes, told apart by `stage`, then (on production) by `disasterRecovery`: zod's
+ * discriminatedUnion needs one literal key, and `stage` alone does not tell production from its DR site.
+ */
 export const stageConfigurationSchema = z.union([productionStageSchema, stagingStageSchema, disasterRecoverySiteSchema]);
 
 export type ProductionConfig = z.output<typeof productionStageSchema>;
@@ -72,6 +78,10 @@ export function siteOf(config: { stage: string; disasterRecovery?: unknown }): S
     return config.stage !== "production" ? "staging" : config.disasterRecovery !== undefined ? "disasterRecovery" : "production";
 }
 
+export const isProductionStage = (config: StageConfiguration): config is ProductionConfig => siteOf(config) === "production";
+export const isStagingStage = (config: StageConfiguration): config is StagingConfig => siteOf(config) === "staging";
+export const isDisasterRecoverySite = (config: StageConfiguration): config is DisasterRecoveryConfig => siteOf(config) === "disasterRecovery";
+
 /**
  * A checked configuration in its own shape: the keys of its shape, without those of the others (which
  * the checks allow only empty or absent). Throws on a configuration the checks have not passed.
@@ -82,7 +92,7 @@ export function narrowStageConfig(config: StageConfig): StageConfiguration {
     const entries = Object.entries(config);
     const foreign = entries.filter(([key, value]) => !keys.has(key) && declared(value)).map(([key]) => key);
     if (foreign.length > 0 || (site === "disasterRecovery" && config.licenseKey === undefined)) {
-        throw new Error(`not a checked ${site} configuration (${foreign.length > 0 ? `${foreign.join(", ")} belong to other shapes` : "licenseKey is missing"}): check it with checkStageConfig first`);
+        throw new Error(`not a checked ${site} configuration (${foreign.length > 0 ? `${foreign.join(", ")} ${foreign.length === 1 ? "belongs" : "belong"} to another shape` : "licenseKey is missing"}): check it with checkStageConfig first`);
     }
     return Object.fromEntries(entries.filter(([key, value]) => keys.has(key) && value !== undefined)) as StageConfiguration;
 }
