@@ -252,6 +252,10 @@ export class LocalHost implements Host {
         return processAlive(process.pid, process.startTime);
     }
 
+    signal(pid: number, signal: NodeJS.Signals, options: { group?: boolean } = {}): void {
+        process.kill(options.group ? -pid : pid, signal);
+    }
+
     portIsFree(address: string, port: number): Promise<boolean> {
         return portIsFree(address, port);
     }

@@ -196,8 +196,10 @@ export interface Host {
 
     /** Starts a program detached (its own session), its output to `logFile`. */
     startDetached(command: string, args: readonly string[], options: DetachedOptions): DetachedProcess;
-    /** Whether the process recorded earlier is still that same process. */
+    /** Whether the process recorded earlier is still that same process (a null start time: any live one of that pid). */
     isAlive(process: DetachedProcess): boolean;
+    /** Sends `signal` to a process of this host (to its whole process group with `group`). */
+    signal(pid: number, signal: NodeJS.Signals, options?: { group?: boolean }): void;
 
     /** Whether nothing listens on `address:port` on this host. */
     portIsFree(address: string, port: number): Promise<boolean>;

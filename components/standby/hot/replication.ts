@@ -1,12 +1,12 @@
 // A hot standby on this machine: a physical copy of the primary taken with pg_basebackup -R, kept
 // current by streaming replication through a replication slot (so the primary never recycles WAL
 // the standby still needs), read-only queries allowed. Plain Node (no Pulumi), plain functions.
-import * as fs from "fs";
 import * as path from "path";
 import * as cluster from "../../postgres/cluster";
 import type { ClusterLocation } from "../../postgres/cluster";
-import { runWatched, writePgpass } from "../../copy/programs";
+import { writePgpass } from "../../copy/programs";
 import { withClient } from "../../postgres/pg";
+import { waitUntil } from "../../postgres/poll";
 
 export interface PrimaryEndpoint {
     host: string;
@@ -37,19 +37,17 @@ function superuserConnection(primary: PrimaryEndpoint, database = "postgres") {
 
 async function dropSlot(primary: PrimaryEndpoint, slot: string): Promise<void> {
     await withClient(superuserConnection(primary), async (c) => {
-        // A slot still held by a walsender cannot be dropped: wait briefly for the stopped standby to let go.
-        for (let i = 0; i < 50; i++) {
-            const { rows } = await c.query("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [slot]);
-            if (rows.length === 0) {
-                return;
-            }
-            if (!rows[0].active) {
-                await c.query("SELECT pg_drop_replication_slot($1)", [slot]);
-                return;
-            }
-            await new Promise((r) => setTimeout(r, 100));
-        }
-        throw new Error(`replication slot ${slot} on the primary is still in use; stop whatever streams from it and try again`);
+        // A slot still held by a walsender cannot be dropped: wait briefly (5 s) for the stopped standby to let go.
+        await waitUntil(
+            async () => {
+                const { rows } = await c.query("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [slot]);
+                if (rows.length > 0 && !rows[0].active) {
+                    await c.query("SELECT pg_drop_replication_slot($1)", [slot]);
+                }
+                return rows.length === 0 || !rows[0].active;
+            },
+            { timeoutMs: 5_000, intervalMs: 100, failure: `replication slot ${slot} on the primary is still in use; stop whatever streams from it and try again` },
+        );
     });
 }
 
@@ -59,21 +57,12 @@ async function dropSlot(primary: PrimaryEndpoint, slot: string): Promise<void> {
  */
 export async function createHotStandby(spec: HotStandbySpec, onProgress: (line: string) => void = () => undefined): Promise<void> {
     const { loc, primary, slot } = spec;
-    const dataDir = cluster.dataDirOf(loc);
+    const host = cluster.hostOfServer(loc);
     let slotCreated = false;
     try {
-        fs.mkdirSync(loc.serverDir, { recursive: true, mode: 0o700 });
-        cluster.chownToServerUser(loc, loc.serverDir);
+        host.makeFolder(loc.serverDir);
         cluster.assertServerUserCanReach(loc, loc.serverDir);
-        const passfile = primaryPassfileOf(loc);
-        writePgpass(loc, passfile, primary);
-        await runWatched(
-            loc,
-            "pg_basebackup",
-            ["-h", primary.host, "-p", String(primary.port), "-U", cluster.SUPERUSER, "-D", dataDir, "-X", "stream", "-c", "fast", "-R", "-C", "-S", slot, "-w", "--progress"],
-            { PGPASSFILE: passfile },
-            onProgress,
-        );
+        await host.baseBackup(primary, { dataDir: cluster.dataDirOf(loc), workDir: loc.serverDir, slot, writeRecoveryConf: true, onProgress });
         slotCreated = true;
         // pg_basebackup -R names no application_name: ours lets the primary list the standby as synchronous.
         configureStandby({ name: spec.name, loc }, primary, primary.superuserPassword);
@@ -90,23 +79,17 @@ export async function createHotStandby(spec: HotStandbySpec, onProgress: (line: 
         if (slotCreated) {
             await dropSlot(primary, slot).catch(() => undefined);
         }
-        fs.rmSync(loc.serverDir, { recursive: true, force: true });
+        host.remove(loc.serverDir);
         throw err;
     }
 }
 
 async function waitUntilStreaming(spec: HotStandbySpec): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-        const status = await standbyStatus(spec).catch(() => undefined);
-        if (status?.streaming) {
-            return;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`standby on port ${spec.loc.port} did not start streaming from ${spec.primary.host}:${spec.primary.port} within 60 s`);
-        }
-        await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitUntil(async () => (await standbyStatus(spec).catch(() => undefined))?.streaming, {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        failure: `standby on port ${spec.loc.port} did not start streaming from ${spec.primary.host}:${spec.primary.port} within 60 s`,
+    });
 }
 
 export interface StandbyStatus {
@@ -156,7 +139,7 @@ export async function removeHotStandby(spec: HotStandbySpec, log: (line: string)
             );
         }
     }
-    fs.rmSync(spec.loc.serverDir, { recursive: true, force: true });
+    cluster.hostOfServer(spec.loc).remove(spec.loc.serverDir);
 }
 
 /** One member of the group: where it lives, and its name (its application_name and slot name). */
@@ -207,22 +190,17 @@ export function configureStandby(member: Member, upstream: Upstream, password: s
     writePgpass(loc, primaryPassfileOf(loc), { host: upstream.host, port: upstream.port, superuserPassword: password });
     const dataDir = cluster.dataDirOf(loc);
     const autoConf = path.join(dataDir, "postgresql.auto.conf");
-    const kept = fs.existsSync(autoConf)
-        ? fs.readFileSync(autoConf, "utf8").split("\n").filter((l) => l.trim() !== "" && !/^\s*(primary_conninfo|primary_slot_name)\s*=/.test(l))
+    const host = cluster.hostOfServer(loc);
+    const kept = host.exists(autoConf)
+        ? host.readText(autoConf).split("\n").filter((l) => l.trim() !== "" && !/^\s*(primary_conninfo|primary_slot_name)\s*=/.test(l))
         : ["# Do not edit this file manually!", "# It will be overwritten by the ALTER SYSTEM command."];
     const text = [...kept, `primary_conninfo = ${quoted(primaryConninfo(member, upstream))}`, `primary_slot_name = ${quoted(slotOf(member.name))}`, ""].join("\n");
-    writeOwned(loc, autoConf, text);
-    writeOwned(loc, path.join(dataDir, "standby.signal"), "");
-}
-
-export function writeOwned(loc: ClusterLocation, file: string, text: string): void {
-    fs.writeFileSync(`${file}.tmp`, text, { mode: 0o600 });
-    cluster.chownToServerUser(loc, `${file}.tmp`);
-    fs.renameSync(`${file}.tmp`, file);
+    cluster.writeOwnedFile(loc, autoConf, text);
+    cluster.writeOwnedFile(loc, path.join(dataDir, "standby.signal"), "");
 }
 
 /** Whether the member's data directory is set up as a standby (it can only start read-only). */
 export function hasStandbySignal(loc: ClusterLocation): boolean {
-    return fs.existsSync(path.join(cluster.dataDirOf(loc), "standby.signal"));
+    return cluster.hostOfServer(loc).exists(path.join(cluster.dataDirOf(loc), "standby.signal"));
 }
 

@@ -3,13 +3,13 @@
 // checkpoint, let the standby replay past it, then promote), a failover when the primary is gone,
 // and bringing a former primary (or any member) back as a standby of the new one — with pg_rewind
 // only when its history has diverged. Plain Node (no Pulumi), plain functions.
-import * as fs from "fs";
 import * as path from "path";
 import * as cluster from "../../postgres/cluster";
 import type { ClusterLocation } from "../../postgres/cluster";
 import { runWatched, writePgpass } from "../../copy/programs";
 import { withClient } from "../../postgres/pg";
-import { configureStandby, conninfoValue, Member, primaryPassfileOf, slotOf, Upstream, writeOwned } from "./replication";
+import { waitUntil } from "../../postgres/poll";
+import { configureStandby, conninfoValue, Member, primaryPassfileOf, slotOf, Upstream } from "./replication";
 
 export { slotOf, hasStandbySignal } from "./replication";
 
@@ -30,10 +30,10 @@ export function acceptsConnections(loc: ClusterLocation): boolean {
 
 /** The PID of the member's postmaster when that process is alive (not gone, not a zombie waiting to be reaped). */
 export function livePostmaster(loc: ClusterLocation): number | undefined {
+    const host = cluster.hostOfServer(loc);
     try {
-        const pid = Number(fs.readFileSync(path.join(cluster.dataDirOf(loc), "postmaster.pid"), "utf8").split("\n")[0]);
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        return stat.slice(stat.lastIndexOf(")") + 2)[0] === "Z" ? undefined : pid;
+        const pid = Number(host.readText(path.join(cluster.dataDirOf(loc), "postmaster.pid")).split("\n")[0]);
+        return host.isAlive({ pid, startTime: null }) ? pid : undefined;
     } catch {
         return undefined; // no pid file, or no such process
     }
@@ -76,19 +76,11 @@ export function controlData(loc: ClusterLocation): { state: string; checkpointLs
 
 /** Waits until `loc` has replayed WAL past `lsn`; false when it did not within `timeoutMs`. */
 export async function waitForReplayPast(loc: ClusterLocation, password: string, lsn: string, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const done = await withClient(superuser(loc, password), async (c) =>
+    const replayedPast = () =>
+        withClient(superuser(loc, password), async (c) =>
             Boolean((await c.query("SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), $1::pg_lsn) > 0 AS done", [lsn])).rows[0].done),
         ).catch(() => false);
-        if (done) {
-            return true;
-        }
-        if (Date.now() > deadline) {
-            return false;
-        }
-        await sleep(50);
-    }
+    return waitUntil(replayedPast, { timeoutMs, intervalMs: 50 }).catch(() => false);
 }
 
 /** Drops the given members' slots on `loc` when they are there and idle (a standby keeps no slots for its peers). */
@@ -109,9 +101,10 @@ export async function dropIdleSlots(loc: Upstream, password: string, names: stri
 export async function rewind(member: Member, source: Upstream, password: string, onProgress: Progress): Promise<void> {
     const { loc } = member;
     const dataDir = cluster.dataDirOf(loc);
-    const ownFiles = ["stagewise.conf", "postgresql.auto.conf", "pg_hba.conf", "postgresql.conf"].filter((f) => fs.existsSync(path.join(dataDir, f)));
-    const saved = Object.fromEntries(ownFiles.map((f) => [f, fs.readFileSync(path.join(dataDir, f), "utf8")]));
-    fs.rmSync(path.join(dataDir, "standby.signal"), { force: true }); // single-user recovery refuses standby mode
+    const host = cluster.hostOfServer(loc);
+    const ownFiles = ["stagewise.conf", "postgresql.auto.conf", "pg_hba.conf", "postgresql.conf"].filter((f) => host.exists(path.join(dataDir, f)));
+    const saved = Object.fromEntries(ownFiles.map((f) => [f, host.readText(path.join(dataDir, f))]));
+    host.remove(path.join(dataDir, "standby.signal")); // single-user recovery refuses standby mode
     const passfile = primaryPassfileOf(loc);
     writePgpass(loc, passfile, { host: source.host, port: source.port, superuserPassword: password });
     // A just-promoted source records its new timeline in pg_control only at its next checkpoint; until
@@ -134,25 +127,21 @@ export async function rewind(member: Member, source: Upstream, password: string,
         }
     }
     for (const [file, text] of Object.entries(saved)) {
-        writeOwned(loc, path.join(dataDir, file), text);
+        cluster.writeOwnedFile(loc, path.join(dataDir, file), text);
     }
 }
 
 /** Waits until the primary at `upstream` streams to `member` through its slot. */
 export async function waitUntilStreaming(member: Member, upstream: Upstream, password: string, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const active = await withClient(superuser(upstream, password), async (c) =>
+    const streams = () =>
+        withClient(superuser(upstream, password), async (c) =>
             Boolean((await c.query("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [slotOf(member.name)])).rows[0]?.active),
         ).catch(() => false);
-        if (active) {
-            return;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`${member.name} did not start streaming from ${upstream.host}:${upstream.port} within ${Math.round(timeoutMs / 1000)} s (see ${cluster.logFileOf(member.loc)})`);
-        }
-        await sleep(100);
-    }
+    await waitUntil(streams, {
+        timeoutMs,
+        intervalMs: 100,
+        failure: `${member.name} did not start streaming from ${upstream.host}:${upstream.port} within ${Math.round(timeoutMs / 1000)} s (see ${cluster.logFileOf(member.loc)})`,
+    });
 }
 
 /**
@@ -270,13 +259,12 @@ export async function changePrimary(
         const pid = livePostmaster(from.loc);
         if (pid !== undefined) {
             onProgress(`fencing ${from.name}: its postmaster (pid ${pid}) is alive but does not answer; stopping it (immediate)`);
-            process.kill(pid, "SIGQUIT"); // PostgreSQL's immediate shutdown
-            for (let i = 0; i < 100 && livePostmaster(from.loc) !== undefined; i++) {
-                await sleep(100);
-            }
-            if (livePostmaster(from.loc) !== undefined) {
-                throw new Error(`failover aborted: ${from.name}'s postmaster (pid ${pid}) does not stop; stop it by hand first (nothing was promoted)`);
-            }
+            cluster.hostOfServer(from.loc).signal(pid, "SIGQUIT"); // PostgreSQL's immediate shutdown
+            await waitUntil(() => livePostmaster(from.loc) === undefined, {
+                timeoutMs: 10_000,
+                intervalMs: 100,
+                failure: `failover aborted: ${from.name}'s postmaster (pid ${pid}) does not stop; stop it by hand first (nothing was promoted)`,
+            });
         }
     }
     if (!planned) {

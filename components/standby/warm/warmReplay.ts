@@ -3,11 +3,9 @@
 // incoming folder, applying it after `recovery_min_apply_delay`, and moving what it has applied into
 // its applied folder (the settings come from shipping/schedule.ts). hot_standby is on so its progress
 // can be read. Plain Node (no Pulumi), plain functions.
-import * as fs from "fs";
 import * as path from "path";
 import * as cluster from "../../postgres/cluster";
 import type { ClusterLocation } from "../../postgres/cluster";
-import { runWatched, writePgpass } from "../../copy/programs";
 import { withClient } from "../../postgres/pg";
 import type { PrimaryEndpoint } from "../hot/replication";
 
@@ -32,28 +30,14 @@ export function warmSettings(settings: Record<string, string>): Record<string, s
 export async function createWarmStandby(spec: WarmStandbySpec, onProgress: (line: string) => void = () => undefined): Promise<void> {
     const { loc, primary } = spec;
     const dataDir = cluster.dataDirOf(loc);
+    const host = cluster.hostOfServer(loc);
     try {
-        fs.mkdirSync(loc.serverDir, { recursive: true, mode: 0o700 });
-        cluster.chownToServerUser(loc, loc.serverDir);
+        host.makeFolder(loc.serverDir);
         cluster.assertServerUserCanReach(loc, loc.serverDir);
-        const passfile = path.join(loc.serverDir, ".basebackup-pgpass");
-        writePgpass(loc, passfile, primary);
-        try {
-            await runWatched(
-                loc,
-                "pg_basebackup",
-                ["-h", primary.host, "-p", String(primary.port), "-U", cluster.SUPERUSER, "-D", dataDir, "-X", "stream", "-c", "fast", "-w", "--progress"],
-                { PGPASSFILE: passfile },
-                onProgress,
-            );
-        } finally {
-            fs.rmSync(passfile, { force: true });
-        }
+        await host.baseBackup(primary, { dataDir, workDir: loc.serverDir, onProgress });
         // The copy carries the primary's own settings file (its port, its archiving): replaced whole.
         cluster.writeSettings(loc, warmSettings(spec.settings));
-        const signal = path.join(dataDir, "standby.signal");
-        fs.writeFileSync(signal, "");
-        cluster.chownToServerUser(loc, signal);
+        cluster.writeOwnedFile(loc, path.join(dataDir, "standby.signal"), "");
         cluster.startCluster(loc);
     } catch (err) {
         try {
@@ -61,7 +45,7 @@ export async function createWarmStandby(spec: WarmStandbySpec, onProgress: (line
         } catch {
             // never started
         }
-        fs.rmSync(loc.serverDir, { recursive: true, force: true });
+        host.remove(loc.serverDir);
         throw err;
     }
 }
@@ -100,5 +84,5 @@ export async function warmStandbyStatus(spec: WarmStandbySpec): Promise<WarmStan
 /** Stops the standby and removes its folder. The primary keeps nothing for it (no slot). */
 export function removeWarmStandby(spec: WarmStandbySpec): void {
     cluster.stopCluster(spec.loc);
-    fs.rmSync(spec.loc.serverDir, { recursive: true, force: true });
+    cluster.hostOfServer(spec.loc).remove(spec.loc.serverDir);
 }
