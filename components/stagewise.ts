@@ -7,14 +7,15 @@ export type { ProductionStageArgs, StagingStageArgs } from "./stages/productionS
 export { DisasterRecoverySite } from "./dr/disasterRecovery";
 export type { DisasterRecoverySiteArgs } from "./dr/disasterRecovery";
 export { StageComponent } from "./stages/stageComponent";
-export type { StageOutputs } from "./stages/stageOutputs";
+export type { StackOutputs } from "./stages/stageOutputs";
 export { stackConfig } from "./stages/validated";
-export type { StageSettings } from "./stages/validated";
 
 // The configuration: its type, its validation and the outputs contract.
 export type { StageConfig } from "./config/config";
-export { parseStageConfig, formatProblems } from "./config/config";
+export { parseStageConfig, formatProblems, StageConfigError, validateProductionStage, validateStagingStage, validateDisasterRecoverySite } from "./config/config";
+export type { ProductionStageConfigInput, StagingStageConfigInput, DisasterRecoverySiteConfigInput } from "./config/config";
 export { OUTPUTS_VERSION, stageOutputsSchema } from "./outputs";
+export type { StageOutputs } from "./outputs";
 
 // The building blocks a stage is made of.
 export { Stage } from "./server/stage";

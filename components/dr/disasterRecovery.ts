@@ -6,7 +6,7 @@ import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { StageConfig } from "../config/config";
+import { DisasterRecoverySiteConfigInput, StageConfig, validateDisasterRecoverySite } from "../config/config";
 import { cutoverTarget } from "../config/drRules";
 import { parseDuration } from "../config/duration";
 import { DATABASE_ROLES, DatabaseRole } from "../engine/referenceSchema";
@@ -20,6 +20,9 @@ import { DisasterRecoveryServer } from "./drServer";
 import { DrLogShipping } from "./drShipping";
 import { EngineCluster } from "../engine/engineCluster";
 import { LicenseReapplication } from "./licenseReapplication";
+import { StageComponent } from "../stages/stageComponent";
+import type { StackOutputs } from "../stages/stageOutputs";
+import { validatedConfig } from "../stages/validated";
 
 /** What the DR stack reads from production's outputs. */
 interface ProductionFacts {
@@ -57,18 +60,22 @@ async function readProduction(of: string): Promise<ProductionFacts> {
     };
 }
 
-/** The parent of the DR site's resources. */
-class DisasterRecoverySite extends pulumi.ComponentResource {
-    constructor(name: string) {
-        super("stagewise:dr:DisasterRecoverySite", name, {}, {});
-    }
-    finish(outputs: pulumi.Inputs): void {
-        this.registerOutputs(outputs);
+/** A DR site's settings: the keys of a stagewise stack file, as typed values, with `disasterRecovery` (`stage` is implied). */
+export type DisasterRecoverySiteArgs = DisasterRecoverySiteConfigInput;
+
+/**
+ * The DR site of a production stack: production's base backups and shipped WAL kept at the site, its
+ * server standing by (warm) or not yet made (cold), and the cutover as code.
+ */
+export class DisasterRecoverySite extends StageComponent {
+    constructor(name: string, args: DisasterRecoverySiteArgs | StageConfig, opts: pulumi.ComponentResourceOptions = {}) {
+        const config = validatedConfig("DisasterRecoverySite", name, args, validateDisasterRecoverySite);
+        super("stagewise:dr:DisasterRecoverySite", name, opts, (self) => declareDisasterRecovery(self, name, config));
     }
 }
 
 /** The stack outputs of a DR site (the outputs contract, with site: "dr"). */
-export async function deployDisasterRecovery(config: StageConfig): Promise<Record<string, unknown>> {
+async function declareDisasterRecovery(site: pulumi.ComponentResource, name: string, config: StageConfig): Promise<StackOutputs> {
     const dr = config.disasterRecovery!;
     const production = await readProduction(dr.of);
     const [serverName, server] = Object.entries(config.servers)[0];
@@ -98,20 +105,19 @@ export async function deployDisasterRecovery(config: StageConfig): Promise<Recor
     }
     const seconds = (text: string) => Math.round(parseDuration(text)! / 1000);
 
-    const site = new DisasterRecoverySite(stack);
-    const dataRoot = new DataRoot(`${stack}-data`, { path: root, owner: `${pulumi.getProject()}/${stack}`, stage: "production", osUser }, { parent: site });
+    const dataRoot = new DataRoot(`${name}-data`, { path: root, owner: `${pulumi.getProject()}/${stack}`, stage: "production", osUser }, { parent: site });
     const shipping = new DrLogShipping(
-        `${stack}-shipping`,
+        `${name}-shipping`,
         { from: production.archive, to: folders.incoming, stateDir: folders.shipper, intervalSeconds: seconds(dr.shipInterval), osUser, stopped: target !== null },
         { parent: site, dependsOn: [dataRoot] },
     );
     const backups = new BaseBackups(
-        `${stack}-base-backups`,
+        `${name}-base-backups`,
         { source: production.source, folder: folders.backups, binDir, osUser, intervalSeconds: seconds(dr.baseBackupInterval), keep: dr.keepBaseBackups, frozen: target !== null },
         { parent: site, dependsOn: [dataRoot] },
     );
     const drServer = new DisasterRecoveryServer(
-        `${stack}-${serverName}`,
+        `${name}-${serverName}`,
         {
             serverName,
             tier: dr.tier,
@@ -141,7 +147,7 @@ export async function deployDisasterRecovery(config: StageConfig): Promise<Recor
     // The DR site's own licence rows, from its configuration (its database arrives only at cutover).
     const licence = target
         ? new LicenseReapplication(
-              `${stack}-licence`,
+              `${name}-licence`,
               {
                   connection: configUrl,
                   tables,
@@ -158,7 +164,7 @@ export async function deployDisasterRecovery(config: StageConfig): Promise<Recor
     // The host nodes come on at cutover: the engine's units start on the recovered databases.
     const engine =
         target && Object.keys(config.engine.units).length > 0
-            ? new EngineCluster(stack, { config, stage: { connectionStrings, dataRootPath: root, servers: { [serverName]: drServer } } }, { parent: site, dependsOn: licence ? [licence] : [] })
+            ? new EngineCluster(name, { config, stage: { connectionStrings, dataRootPath: root, servers: { [serverName]: drServer } } }, { parent: site, dependsOn: licence ? [licence] : [] })
             : undefined;
     const placement = (role: DatabaseRole) => ({ server: serverName, name: config.engine.databases[role], host: server.host, port: server.port });
     const cutoverOutput = target
@@ -203,7 +209,6 @@ export async function deployDisasterRecovery(config: StageConfig): Promise<Recor
         cutover: cutoverOutput,
         ...(engine ? { engine: engine.state } : {}),
     };
-    site.finish({ disasterRecovery: outputs.disasterRecovery, cutover: outputs.cutover });
     return outputs;
 }
 

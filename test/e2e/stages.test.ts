@@ -88,7 +88,7 @@ test("`pulumi stack output --json` of each stage parses with the exported contra
 test("production's servers are protected: a plain destroy of prod is refused and deletes nothing", async () => {
     const prod = await LocalWorkspace.selectStack({ stackName: "prod", workDir: workspace.projectDir }, { envVars: workspace.envVars });
     const error = await prod.destroy({ color: "never" }).then(() => undefined, (err: Error) => err);
-    expect(error?.message).toMatch(/resource "urn:pulumi:prod::stagewise::stagewise:index:Stage\$pulumi-nodejs:dynamic\/stagewise:PostgresServer::prod-prod-db" cannot be deleted\s+because it is protected/);
+    expect(error?.message).toMatch(/resource "urn:pulumi:prod::stagewise::stagewise:index:ProductionStage\$stagewise:index:Stage\$pulumi-nodejs:dynamic\/stagewise:PostgresServer::prod-prod-db" cannot be deleted\s+because it is protected/);
     expect(fs.existsSync(path.join(workspace.dir, "data", "prod", "prod-db", "pgdata", "PG_VERSION"))).toBe(true);
 });
 

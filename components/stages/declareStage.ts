@@ -1,0 +1,75 @@
+// What a production or staging stage is made of, declared under its component: the servers, the
+// standbys and log shipping, the locks, bindings and copy, the licence rows, the admin objects, the
+// engine units and the backups; and the stack outputs they make (components/outputs.ts).
+import * as pulumi from "@pulumi/pulumi";
+import { declaredPorts, StageConfig } from "../config/config";
+import { AdminObjects, planAdminObjects } from "../admin/promotion";
+import { BackupPlan } from "../backup/backups";
+import { LicenseReapplication } from "../dr/licenseReapplication";
+import { EngineCluster } from "../engine/engineCluster";
+import { Coordination } from "../locks/coordination";
+import { ephemeralPortWarnings } from "../platform/ports";
+import { referenceProduction, verifiedOnTest } from "../references";
+import { Stage } from "../server/stage";
+import { LogShipping } from "../shipping/logShipping";
+import { ColdStandbys } from "../standby/cold/coldStandbys";
+import { actingPrimaryProblem, isStandbyNow } from "../standby/hot/actingPrimary";
+import { Standbys } from "../standby/hot/hotStandbys";
+import { declaredPrimary } from "../standby/hot/roles";
+import { warmStandbyNames, WarmStandbys } from "../standby/warm/warmStandbys";
+import { stageOutputs, StackOutputs } from "./stageOutputs";
+
+/**
+ * Declares the stage under `parent`. Its parts keep the names and URNs they had when they were
+ * declared at the top of the stack (before the stage components existed): each is aliased there.
+ */
+export async function declareStage(parent: pulumi.ComponentResource, name: string, config: StageConfig): Promise<StackOutputs> {
+    const part = (opts: pulumi.ComponentResourceOptions = {}): pulumi.ComponentResourceOptions => ({ ...opts, parent, aliases: [{ parent: pulumi.rootStackResource }] });
+    for (const warning of config.platform.kind === "local" ? ephemeralPortWarnings(declaredPorts(config)) : []) {
+        pulumi.log.warn(warning);
+    }
+    const production = config.stage !== "production" && config.production ? await referenceProduction(config.production.stack) : undefined;
+    const onTest = config.stage === "production" && config.promotion ? await verifiedOnTest(config.promotion.from) : undefined;
+    const adminPlan = planAdminObjects(config, onTest);
+
+    const stage = new Stage(name, { config }, part());
+    await refuseFencedPrimary(config, stage.dataRootPath);
+    const standbys = Object.keys(config.standbys).length > 0 ? new Standbys(name, { config, stage, dataRoot: stage.dataRootPath }, part()) : undefined;
+    const coldStandbys = Object.values(config.standbys).some((s) => s.tier === "cold") ? new ColdStandbys(`${name}-cold`, { config, stage }, part()) : undefined;
+    // With `shipping`, production's archive feeds a shipper per warm standby.
+    const logShipping = stage.walArchive ? new LogShipping(`${name}-shipping`, { config, stage, receivers: warmStandbyNames(config) }, part()) : undefined;
+    const warmStandbys = logShipping && warmStandbyNames(config).length > 0 ? new WarmStandbys(`${name}-warm`, { config, stage, shipping: logShipping }, part()) : undefined;
+    if (standbys?.primaryRole) {
+        stage.waitFor(standbys.primaryRole); // writes to production wait for a switchover or failover
+    }
+    const coordination = new Coordination(name, { config, stage, production }, part());
+    const copied = coordination.copy ? [coordination.copy] : [];
+    // After a copy the work database holds production's admin objects: the stage's own are applied after it.
+    const identity = config.identity
+        ? new LicenseReapplication(
+              `${name}-identity`,
+              { connection: stage.connectionStrings.apply((cs) => cs.config), tables: [stage.tables.server, stage.tables.licenseKey], reapply: config.identity.reapply },
+              // After a copy, the copied rows are what gets replaced.
+              { parent: stage, dependsOn: [...Object.values(stage.servers), ...copied] },
+          )
+        : undefined;
+    const admin = new AdminObjects(name, { config, stage, plan: adminPlan }, part({ dependsOn: copied }));
+    // Units start once the process definitions they run are in place.
+    const engine = Object.keys(config.engine.units).length > 0 ? new EngineCluster(name, { config, stage }, part({ dependsOn: [admin] })) : undefined;
+    const backups = config.backups ? new BackupPlan(name, { config, stage }, part({ dependsOn: [admin, ...(engine ? [engine] : [])] })) : undefined;
+    return stageOutputs(config, { stage, standbys, coldStandbys, logShipping, warmStandbys, coordination, identity, admin, engine, backups });
+}
+
+/** A declared primary that is a standby now, with no declared member able to take over, is refused (standby/hot/actingPrimary.ts). */
+async function refuseFencedPrimary(config: StageConfig, dataRoot: string): Promise<void> {
+    if (config.stage !== "production" || config.platform.kind !== "local" || !isStandbyNow(dataRoot, declaredPrimary(config))) {
+        return;
+    }
+    // Who acted at the last up: this stack's own outputs.
+    const self = new pulumi.StackReference(`${pulumi.getStack()}-last-outputs`, { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
+    const acting = ((await self.getOutputDetails("primary")).value as { name?: string } | undefined)?.name;
+    const problem = actingPrimaryProblem(config, dataRoot, acting);
+    if (problem !== undefined) {
+        throw new pulumi.RunError(problem);
+    }
+}
