@@ -4,6 +4,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SHARED_DATA_BASE } from "../platform/local";
 import { PREPARED_DIR, sweepPrepared } from "./prepared";
+import type { z as zod, ZodType } from "zod";
+import { CrudMethods, DeclaredResource, defineResource, rule } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "4";
@@ -70,35 +72,26 @@ function refusalOf(root: string, owners: string[]): string | undefined {
     return refused(`belongs to ${named}`, "choose another platform.dataRoot, or destroy that stack first");
 }
 
-export const dataRootProvider: pulumi.dynamic.ResourceProvider<DataRootInputs, DataRootOutputs> = {
-    async check(olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        const path = require("path") as typeof import("path");
-        if (typeof news.path !== "string" || !path.isAbsolute(news.path)) {
-            failures.push({ property: "path", reason: `${JSON.stringify(news.path)} is not an absolute path` });
-        } else if (path.resolve(news.path) === path.parse(news.path).root) {
-            failures.push({ property: "path", reason: "the file-system root cannot be a data root" });
-        }
-        if (typeof news.owner !== "string" || !news.owner.includes("/")) {
-            failures.push({ property: "owner", reason: `${JSON.stringify(news.owner)} is not "<project>/<stack>"` });
-        }
-        if (failures.length === 0) {
-            // Here, not only in create, so that `pulumi preview` refuses it too. The folder this resource
-            // already claimed stays its own while it is replaced (a new owner deletes the old claim first).
-            const refusal = refusalOf(news.path, olds?.path === news.path && olds.owner !== undefined ? [news.owner, olds.owner] : [news.owner]);
-            if (refusal !== undefined) {
-                failures.push({ property: "path", reason: refusal });
+/** A folder that is absolute and not the file-system root, and an owner named `<project>/<stack>`. */
+function dataRootSchema(z: typeof zod): ZodType {
+    return z.looseObject({
+        path: z.unknown().superRefine((root, ctx) => {
+            const path = require("path") as typeof import("path");
+            if (typeof root !== "string" || !path.isAbsolute(root)) {
+                ctx.addIssue({ code: "custom", message: `${JSON.stringify(root)} is not an absolute path` });
+            } else if (path.resolve(root) === path.parse(root).root) {
+                ctx.addIssue({ code: "custom", message: "the file-system root cannot be a data root" });
             }
-        }
-        return { inputs: news, failures };
-    },
+        }),
+        owner: rule(
+            z,
+            (owner) => typeof owner === "string" && owner.includes("/"),
+            (owner) => `${JSON.stringify(owner)} is not "<project>/<stack>"`,
+        ),
+    });
+}
 
-    async diff(_id, olds, news) {
-        const replaces = (["path", "owner", "osUser"] as const).filter((k) => olds[k] !== news[k]);
-        const changed = replaces.length > 0 || olds.stage !== news.stage || olds.providerVersion !== news.providerVersion;
-        return { changes: changed, replaces, deleteBeforeReplace: true };
-    },
-
+const dataRootMethods: CrudMethods<DataRootInputs, DataRootOutputs> = {
     async create(inputs) {
         const fs = require("fs") as typeof import("fs");
         const path = require("path") as typeof import("path");
@@ -167,20 +160,36 @@ export const dataRootProvider: pulumi.dynamic.ResourceProvider<DataRootInputs, D
     },
 };
 
+export const dataRoot = defineResource<DataRootInputs, DataRootOutputs>(
+    {
+        module: "stagewise",
+        type: "DataRoot",
+        version: PROVIDER_VERSION,
+        schema: dataRootSchema,
+        // Here, not only in create, so that `pulumi preview` refuses it too. The folder this resource
+        // already claimed stays its own while it is replaced (a new owner deletes the old claim first).
+        refuse: (olds, news) => {
+            const refusal = refusalOf(news.path, olds?.path === news.path && olds.owner !== undefined ? [news.owner, olds.owner] : [news.owner]);
+            return refusal === undefined ? [] : [{ property: "path", reason: refusal }];
+        },
+        replaces: ["path", "owner", "osUser"],
+        updates: ["stage"],
+        deleteBeforeReplace: true,
+        outputs: ["osUser", "claimedAt"],
+    },
+    dataRootMethods,
+);
+
+export const dataRootProvider = dataRoot.provider;
+
+
 /** The folder under which a stage keeps its servers' data, claimed for one stack. */
-export class DataRoot extends pulumi.dynamic.Resource {
+export class DataRoot extends DeclaredResource {
     declare public readonly path: pulumi.Output<string>;
     declare public readonly owner: pulumi.Output<string>;
     declare public readonly claimedAt: pulumi.Output<string>;
 
     constructor(name: string, args: DataRootArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            dataRootProvider,
-            name,
-            { ...args, osUser: args.osUser, providerVersion: PROVIDER_VERSION, claimedAt: undefined },
-            opts,
-            "stagewise",
-            "DataRoot",
-        );
+        super(dataRoot, name, args, opts);
     }
 }

@@ -10,6 +10,8 @@ import * as cluster from "../postgres/cluster";
 import { recoverInterruptedCopy } from "../copy/stagingCopy";
 import * as standby from "../standby/hot/replication";
 import { sameData } from "../providers/diffs";
+import type { z as zod, ZodType } from "zod";
+import { absolutePath, CrudMethods, DeclaredResource, defineResource, rule } from "../providers/kit";
 import { assertCanCreate, converge, newCluster, newPassword, rebuildAsStandby, ServerInputs, ServerOutputs } from "./serverLifecycle";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -48,66 +50,43 @@ export interface PostgresServerArgs {
     readonly upstream?: pulumi.Input<standby.Upstream>;
 }
 
-/** Inputs whose change means a new cluster. */
-const REPLACING_INPUTS = ["serverDir", "port", "osUser"] as const;
+/** Whether a server answers now: one stopped behind Pulumi's back is drift (unreadable counts as stopped). */
+function isRunning(props: ServerInputs): boolean {
+    try {
+        return cluster.clusterStatus(cluster.locationOf(props)) === "running";
+    } catch {
+        return false;
+    }
+}
 
-export const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInputs, ServerOutputs> = {
-    async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        const path = require("path") as typeof import("path");
-        for (const key of ["binDir", "serverDir"] as const) {
-            if (typeof news[key] !== "string" || !path.isAbsolute(news[key])) {
-                failures.push({ property: key, reason: `${JSON.stringify(news[key])} is not an absolute path` });
+/** Absolute folders, a port PostgreSQL may use unprivileged, setting names that cannot break the file, a standby's upstream. */
+function serverSchema(z: typeof zod): ZodType {
+    return z
+        .looseObject({
+            binDir: absolutePath(z),
+            serverDir: absolutePath(z),
+            port: rule(
+                z,
+                (port) => Number.isInteger(port) && (port as number) >= 1024 && (port as number) <= 65535,
+                (port) => `${JSON.stringify(port)} is not a port from 1024 to 65535`,
+            ),
+            settings: z.unknown().superRefine((settings, ctx) => {
+                for (const name of Object.keys(settings ?? {})) {
+                    if (!/^[a-z_][a-z0-9_.]*$/.test(name)) {
+                        ctx.addIssue({ code: "custom", message: `${JSON.stringify(name)} is not a PostgreSQL setting name` });
+                    }
+                }
+            }),
+        })
+        .superRefine((inputs, ctx) => {
+            const { role, upstream } = inputs as Partial<ServerInputs>;
+            if (role === "standby" && upstream === undefined) {
+                ctx.addIssue({ code: "custom", path: ["upstream"], message: "a declared standby needs the endpoint of the declared primary" });
             }
-        }
-        if (!Number.isInteger(news.port) || news.port < 1024 || news.port > 65535) {
-            failures.push({ property: "port", reason: `${JSON.stringify(news.port)} is not a port from 1024 to 65535` });
-        }
-        for (const name of Object.keys(news.settings ?? {})) {
-            if (!/^[a-z_][a-z0-9_.]*$/.test(name)) {
-                failures.push({ property: "settings", reason: `${JSON.stringify(name)} is not a PostgreSQL setting name` });
-            }
-        }
-        if (news.role === "standby" && news.upstream === undefined) {
-            failures.push({ property: "upstream", reason: "a declared standby needs the endpoint of the declared primary" });
-        }
-        return {
-            inputs: { ...news, host: news.host ?? "127.0.0.1", settings: news.settings ?? {}, retain: news.retain ?? false, role: news.role ?? "primary" },
-            failures,
-        };
-    },
+        });
+}
 
-    async diff(_id, olds, news) {
-        const replaces = REPLACING_INPUTS.filter((k) => olds[k] !== news[k]);
-        const changed: string[] = [];
-        for (const key of ["serverName", "owner", "binDir", "host", "settings", "ownerRole", "databases", "retain", "role", "upstream", "providerVersion"] as const) {
-            if (!sameData(olds[key], news[key])) {
-                changed.push(key);
-            }
-        }
-        // Passwords left to the provider stay as generated; given ones replace them.
-        for (const key of ["superuserPassword", "applicationPassword"] as const) {
-            if (news[key] !== undefined && news[key] !== olds[key]) {
-                changed.push(key);
-            }
-        }
-        // Drift: a server stopped behind Pulumi's back shows in every preview, and `up` starts it. What
-        // counts is whether it runs now: one recorded stopped while fenced in a failover was started
-        // since, as a standby, by the PrimaryRole (in the same up), and has nothing left to do.
-        let running: boolean;
-        try {
-            running = cluster.clusterStatus(cluster.locationOf(olds)) === "running";
-        } catch {
-            running = false;
-        }
-        if (!running) {
-            changed.push("running");
-        }
-        // Dynamic providers cannot return a detailed diff: preview shows the input changes, and a
-        // stopped server as an update with none (`pulumi refresh` shows running: true => false).
-        return { changes: changed.length + replaces.length > 0, replaces: [...replaces], deleteBeforeReplace: true };
-    },
-
+const serverMethods: CrudMethods<ServerInputs, ServerOutputs> = {
     async create(inputs) {
         const fs = require("fs") as typeof import("fs");
         const path = require("path") as typeof import("path");
@@ -228,8 +207,34 @@ export const postgresServerProvider: pulumi.dynamic.ResourceProvider<ServerInput
     },
 };
 
+export const postgresServer = defineResource<ServerInputs, ServerOutputs>(
+    {
+        module: "stagewise",
+        type: "PostgresServer",
+        version: PROVIDER_VERSION,
+        schema: serverSchema,
+        defaults: { host: "127.0.0.1", settings: {}, retain: false, role: "primary" },
+        replaces: ["serverDir", "port", "osUser"],
+        updates: ["serverName", "owner", "binDir", "host", "settings", "ownerRole", "databases", "retain", "role", "upstream"],
+        // Passwords left to the provider stay as generated; given ones replace them.
+        whenGiven: ["superuserPassword", "applicationPassword"],
+        // Drift: a server stopped behind Pulumi's back shows in every preview, and `up` starts it. What
+        // counts is whether it runs now: one recorded stopped while fenced in a failover was started
+        // since, as a standby, by the PrimaryRole (in the same up), and has nothing left to do.
+        // (Preview shows a stopped server as an update with no input changed; `refresh` shows running.)
+        diffRules: (olds) => ({ changed: isRunning(olds) ? [] : ["running"] }),
+        deleteBeforeReplace: true,
+        secretOutputs: ["superuserPassword", "applicationPassword"],
+        // Present even when not given, so the generated passwords come back as (secret) outputs.
+        outputs: ["superuserPassword", "applicationPassword", "running", "startedAt", "systemIdentifier", "serverVersion", "lastSettingsChange"],
+    },
+    serverMethods,
+);
+
+export const postgresServerProvider = postgresServer.provider;
+
 /** A PostgreSQL server on this machine. */
-export class PostgresServer extends pulumi.dynamic.Resource {
+export class PostgresServer extends DeclaredResource {
     declare public readonly serverName: pulumi.Output<string>;
     declare public readonly host: pulumi.Output<string>;
     declare public readonly port: pulumi.Output<number>;
@@ -243,24 +248,6 @@ export class PostgresServer extends pulumi.dynamic.Resource {
     declare public readonly lastSettingsChange: pulumi.Output<string>;
 
     constructor(name: string, args: PostgresServerArgs, opts: pulumi.CustomResourceOptions = {}) {
-        super(
-            postgresServerProvider,
-            name,
-            {
-                ...args,
-                // Present even when not given, so the generated ones come back as (secret) outputs.
-                superuserPassword: args.superuserPassword,
-                applicationPassword: args.applicationPassword,
-                providerVersion: PROVIDER_VERSION,
-                running: undefined,
-                startedAt: undefined,
-                systemIdentifier: undefined,
-                serverVersion: undefined,
-                lastSettingsChange: undefined,
-            },
-            { ...opts, additionalSecretOutputs: ["superuserPassword", "applicationPassword"] },
-            "stagewise",
-            "PostgresServer",
-        );
+        super(postgresServer, name, args, opts);
     }
 }
