@@ -2,6 +2,7 @@
 // development, migrated to test, tested, then migrated to production: production applies a set
 // only when the test stage has applied and verified exactly that set (read from test's outputs).
 import * as pulumi from "@pulumi/pulumi";
+import type { DatabaseRole } from "../engine/referenceSchema";
 import { AdminObject as DeclaredObject, adminObjects, loadAdminModel, PromotionState, promotionProblem, setHash } from "./adminModel";
 import { StageConfig } from "../config/config";
 import { ADMIN_FOLDER, projectFile } from "../config/paths";
@@ -39,6 +40,8 @@ export function planAdminObjects(config: StageConfig, onTest: PromotionState | u
 export interface AdminObjectsArgs {
     readonly config: StageConfig;
     readonly stage: Stage;
+    /** The stage's connection strings for writers (secret): they wait for production's role change (server/stage.ts writesAfter). */
+    readonly connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
     readonly plan: AdminObjectsPlan;
 }
 
@@ -63,7 +66,7 @@ export class AdminObjects extends pulumi.ComponentResource {
             return;
         }
 
-        const connection = stage.connectionStrings.apply((cs) => cs.work);
+        const connection = args.connectionStrings.apply((cs) => cs.work);
         const resources: Record<string, AdminObject> = {};
         for (const object of declared) {
             const key = `${object.kind}/${object.name}`;

@@ -2,6 +2,7 @@
 // schedule, listed with their verification; and restore as code (`restore: { backup }`). The fourth
 // source runbook: offline backups stop the engine, online ones need every database on one server.
 import * as pulumi from "@pulumi/pulumi";
+import type { DatabaseRole } from "../engine/referenceSchema";
 import * as path from "path";
 import { databasesOf, parseDuration, StageConfig } from "../config/config";
 import { projectFile } from "../config/paths";
@@ -13,6 +14,8 @@ import { Stage } from "../server/stage";
 export interface BackupPlanArgs {
     readonly config: StageConfig;
     readonly stage: Stage;
+    /** The stage's connection strings for writers (secret): they wait for production's role change (server/stage.ts writesAfter). */
+    readonly connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
     /** Folder that relative configuration-file paths are resolved against. @default process.cwd() */
     readonly projectDir?: string;
 }
@@ -65,7 +68,7 @@ export class BackupPlan extends pulumi.ComponentResource {
             }
             return found.file;
         });
-        const units = engineUnitSpecs(config, stage);
+        const units = engineUnitSpecs(config, stage, args.connectionStrings);
         const common = { setsDir, servers, configFiles, units, ownerRole: config.engine.owner };
 
         // An unknown backup is refused in the user's key before anything is declared (the provider checks again).
@@ -74,7 +77,7 @@ export class BackupPlan extends pulumi.ComponentResource {
             throw new pulumi.ResourceError(`restore.backup: backup ${config.restore.backup} does not exist (backups: ${known.join(", ") || "none yet"})`, this);
         }
         const restore = config.restore
-            ? new Restore(`${name}-restore`, { ...common, backup: config.restore.backup, workUrl: stage.connectionStrings.apply((cs) => cs.work) }, { parent: this })
+            ? new Restore(`${name}-restore`, { ...common, backup: config.restore.backup, workUrl: args.connectionStrings.apply((cs) => cs.work) }, { parent: this })
             : undefined;
         // A restore comes first: a backup due in the same `up` then records the restored state.
         const plan = new BackupPlanResource(

@@ -164,7 +164,7 @@ async function declareDisasterRecovery(site: pulumi.ComponentResource, name: str
     // The host nodes come on at cutover: the engine's units start on the recovered databases.
     const engine =
         target && Object.keys(config.engine.units).length > 0
-            ? new EngineCluster(name, { config, stage: { connectionStrings, dataRootPath: root, servers: { [serverName]: drServer } } }, { parent: site, dependsOn: licence ? [licence] : [] })
+            ? new EngineCluster(name, { config, connectionStrings, stage: { dataRootPath: root, servers: { [serverName]: drServer } } }, { parent: site, dependsOn: licence ? [licence] : [] })
             : undefined;
     const placement = (role: DatabaseRole) => ({ server: serverName, name: config.engine.databases[role], host: server.host, port: server.port });
     const cutoverOutput = target

@@ -2,6 +2,7 @@
 // with `engine.primary` as the declared primary (Set Primary on change). Local processes on the
 // embedded default: the reference engine (engine/) unless engine.command names the user's own.
 import * as pulumi from "@pulumi/pulumi";
+import type { DatabaseRole } from "./referenceSchema";
 import * as path from "path";
 import { StageConfig } from "../config/config";
 import type { EngineUnitSpec } from "./unitProcesses";
@@ -10,14 +11,16 @@ import { EngineUnit } from "./engineUnit";
 import { Stage } from "../server/stage";
 
 /** How the reference engine's units run. */
-export const REFERENCE_ENGINE = [process.execPath, path.resolve(__dirname, "..", "engine", "run.js")];
+export const REFERENCE_ENGINE = [process.execPath, path.resolve(__dirname, "..", "..", "engine", "run.js")];
 
 /** Where the units run: the stage's servers, its work database and its folder (a Stage, or a DR site after cutover). */
-export type EngineHost = Pick<Stage, "connectionStrings" | "dataRootPath"> & { readonly servers: Record<string, pulumi.Resource> };
+export type EngineHost = Pick<Stage, "dataRootPath"> & { readonly servers: Record<string, pulumi.Resource> };
 
 export interface EngineClusterArgs {
     readonly config: StageConfig;
     readonly stage: EngineHost;
+    /** The stage's connection strings for writers (secret): they wait for production's role change (server/stage.ts writesAfter). */
+    readonly connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
 }
 
 export interface EngineClusterState {
@@ -29,9 +32,9 @@ export interface EngineClusterState {
 }
 
 /** The engine's units as the platform runs them (the work database's URL makes it a secret). */
-export function engineUnitSpecs(config: StageConfig, stage: EngineHost): pulumi.Output<EngineUnitSpec[]> {
+export function engineUnitSpecs(config: StageConfig, stage: EngineHost, connectionStrings: pulumi.Output<Record<DatabaseRole, string>>): pulumi.Output<EngineUnitSpec[]> {
     const engine = config.engine;
-    return stage.connectionStrings.apply((cs) =>
+    return connectionStrings.apply((cs) =>
         Object.keys(engine.units).map((name) => ({
             name,
             command: engine.command ?? REFERENCE_ENGINE,
@@ -50,7 +53,7 @@ export class EngineCluster extends pulumi.ComponentResource {
         super("stagewise:engine:EngineCluster", name, {}, opts);
         const { config, stage } = args;
         const engine = config.engine;
-        const workUrl = stage.connectionStrings.apply((cs) => cs.work);
+        const workUrl = args.connectionStrings.apply((cs) => cs.work);
         const units = Object.keys(engine.units).map(
             (unit) =>
                 [

@@ -2,6 +2,7 @@
 // stage finds production through a StackReference to its outputs, binds each of its servers there,
 // and takes its locks there; production takes its own locks and reports who is bound to it.
 import * as pulumi from "@pulumi/pulumi";
+import type { DatabaseRole } from "../engine/referenceSchema";
 import * as path from "path";
 import { settingsText, StageConfig } from "../config/config";
 import { DatabaseCopy } from "../copy/databaseCopy";
@@ -12,6 +13,8 @@ import { Stage } from "../server/stage";
 export interface CoordinationArgs {
     readonly config: StageConfig;
     readonly stage: Stage;
+    /** The stage's connection strings for writers (secret): they wait for production's role change (server/stage.ts writesAfter). */
+    readonly connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
     /** For a staging stage: production, as read from its outputs (references.ts). */
     readonly production?: ProductionReference;
 }
@@ -47,7 +50,7 @@ export class Coordination extends pulumi.ComponentResource {
 
         let lockedConnection: pulumi.Output<string> | undefined;
         if (config.stage === "production") {
-            lockedConnection = stage.connectionStrings.apply((cs) => cs.config);
+            lockedConnection = args.connectionStrings.apply((cs) => cs.config);
             const registry = new BindingRegistry(`${name}-bindings`, { connection: lockedConnection }, { parent: this, dependsOn: Object.values(stage.servers) });
             this.boundStagingServers = registry.bindings;
         } else if (args.production !== undefined) {

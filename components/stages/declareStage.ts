@@ -10,7 +10,9 @@ import { EngineCluster } from "../engine/engineCluster";
 import { Coordination } from "../locks/coordination";
 import { ephemeralPortWarnings } from "../platform/ports";
 import { referenceProduction, verifiedOnTest } from "../references";
-import { Stage } from "../server/stage";
+import { Stage, writesAfter } from "../server/stage";
+import { hostPaths, LocalPlaces } from "../topology/hostPaths";
+import { resolveStage } from "../topology/topology";
 import { LogShipping } from "../shipping/logShipping";
 import { ColdStandbys } from "../standby/cold/coldStandbys";
 import { actingPrimaryProblem, isStandbyNow } from "../standby/hot/actingPrimary";
@@ -32,32 +34,33 @@ export async function declareStage(parent: pulumi.ComponentResource, name: strin
     const onTest = config.stage === "production" && config.promotion ? await verifiedOnTest(config.promotion.from) : undefined;
     const adminPlan = planAdminObjects(config, onTest);
 
-    const stage = new Stage(name, { config }, part());
+    const paths = placesOf(parent, config);
+    const topology = resolveStage(config, pulumi.getStack(), paths);
+    const stage = new Stage(name, { topology, dataRootMoved: paths.moved, superuserPassword: config.superuserPassword, applicationPassword: config.applicationPassword }, part());
     await refuseFencedPrimary(config, stage.dataRootPath);
     const standbys = Object.keys(config.standbys).length > 0 ? new Standbys(name, { config, stage, dataRoot: stage.dataRootPath }, part()) : undefined;
     const coldStandbys = Object.values(config.standbys).some((s) => s.tier === "cold") ? new ColdStandbys(`${name}-cold`, { config, stage }, part()) : undefined;
     // With `shipping`, production's archive feeds a shipper per warm standby.
     const logShipping = stage.walArchive ? new LogShipping(`${name}-shipping`, { config, stage, receivers: warmStandbyNames(config) }, part()) : undefined;
     const warmStandbys = logShipping && warmStandbyNames(config).length > 0 ? new WarmStandbys(`${name}-warm`, { config, stage, shipping: logShipping }, part()) : undefined;
-    if (standbys?.primaryRole) {
-        stage.waitFor(standbys.primaryRole); // writes to production wait for a switchover or failover
-    }
-    const coordination = new Coordination(name, { config, stage, production }, part());
+    // Writes to production wait for a switchover or failover.
+    const connectionStrings = writesAfter(stage.connectionStrings, standbys?.primaryRole);
+    const coordination = new Coordination(name, { config, stage, connectionStrings, production }, part());
     const copied = coordination.copy ? [coordination.copy] : [];
     // After a copy the work database holds production's admin objects: the stage's own are applied after it.
     const identity = config.identity
         ? new LicenseReapplication(
               `${name}-identity`,
-              { connection: stage.connectionStrings.apply((cs) => cs.config), tables: [stage.tables.server, stage.tables.licenseKey], reapply: config.identity.reapply },
+              { connection: connectionStrings.apply((cs) => cs.config), tables: [stage.tables.server, stage.tables.licenseKey], reapply: config.identity.reapply },
               // After a copy, the copied rows are what gets replaced.
               { parent: stage, dependsOn: [...Object.values(stage.servers), ...copied] },
           )
         : undefined;
-    const admin = new AdminObjects(name, { config, stage, plan: adminPlan }, part({ dependsOn: copied }));
+    const admin = new AdminObjects(name, { config, stage, connectionStrings, plan: adminPlan }, part({ dependsOn: copied }));
     // Units start once the process definitions they run are in place.
-    const engine = Object.keys(config.engine.units).length > 0 ? new EngineCluster(name, { config, stage }, part({ dependsOn: [admin] })) : undefined;
-    const backups = config.backups ? new BackupPlan(name, { config, stage }, part({ dependsOn: [admin, ...(engine ? [engine] : [])] })) : undefined;
-    return stageOutputs(config, { stage, standbys, coldStandbys, logShipping, warmStandbys, coordination, identity, admin, engine, backups });
+    const engine = Object.keys(config.engine.units).length > 0 ? new EngineCluster(name, { config, stage, connectionStrings }, part({ dependsOn: [admin] })) : undefined;
+    const backups = config.backups ? new BackupPlan(name, { config, stage, connectionStrings }, part({ dependsOn: [admin, ...(engine ? [engine] : [])] })) : undefined;
+    return stageOutputs(config, { connectionStrings, stage, standbys, coldStandbys, logShipping, warmStandbys, coordination, identity, admin, engine, backups });
 }
 
 /** A declared primary that is a standby now, with no declared member able to take over, is refused (standby/hot/actingPrimary.ts). */
@@ -71,5 +74,14 @@ async function refuseFencedPrimary(config: StageConfig, dataRoot: string): Promi
     const problem = actingPrimaryProblem(config, dataRoot, acting);
     if (problem !== undefined) {
         throw new pulumi.RunError(problem);
+    }
+}
+
+/** The stage's places on this machine; a missing PostgreSQL is the stage's error. */
+function placesOf(parent: pulumi.Resource, config: StageConfig): LocalPlaces {
+    try {
+        return hostPaths(config.platform, pulumi.getStack(), undefined);
+    } catch (err) {
+        throw new pulumi.ResourceError((err as Error).message, parent);
     }
 }

@@ -8,6 +8,7 @@ import { LicenseReapplication } from "../dr/licenseReapplication";
 import { EngineCluster } from "../engine/engineCluster";
 import { Coordination } from "../locks/coordination";
 import { OUTPUTS_VERSION } from "../outputs";
+import type { DatabaseRole } from "../engine/referenceSchema";
 import { Stage } from "../server/stage";
 import { LogShipping } from "../shipping/logShipping";
 import { ColdStandbys } from "../standby/cold/coldStandbys";
@@ -20,6 +21,8 @@ export type StackOutputs = Record<string, unknown>;
 
 export interface StageParts {
     stage: Stage;
+    /** The stage's connection strings, gated by the role change. */
+    connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
     standbys?: Standbys;
     coldStandbys?: ColdStandbys;
     logShipping?: LogShipping;
@@ -46,7 +49,7 @@ export function stageOutputs(config: StageConfig, parts: StageParts): StackOutpu
         postgresVersion: stage.postgresVersion,
         servers: serversOutput(config, stage, standbys),
         databases: stage.databases,
-        connectionStrings: stage.connectionStrings,
+        connectionStrings: parts.connectionStrings,
         locks: coordination.locks,
         boundStagingServers: coordination.boundStagingServers,
         boundTo: coordination.boundTo,

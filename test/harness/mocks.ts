@@ -64,3 +64,11 @@ export async function settled(): Promise<void> {
 export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => output.apply(resolve));
 }
+
+/** A Stage of the stack's validated configuration, resolved as the program resolves it (relative paths against `projectDir`). */
+export async function newStage(name: string, config: import("../../components/config/config").StageConfig, projectDir = "/project") {
+    const { Stage } = await import("../../components/server/stage");
+    const { stageTopology } = await import("../../components/topology/hostPaths");
+    const topology = stageTopology(config, pulumi.getStack(), projectDir);
+    return new Stage(name, { topology, superuserPassword: config.superuserPassword, applicationPassword: config.applicationPassword });
+}

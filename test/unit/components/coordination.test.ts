@@ -1,6 +1,6 @@
 // Coordination and AdminObjects component graphs, with Pulumi mocks (no engine, no PostgreSQL).
 import * as pulumi from "@pulumi/pulumi";
-import { installMocks, settled } from "../../harness/mocks";
+import { installMocks, newStage, settled } from "../../harness/mocks";
 
 jest.mock("@pulumi/pulumi/runtime/closure/serializeClosure", () => require("../../harness/fakeSerializeClosure"));
 
@@ -16,18 +16,17 @@ test("a staging stage (mocks) binds its server to production, takes its locks th
         "stagewise:copy": JSON.stringify({ trigger: "2026-11-22" }),
     });
     const { loadStageConfig } = await import("../../../components/config/config");
-    const { Stage } = await import("../../../components/server/stage");
     const { Coordination } = await import("../../../components/locks/coordination");
     const { AdminObjects, planAdminObjects } = await import("../../../components/admin/promotion");
     const config = loadStageConfig();
-    const stage = new Stage("test", { config, projectDir: "/project" });
+    const stage = await newStage("test", config);
     const production = {
         stack: "organization/stagewise/prod",
         configConnection: pulumi.secret("postgresql://engine:pw@127.0.0.1:55432/config"),
         copySource: pulumi.secret({ host: "127.0.0.1", port: 55432, superuserPassword: "su" }),
     };
-    const coordination = new Coordination("test", { config, stage, production });
-    new AdminObjects("test", { config, stage, plan: planAdminObjects(config, undefined, process.cwd()) });
+    const coordination = new Coordination("test", { config, stage, connectionStrings: stage.connectionStrings, production });
+    new AdminObjects("test", { config, stage, connectionStrings: stage.connectionStrings, plan: planAdminObjects(config, undefined, process.cwd()) });
     await settled();
 
     expect(env.resources.map((r) => `${r.type}::${r.name}`).filter((n) => !n.includes("Stage::") && !n.includes("DataRoot") && !n.includes("Command") && !n.includes("PostgresServer")).sort()).toEqual([
@@ -76,14 +75,13 @@ test("production (mocks) reports its bindings and holds its admin objects back w
         "stagewise:promotion": JSON.stringify({ from: "organization/stagewise/test" }),
     });
     const { loadStageConfig } = await import("../../../components/config/config");
-    const { Stage } = await import("../../../components/server/stage");
     const { Coordination } = await import("../../../components/locks/coordination");
     const { AdminObjects, planAdminObjects } = await import("../../../components/admin/promotion");
     const config = loadStageConfig();
-    const stage = new Stage("prod", { config, projectDir: "/project" });
-    new Coordination("prod", { config, stage });
+    const stage = await newStage("prod", config);
+    new Coordination("prod", { config, stage, connectionStrings: stage.connectionStrings });
     const plan = planAdminObjects(config, undefined, process.cwd());
-    const admin = new AdminObjects("prod", { config, stage, plan });
+    const admin = new AdminObjects("prod", { config, stage, connectionStrings: stage.connectionStrings, plan });
     await settled();
 
     const names = env.resources.map((r) => `${r.type}::${r.name}`);

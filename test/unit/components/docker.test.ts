@@ -1,7 +1,7 @@
 // The docker platform's graph, with Pulumi mocks only: no Docker engine runs on this project's
 // machines, so these tests check exact resources, inputs and dependencies, not running containers.
 import * as pulumi from "@pulumi/pulumi";
-import { installMocks, settled, valueOf } from "../../harness/mocks";
+import { installMocks, newStage, settled, valueOf } from "../../harness/mocks";
 
 jest.mock("@pulumi/pulumi/runtime/closure/serializeClosure", () => require("../../harness/fakeSerializeClosure"));
 
@@ -22,8 +22,7 @@ async function buildDockerStage(stack: string, stage: string, servers: Record<st
         (type) => (type === "docker:index/remoteImage:RemoteImage" ? { imageId: "sha256:abc" } : {}),
     );
     const { loadStageConfig } = await import("../../../components/config/config");
-    const { Stage } = await import("../../../components/server/stage");
-    const topology = new Stage(stack, { config: loadStageConfig() });
+    const topology = await newStage(stack, loadStageConfig());
     await settled();
     return { env, topology };
 }

@@ -1,5 +1,5 @@
 // Log shipping and warm standby graph, with Pulumi mocks (no engine, no PostgreSQL started).
-import { installMocks, settled, valueOf } from "../../harness/mocks";
+import { installMocks, newStage, settled, valueOf } from "../../harness/mocks";
 
 jest.mock("@pulumi/pulumi/runtime/closure/serializeClosure", () => require("../../harness/fakeSerializeClosure"));
 
@@ -9,11 +9,10 @@ const ROOT = "/srv/stagewise-mock";
 async function build(config: Record<string, string>) {
     const env = await installMocks("prod", config, [], (type) => (type === "command:local:Command" ? { stdout: "postgres (PostgreSQL) 15.18" } : {}));
     const { loadStageConfig } = await import("../../../components/config/config");
-    const { Stage } = await import("../../../components/server/stage");
     const { LogShipping } = await import("../../../components/shipping/logShipping");
     const { WarmStandbys, warmStandbyNames } = await import("../../../components/standby/warm/warmStandbys");
     const stageConfig = loadStageConfig();
-    const stage = new Stage("prod", { config: stageConfig, projectDir: "/project" });
+    const stage = await newStage("prod", stageConfig);
     const shipping = new LogShipping("prod-shipping", { config: stageConfig, stage, receivers: warmStandbyNames(stageConfig) });
     const warm = new WarmStandbys("prod-warm", { config: stageConfig, stage, shipping });
     await settled();

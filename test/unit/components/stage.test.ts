@@ -1,6 +1,6 @@
 // Stage component graph, with Pulumi mocks (no engine, no PostgreSQL started).
 import * as pulumi from "@pulumi/pulumi";
-import { installMocks, settled, valueOf } from "../../harness/mocks";
+import { installMocks, newStage, settled, valueOf } from "../../harness/mocks";
 
 jest.mock("@pulumi/pulumi/runtime/closure/serializeClosure", () => require("../../harness/fakeSerializeClosure"));
 
@@ -12,8 +12,7 @@ async function buildStage(stack: string, config: Record<string, string>, secretK
         type === "command:local:Command" ? { stdout: "postgres (PostgreSQL) 15.18" } : {},
     );
     const { loadStageConfig } = await import("../../../components/config/config");
-    const { Stage } = await import("../../../components/server/stage");
-    const stage = new Stage(stack, { config: loadStageConfig(), projectDir: "/project" });
+    const stage = await newStage(stack, loadStageConfig());
     await settled(); // registrations finish asynchronously (dynamic providers are serialized first)
     return { env, stage };
 }

@@ -1,5 +1,5 @@
 // Hot standbys and the declared primary, with Pulumi mocks (no engine, no PostgreSQL started).
-import { installMocks, settled, valueOf } from "../../harness/mocks";
+import { installMocks, newStage, settled, valueOf } from "../../harness/mocks";
 
 jest.mock("@pulumi/pulumi/runtime/closure/serializeClosure", () => require("../../harness/fakeSerializeClosure"));
 
@@ -22,18 +22,18 @@ async function build(extra: Record<string, string>) {
         (type) => (type === "command:local:Command" ? { stdout: "postgres (PostgreSQL) 15.18" } : type.endsWith("PrimaryRole") ? { primary: "prod-hot", lastChange: null } : {}),
     );
     const { loadStageConfig } = await import("../../../components/config/config");
-    const { Stage } = await import("../../../components/server/stage");
     const { Standbys } = await import("../../../components/standby/hot/hotStandbys");
     const config = loadStageConfig();
-    const stage = new Stage("prod", { config, projectDir: "/project" });
+    const stage = await newStage("prod", config);
     const standbys = new Standbys("prod", { config, stage, dataRoot: ROOT });
-    stage.waitFor(standbys.primaryRole!);
+    const { writesAfter } = await import("../../../components/server/stage");
+    const connectionStrings = writesAfter(stage.connectionStrings, standbys.primaryRole);
     await settled();
-    return { env, stage, standbys };
+    return { env, stage, standbys, connectionStrings };
 }
 
 test("(mocks) `primary` names a synchronous standby: one PrimaryRole, every member told its declared role, the primary first in the failover strings", async () => {
-    const { env, stage, standbys } = await build({ "stagewise:primary": "prod-hot" });
+    const { env, stage, standbys, connectionStrings } = await build({ "stagewise:primary": "prod-hot" });
     expect(env.get("pulumi-nodejs:dynamic/stagewise:PrimaryRole", "prod-primary").inputs).toMatchObject({
         declared: "prod-hot",
         members: [
@@ -68,7 +68,7 @@ test("(mocks) `primary` names a synchronous standby: one PrimaryRole, every memb
     expect(standbys.redirectionRunbook).toBeUndefined();
     // Writes go where the declared primary is.
     expect(stage.databases.work).toEqual({ server: "prod-db", name: "work", host: "127.0.0.1", port: 55433 });
-    expect((await valueOf(stage.connectionStrings)).config).toBe("postgresql://engine:app@127.0.0.1:55433/config");
+    expect((await valueOf(connectionStrings)).config).toBe("postgresql://engine:app@127.0.0.1:55433/config");
 });
 
 test("(mocks) without `primary` the server is the primary and the synchronous standby is listed", async () => {

@@ -1,0 +1,142 @@
+// A stage resolved once from its validated configuration: who its members are, what each one is
+// (server or hot, warm, cold standby), where it listens and keeps its data, who the declared primary
+// is, where each engine database lives, and the log-shipping plan. Pure: no Pulumi, no file system
+// (the places on the host are an input, resolved by topology/hostPaths.ts), unit-tested on its own.
+import * as path from "path";
+import { databasesOf, settingsText } from "../config/config";
+import type { StageConfig } from "../config/config";
+import type { DatabaseRole, EngineTables } from "../engine/referenceSchema";
+import { parseQualifiedName } from "../engine/tables";
+import { archiveSettings, planLogShipping, ShippingPlan } from "../shipping/schedule";
+import { declaredPrimary, failoverOrder, ReplicationMember, serverRole, synchronousMembers } from "../standby/hot/roles";
+
+/** Where a stage's servers live on their host, and who runs them. */
+export interface HostPaths {
+    /** Folder of the PostgreSQL programs the deployer runs (initdb, pg_ctl, psql, ...). */
+    readonly binDir: string;
+    /** Folder holding each member's folder (named after the member); undefined where the platform keeps the data (docker volumes). */
+    readonly dataRoot: string | undefined;
+    /** OS user running the servers when the deployer is root. */
+    readonly osUser: string | undefined;
+}
+
+export type Tier = "server" | "hot" | "warm" | "cold";
+
+/** One member of a stage: a server of its own or a standby of production's server. */
+export interface Member {
+    readonly name: string;
+    readonly tier: Tier;
+    readonly host: string;
+    /** Absent for a cold standby (no server until cutover). */
+    readonly port: number | undefined;
+    /** The member's folder (its data directory is `pgdata/` inside); absent on docker. */
+    readonly serverDir: string | undefined;
+    /** The user's postgresql.conf settings, as text. */
+    readonly settings: Readonly<Record<string, string>>;
+    /** A hot standby the primary waits for on commit. */
+    readonly synchronous: boolean;
+    /** The engine databases it holds (servers only). */
+    readonly databases: readonly DatabaseRole[];
+    /** A server's data is kept when the server is deleted (servers only). */
+    readonly retain: boolean;
+}
+
+/** Where one of the engine's databases lives. */
+export interface DatabasePlacement {
+    server: string;
+    name: string;
+    host: string;
+    port: number;
+}
+
+/** Production with `shipping`: the plan, production's archive, and the archiving settings of whichever member is the primary. */
+export interface Shipping {
+    readonly plan: ShippingPlan;
+    readonly archive: string;
+    readonly archiving: Readonly<Record<string, string>>;
+}
+
+export interface StageTopology {
+    readonly stack: string;
+    readonly kind: StageConfig["stage"];
+    readonly platform: StageConfig["platform"];
+    readonly paths: HostPaths;
+    /** Every member by name, in the configuration's order: the servers, then the standbys. */
+    readonly members: Readonly<Record<string, Member>>;
+    /** The declared primary of production's replication group (the stage's server unless `primary` names a standby). */
+    readonly primary: string;
+    /** Application names the primary waits for on commit. */
+    readonly synchronous: readonly string[];
+    /** The server and its hot standbys, the declared primary first (libpq tries hosts in order). */
+    readonly failoverOrder: readonly ReplicationMember[];
+    /** The declared role of each of the stage's servers, and whom a standby follows. */
+    readonly roles: Readonly<Record<string, { role: "primary" | "standby"; upstream?: { host: string; port: number } }>>;
+    /** Where each engine database lives, by role (on the declared primary's address). */
+    readonly placements: Readonly<Record<DatabaseRole, DatabasePlacement>>;
+    readonly engine: {
+        readonly owner: string;
+        readonly databases: Readonly<Record<DatabaseRole, string>>;
+        readonly tables: EngineTables;
+        readonly schema: StageConfig["engine"]["schema"];
+    };
+    readonly shipping: Shipping | undefined;
+    /** Production's data is never replaced or deleted by accident. */
+    readonly protect: boolean;
+}
+
+/** The stage's members of one tier, in the configuration's order. */
+export function membersOf(topology: StageTopology, tier: Tier): Member[] {
+    return Object.values(topology.members).filter((m) => m.tier === tier);
+}
+
+/** Resolves a validated configuration once; every component reads the result. */
+export function resolveStage(config: StageConfig, stack: string, paths: HostPaths): StageTopology {
+    const root = paths.dataRoot;
+    const folder = (name: string) => (root === undefined ? undefined : path.join(root, name));
+    const members: Record<string, Member> = {};
+    for (const [name, server] of Object.entries(config.servers)) {
+        members[name] = { name, tier: "server", host: server.host, port: server.port, serverDir: folder(name), settings: settingsText(server.settings), synchronous: false, databases: databasesOf(config, name), retain: server.retain };
+    }
+    for (const [name, standby] of Object.entries(config.standbys)) {
+        const served = standby.tier === "cold" ? { host: "127.0.0.1", port: undefined, settings: {} } : { host: standby.host, port: standby.port, settings: settingsText(standby.settings) };
+        members[name] = { name, tier: standby.tier, ...served, serverDir: folder(name), synchronous: standby.tier === "hot" && standby.synchronous === true, databases: [], retain: false };
+    }
+    // With `shipping`, production's (only) server archives WAL; the schema has checked the plan.
+    const planned = config.shipping && config.stage === "production" && root !== undefined ? planLogShipping({ rpo: config.rpo, ...config.shipping }) : undefined;
+    const archive = root === undefined ? "" : path.join(root, "wal-archive");
+    const roles = Object.fromEntries(Object.keys(config.servers).map((name) => [name, serverRole(config, name)]));
+    return {
+        stack,
+        kind: config.stage,
+        platform: config.platform,
+        paths,
+        members,
+        primary: declaredPrimary(config),
+        synchronous: synchronousMembers(config),
+        failoverOrder: failoverOrder(config),
+        roles,
+        placements: placementsOf(config, roles),
+        engine: {
+            owner: config.engine.owner,
+            databases: config.engine.databases,
+            // The schema has checked both names.
+            tables: { server: parseQualifiedName(config.engine.tables.server)!, licenseKey: parseQualifiedName(config.engine.tables.licenseKey)! },
+            schema: config.engine.schema,
+        },
+        shipping: planned?.ok ? { plan: planned.plan, archive, archiving: archiveSettings(planned.plan, archive) } : undefined,
+        protect: config.stage === "production",
+    };
+}
+
+/** Where each engine database lives: on the server that lists it (the schema has checked there is one), writable where the declared primary is. */
+function placementsOf(config: StageConfig, roles: StageTopology["roles"]): Record<DatabaseRole, DatabasePlacement> {
+    const placements: Partial<Record<DatabaseRole, DatabasePlacement>> = {};
+    for (const [serverName, server] of Object.entries(config.servers)) {
+        for (const role of databasesOf(config, serverName)) {
+            const { host, port } = roles[serverName].upstream ?? server;
+            placements[role] = { server: serverName, name: config.engine.databases[role], host, port };
+        }
+    }
+    return placements as Record<DatabaseRole, DatabasePlacement>;
+}
+

@@ -1,0 +1,89 @@
+// The topology model on its own: a validated configuration resolved once into members, roles,
+// placements and the shipping plan. Pure: no Pulumi, no file system.
+import { parseStageConfig, StageConfig } from "../../../components/config/config";
+import { HostPaths, membersOf, resolveStage } from "../../../components/topology/topology";
+
+const PATHS: HostPaths = { binDir: "/usr/lib/postgresql/15/bin", dataRoot: "/srv/prod", osUser: "postgres" };
+
+function configOf(values: Record<string, unknown>): StageConfig {
+    const raw = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined).map(([k, v]) => [`stagewise:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+    const result = parseStageConfig(raw, new Set(["stagewise:superuserPassword", "stagewise:applicationPassword"]));
+    if (!result.ok) {
+        throw new Error(result.problems.join("\n"));
+    }
+    return result.config;
+}
+
+const production = {
+    stage: "production",
+    servers: { "prod-db": { port: 55432, settings: { work_mem: "8MB" } } },
+    standbys: {
+        "prod-hot": { tier: "hot", port: 55433, synchronous: true },
+        "prod-hot2": { tier: "hot", port: 55434 },
+        "prod-warm": { tier: "warm", port: 55435 },
+        "prod-cold": { tier: "cold" },
+    },
+    rpo: "15m",
+    shipping: { logBackupInterval: "5m", shipInterval: "5m" },
+};
+
+test("every member once, in the configuration's order, with its tier, address, folder and settings", () => {
+    const topology = resolveStage(configOf(production), "prod", PATHS);
+    expect(Object.keys(topology.members)).toEqual(["prod-db", "prod-hot", "prod-hot2", "prod-warm", "prod-cold"]);
+    expect(topology.members["prod-db"]).toEqual({
+        name: "prod-db",
+        tier: "server",
+        host: "127.0.0.1",
+        port: 55432,
+        serverDir: "/srv/prod/prod-db",
+        settings: { work_mem: "8MB" },
+        synchronous: false,
+        databases: ["work", "business", "config"],
+        retain: false,
+    });
+    expect(topology.members["prod-hot"]).toMatchObject({ tier: "hot", port: 55433, serverDir: "/srv/prod/prod-hot", synchronous: true, databases: [] });
+    expect(topology.members["prod-cold"]).toMatchObject({ tier: "cold", port: undefined, serverDir: "/srv/prod/prod-cold" });
+    expect(membersOf(topology, "hot").map((m) => m.name)).toEqual(["prod-hot", "prod-hot2"]);
+    expect(topology.protect).toBe(true);
+});
+
+test("the declared primary: the server by default; the synchronous standbys are what it waits for", () => {
+    const topology = resolveStage(configOf(production), "prod", PATHS);
+    expect(topology.primary).toBe("prod-db");
+    expect(topology.synchronous).toEqual(["prod-hot"]);
+    expect(topology.failoverOrder.map((m) => m.name)).toEqual(["prod-db", "prod-hot", "prod-hot2"]);
+    expect(topology.roles).toEqual({ "prod-db": { role: "primary" } });
+    expect(topology.placements.work).toEqual({ server: "prod-db", name: "work", host: "127.0.0.1", port: 55432 });
+});
+
+test("`primary` naming a standby: the server follows it, the databases are written there, it comes first for clients", () => {
+    const topology = resolveStage(configOf({ ...production, primary: "prod-hot" }), "prod", PATHS);
+    expect(topology.primary).toBe("prod-hot");
+    expect(topology.synchronous).toEqual([]); // the synchronous standby is the primary now
+    expect(topology.roles["prod-db"]).toEqual({ role: "standby", upstream: { host: "127.0.0.1", port: 55433 } });
+    expect(topology.placements.config).toEqual({ server: "prod-db", name: "config", host: "127.0.0.1", port: 55433 });
+    expect(topology.failoverOrder.map((m) => m.name)).toEqual(["prod-hot", "prod-db", "prod-hot2"]);
+});
+
+test("the shipping plan is worked out here, with production's archive and its archiving settings", () => {
+    const topology = resolveStage(configOf(production), "prod", PATHS);
+    expect(topology.shipping?.archive).toBe("/srv/prod/wal-archive");
+    expect(topology.shipping?.plan).toMatchObject({ rpoMs: 15 * 60_000, logBackupIntervalMs: 5 * 60_000, shipIntervalMs: 5 * 60_000, worstCaseLossMs: 10 * 60_000 });
+    expect(topology.shipping?.archiving).toMatchObject({ archive_mode: "on", archive_timeout: "300s" });
+    expect(resolveStage(configOf({ ...production, shipping: undefined, standbys: {} }), "prod", PATHS).shipping).toBeUndefined();
+});
+
+test("a staging stage is not protected and ships nothing; on docker no member has a folder", () => {
+    const staging = configOf({ stage: "test", servers: { "test-db": { port: 55452 } } });
+    expect(resolveStage(staging, "test", PATHS)).toMatchObject({ kind: "test", protect: false, shipping: undefined, primary: "test-db" });
+    const docker = configOf({
+        stage: "test",
+        servers: { "test-db": { port: 55452 } },
+        platform: { kind: "docker", image: "postgres:15" },
+        superuserPassword: "su",
+        applicationPassword: "app",
+    });
+    const topology = resolveStage(docker, "test", { binDir: PATHS.binDir, dataRoot: undefined, osUser: undefined });
+    expect(topology.members["test-db"].serverDir).toBeUndefined();
+    expect(topology.platform).toEqual({ kind: "docker", image: "postgres:15" });
+});
