@@ -6,7 +6,6 @@
 // and every preview and up warns while production's archiver reports it.
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { StageConfig } from "../config/config";
 import { formatDuration } from "../config/duration";
 import { SUPERUSER } from "../postgres/cluster";
 import { archiverStatus, ArchiverStatus, shipperStatus } from "./shipper";
@@ -15,8 +14,6 @@ import type { Stage } from "../server/stage";
 import { ShippingPlan } from "./schedule";
 
 export interface LogShippingArgs {
-    /** The stack's validated configuration (with `shipping`). */
-    readonly config: StageConfig;
     /** Production's stage (its primary archives into `stage.walArchive`). */
     readonly stage: Stage;
     /** Names of the standbys that receive shipped WAL (the warm ones). @default [] */

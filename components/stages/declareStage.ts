@@ -12,7 +12,7 @@ import { ephemeralPortWarnings } from "../platform/ports";
 import { referenceProduction, verifiedOnTest } from "../references";
 import { Stage, writesAfter } from "../server/stage";
 import { hostPaths, LocalPlaces } from "../topology/hostPaths";
-import { resolveStage } from "../topology/topology";
+import { membersOf, resolveStage, Tier } from "../topology/topology";
 import { LogShipping } from "../shipping/logShipping";
 import { ColdStandbys } from "../standby/cold/coldStandbys";
 import { actingPrimaryProblem, isStandbyNow } from "../standby/hot/actingPrimary";
@@ -38,11 +38,12 @@ export async function declareStage(parent: pulumi.ComponentResource, name: strin
     const topology = resolveStage(config, pulumi.getStack(), paths);
     const stage = new Stage(name, { topology, dataRootMoved: paths.moved, superuserPassword: config.superuserPassword, applicationPassword: config.applicationPassword }, part());
     await refuseFencedPrimary(config, stage.dataRootPath);
-    const standbys = Object.keys(config.standbys).length > 0 ? new Standbys(name, { config, stage, dataRoot: stage.dataRootPath }, part()) : undefined;
-    const coldStandbys = Object.values(config.standbys).some((s) => s.tier === "cold") ? new ColdStandbys(`${name}-cold`, { config, stage }, part()) : undefined;
+    const has = (tier: Tier) => membersOf(topology, tier).length > 0;
+    const standbys = has("hot") || has("warm") || has("cold") ? new Standbys(name, { stage }, part()) : undefined;
+    const coldStandbys = has("cold") ? new ColdStandbys(`${name}-cold`, { stage }, part()) : undefined;
     // With `shipping`, production's archive feeds a shipper per warm standby.
-    const logShipping = stage.walArchive ? new LogShipping(`${name}-shipping`, { config, stage, receivers: warmStandbyNames(config) }, part()) : undefined;
-    const warmStandbys = logShipping && warmStandbyNames(config).length > 0 ? new WarmStandbys(`${name}-warm`, { config, stage, shipping: logShipping }, part()) : undefined;
+    const logShipping = stage.walArchive ? new LogShipping(`${name}-shipping`, { stage, receivers: warmStandbyNames(topology) }, part()) : undefined;
+    const warmStandbys = logShipping && has("warm") ? new WarmStandbys(`${name}-warm`, { stage, shipping: logShipping }, part()) : undefined;
     // Writes to production wait for a switchover or failover.
     const connectionStrings = writesAfter(stage.connectionStrings, standbys?.primaryRole);
     const coordination = new Coordination(name, { config, stage, connectionStrings, production }, part());

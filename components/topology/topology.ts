@@ -39,6 +39,10 @@ export interface Member {
     readonly databases: readonly DatabaseRole[];
     /** A server's data is kept when the server is deleted (servers only). */
     readonly retain: boolean;
+    /** A warm standby's own apply delay (else the shipping plan's). */
+    readonly applyDelay?: string;
+    /** A cold standby's base backups: how often, and how many are kept. */
+    readonly baseBackups?: { readonly interval: string; readonly keep: number };
 }
 
 /** Where one of the engine's databases lives. */
@@ -52,6 +56,8 @@ export interface DatabasePlacement {
 /** Production with `shipping`: the plan, production's archive, and the archiving settings of whichever member is the primary. */
 export interface Shipping {
     readonly plan: ShippingPlan;
+    /** The configured apply delay of warm standbys (shipping.applyDelay), as written. */
+    readonly applyDelay: string;
     readonly archive: string;
     readonly archiving: Readonly<Record<string, string>>;
 }
@@ -99,7 +105,17 @@ export function resolveStage(config: StageConfig, stack: string, paths: HostPath
     }
     for (const [name, standby] of Object.entries(config.standbys)) {
         const served = standby.tier === "cold" ? { host: "127.0.0.1", port: undefined, settings: {} } : { host: standby.host, port: standby.port, settings: settingsText(standby.settings) };
-        members[name] = { name, tier: standby.tier, ...served, serverDir: folder(name), synchronous: standby.tier === "hot" && standby.synchronous === true, databases: [], retain: false };
+        members[name] = {
+            name,
+            tier: standby.tier,
+            ...served,
+            serverDir: folder(name),
+            synchronous: standby.tier === "hot" && standby.synchronous === true,
+            databases: [],
+            retain: false,
+            ...(standby.tier === "warm" && standby.applyDelay !== undefined ? { applyDelay: standby.applyDelay } : {}),
+            ...(standby.tier === "cold" ? { baseBackups: { interval: standby.baseBackupInterval, keep: standby.keepBaseBackups } } : {}),
+        };
     }
     // With `shipping`, production's (only) server archives WAL; the schema has checked the plan.
     const planned = config.shipping && config.stage === "production" && root !== undefined ? planLogShipping({ rpo: config.rpo, ...config.shipping }) : undefined;
@@ -123,7 +139,7 @@ export function resolveStage(config: StageConfig, stack: string, paths: HostPath
             tables: { server: parseQualifiedName(config.engine.tables.server)!, licenseKey: parseQualifiedName(config.engine.tables.licenseKey)! },
             schema: config.engine.schema,
         },
-        shipping: planned?.ok ? { plan: planned.plan, archive, archiving: archiveSettings(planned.plan, archive) } : undefined,
+        shipping: planned?.ok ? { plan: planned.plan, applyDelay: config.shipping!.applyDelay, archive, archiving: archiveSettings(planned.plan, archive) } : undefined,
         protect: config.stage === "production",
     };
 }

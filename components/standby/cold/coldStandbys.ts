@@ -3,12 +3,12 @@
 // with the production server's name (a DR stack with tier: cold does that, see dr/disasterRecovery.ts).
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { parseDuration, StageConfig } from "../../config/config";
+import { parseDuration } from "../../config/config";
+import { membersOf } from "../../topology/topology";
 import { BaseBackups, BaseBackupSummary } from "../../backup/baseBackups";
 import { Stage } from "../../server/stage";
 
 export interface ColdStandbysArgs {
-    readonly config: StageConfig;
     /** Production's stage: its one server is backed up, its WAL archive is the standby's log. */
     readonly stage: Stage;
 }
@@ -25,23 +25,23 @@ export class ColdStandbys extends pulumi.ComponentResource {
 
     constructor(name: string, args: ColdStandbysArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("stagewise:standby:ColdStandbys", name, {}, opts);
-        const { config, stage } = args;
+        const { stage } = args;
         const [, primary] = Object.entries(stage.servers)[0];
         const archive = stage.walArchive;
         if (archive === undefined) {
             throw new pulumi.ResourceError("cold standbys need production's WAL archive (set shipping)", this); // the schema says so first
         }
-        const entries = Object.entries(config.standbys).flatMap(([standbyName, spec]) => (spec.tier === "cold" ? [[standbyName, spec] as const] : []));
-        const resources = entries.map(([standbyName, spec]) => {
+        const resources = membersOf(stage.topology, "cold").map((member) => {
+            const standbyName = member.name;
             const backups = new BaseBackups(
                 `${name}-${standbyName}`,
                 {
                     source: pulumi.all([primary.host, primary.port, primary.superuserPassword]).apply(([host, port, superuserPassword]) => ({ host, port, superuserPassword })),
-                    folder: path.join(stage.dataRootPath, standbyName, "base-backups"),
+                    folder: path.join(member.serverDir!, "base-backups"),
                     binDir: stage.postgresBinDir,
                     osUser: stage.osUser,
-                    intervalSeconds: Math.round(parseDuration(spec.baseBackupInterval)! / 1000),
-                    keep: spec.keepBaseBackups,
+                    intervalSeconds: Math.round(parseDuration(member.baseBackups!.interval)! / 1000),
+                    keep: member.baseBackups!.keep,
                 },
                 // Backups of production are production's data too.
                 { parent: this, dependsOn: [primary, archive.resource], protect: true },

@@ -2,20 +2,17 @@
 // follows the primary — the modern form of the runbook's IP alias (libpq tries each host and keeps
 // the one that accepts writes).
 import * as pulumi from "@pulumi/pulumi";
-import * as path from "path";
-import { settingsText, StageConfig, StandbyConfig } from "../../config/config";
 import { DATABASE_ROLES, DatabaseRole } from "../../engine/referenceSchema";
 import { HotStandby } from "./hotStandby";
 import { PrimaryRole } from "./primaryRole";
 import { Stage } from "../../server/stage";
 import { redirectionRunbook, sameSubnet } from "./redirection";
-import { declaredPrimary, failoverOrder, primaryEndpoint, replicationMembers, synchronousMembers } from "./roles";
+import { hostForUrl } from "../../postgres/pg";
+import { membersOf } from "../../topology/topology";
 
 export interface StandbysArgs {
-    readonly config: StageConfig;
+    /** Production's stage: its server, and the topology naming the hot standbys and the declared primary. */
     readonly stage: Stage;
-    /** Folder of the stage's data. */
-    readonly dataRoot: string;
 }
 
 export interface StandbyState {
@@ -62,13 +59,16 @@ export class Standbys extends pulumi.ComponentResource {
 
     constructor(name: string, args: StandbysArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("stagewise:standby:Standbys", name, {}, opts);
-        const { config, stage } = args;
+        const { stage } = args;
+        const topology = stage.topology;
         // Warm standbys are built by WarmStandbys (components/standby/warm/warmStandbys.ts); they take no part in failover strings.
-        const entries = Object.entries(config.standbys).filter((entry): entry is [string, Extract<StandbyConfig, { tier: "hot" }>] => entry[1].tier === "hot");
+        const entries = membersOf(topology, "hot");
         const [, primary] = Object.entries(stage.servers)[0];
+        // The server first, then the hot standbys in the order the configuration lists them.
+        const group = [...membersOf(topology, "server").slice(0, 1), ...entries];
 
         // The role change comes first: standbys then follow the declared primary (re-pointed, never rebuilt).
-        const declared = declaredPrimary(config);
+        const declared = topology.primary;
         const superuserPassword = primary.superuserPassword;
         const role =
             entries.length > 0
@@ -76,13 +76,8 @@ export class Standbys extends pulumi.ComponentResource {
                       `${name}-primary`,
                       {
                           declared,
-                          members: replicationMembers(config).map((m) => ({
-                              name: m.name,
-                              host: m.host,
-                              port: m.port,
-                              serverDir: path.join(args.dataRoot, m.name), // the server's folder and each standby's are named after them
-                          })),
-                          synchronous: synchronousMembers(config),
+                          members: group.map((m) => ({ name: m.name, host: m.host, port: m.port!, serverDir: m.serverDir! })),
+                          synchronous: [...topology.synchronous],
                           binDir: stage.postgresBinDir,
                           osUser: stage.osUser,
                           superuserPassword,
@@ -91,24 +86,25 @@ export class Standbys extends pulumi.ComponentResource {
                   )
                 : undefined;
         this.primaryRole = role;
-        const upstream = primaryEndpoint(config);
+        const upstream = topology.members[declared];
 
-        const resources = entries.map(([standbyName, spec]) => {
+        const resources = entries.map((spec) => {
+            const standbyName = spec.name;
             const resource = new HotStandby(
                 `${name}-${standbyName}`,
                 {
                     standbyName,
-                    primary: superuserPassword.apply((password) => ({ host: upstream.host, port: upstream.port, superuserPassword: password })),
+                    primary: superuserPassword.apply((password) => ({ host: upstream.host, port: upstream.port!, superuserPassword: password })),
                     role: standbyName === declared ? "primary" : "standby",
                     synchronous: spec.synchronous,
                     binDir: stage.postgresBinDir,
-                    serverDir: path.join(args.dataRoot, standbyName),
+                    serverDir: spec.serverDir!,
                     host: spec.host,
-                    port: spec.port,
+                    port: spec.port!,
                     osUser: stage.osUser,
                     // A standby does not archive (archive_mode=on, not always); promoted, it archives where the server did.
                     // The managed archiving settings come last: they win over the user's (which the schema keeps apart anyway).
-                    settings: { ...settingsText(spec.settings), ...stage.archiving },
+                    settings: { ...spec.settings, ...stage.archiving },
                 },
                 // Rebuilt from the primary at any time, so not protected; it follows the declared primary.
                 { parent: this, dependsOn: [primary, ...(role ? [role] : [])] },
@@ -127,7 +123,7 @@ export class Standbys extends pulumi.ComponentResource {
                         running,
                         streaming,
                         lagBytes,
-                        synchronous: entries.find(([n]) => n === standbyName)![1].synchronous,
+                        synchronous: topology.members[standbyName].synchronous,
                         syncState: syncState ?? null,
                         role: standbyName === declared ? ("primary" as const) : ("standby" as const),
                     })),
@@ -137,11 +133,11 @@ export class Standbys extends pulumi.ComponentResource {
 
         if (role !== undefined) {
             this.primary = pulumi.all([role.primary, role.lastChange]).apply(([acting, lastChange]) => {
-                const member = replicationMembers(config).find((m) => m.name === acting)!;
+                const member = topology.members[acting];
                 return { name: acting, endpoint: `${member.host}:${member.port}`, lastChange: lastChange ?? null };
             });
             // Clients try the declared primary first; libpq keeps the member that accepts writes.
-            const ordered = failoverOrder(config);
+            const ordered = topology.failoverOrder;
             if (sameSubnet(ordered.map((m) => m.host))) {
                 const hosts = ordered.map((m) => `${hostForUrl(m.host)}:${m.port}`);
                 this.failoverConnectionStrings = pulumi.secret(
@@ -150,14 +146,14 @@ export class Standbys extends pulumi.ComponentResource {
                             Object.fromEntries(
                                 DATABASE_ROLES.map((dbRole) => [
                                     dbRole,
-                                    `postgresql://${config.engine.owner}:${encodeURIComponent(password)}@${hosts.join(",")}/${config.engine.databases[dbRole]}?target_session_attrs=read-write`,
+                                    `postgresql://${topology.engine.owner}:${encodeURIComponent(password)}@${hosts.join(",")}/${topology.engine.databases[dbRole]}?target_session_attrs=read-write`,
                                 ]),
                             ) as Record<DatabaseRole, string>,
                     ),
                 );
             } else {
                 const [first, ...others] = ordered;
-                this.redirectionRunbook = redirectionRunbook(first, others, DATABASE_ROLES.map((r) => config.engine.databases[r]));
+                this.redirectionRunbook = redirectionRunbook(first, others, DATABASE_ROLES.map((r) => topology.engine.databases[r]));
             }
         }
         this.registerOutputs({
@@ -167,8 +163,4 @@ export class Standbys extends pulumi.ComponentResource {
             primary: this.primary,
         });
     }
-}
-
-function hostForUrl(host: string): string {
-    return host.includes(":") ? `[${host}]` : host;
 }

@@ -2,8 +2,7 @@
 // the WAL LogShipping ships into its incoming folder, applying it after its apply delay
 // (standbys.<name>.applyDelay, else shipping.applyDelay) and moving applied WAL aside.
 import * as pulumi from "@pulumi/pulumi";
-import * as path from "path";
-import { settingsText, StageConfig } from "../../config/config";
+import { membersOf, StageTopology } from "../../topology/topology";
 import { LogShipping } from "../../shipping/logShipping";
 import { warmStandbyStatus } from "./warmReplay";
 import { WarmStandby } from "./warmStandby";
@@ -11,7 +10,6 @@ import type { Stage } from "../../server/stage";
 import { shippingSettings, withApplyDelay } from "../../shipping/schedule";
 
 export interface WarmStandbysArgs {
-    readonly config: StageConfig;
     readonly stage: Stage;
     /** Production's log shipping, which feeds every warm standby. */
     readonly shipping: LogShipping;
@@ -32,11 +30,9 @@ export interface WarmStandbyState {
     incoming: string;
 }
 
-/** Names of the warm standbys a configuration declares. */
-export function warmStandbyNames(config: StageConfig): string[] {
-    return Object.entries(config.standbys)
-        .filter(([, spec]) => spec.tier === "warm")
-        .map(([name]) => name);
+/** Names of the warm standbys of a stage. */
+export function warmStandbyNames(topology: StageTopology): string[] {
+    return membersOf(topology, "warm").map((m) => m.name);
 }
 
 export class WarmStandbys extends pulumi.ComponentResource {
@@ -44,31 +40,29 @@ export class WarmStandbys extends pulumi.ComponentResource {
 
     constructor(name: string, args: WarmStandbysArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("stagewise:standby:WarmStandbys", name, {}, opts);
-        const { config, stage, shipping } = args;
+        const { stage, shipping } = args;
         const primary = Object.values(stage.servers)[0];
         const endpoint = pulumi.all([primary.host, primary.port, primary.superuserPassword]).apply(([host, port, superuserPassword]) => ({ host, port, superuserPassword }));
 
-        const resources = Object.entries(config.standbys).flatMap(([standbyName, spec]) => {
-            if (spec.tier !== "warm") {
-                return [];
-            }
-            const applyDelay = spec.applyDelay ?? config.shipping!.applyDelay;
+        const resources = membersOf(stage.topology, "warm").map((spec) => {
+            const standbyName = spec.name;
+            const applyDelay = spec.applyDelay ?? stage.topology.shipping!.applyDelay;
             const plan = withApplyDelay(shipping.plan, spec.applyDelay);
             if (plan === undefined) {
                 throw new pulumi.ResourceError(`standbys.${standbyName}.applyDelay: ${JSON.stringify(spec.applyDelay)} is not a duration of 0s or more`, this);
             }
             const folders = { archive: shipping.archive, ...shipping.foldersOf(standbyName) };
             // The shipping settings come last: they win over the user's (which the schema keeps apart anyway).
-            const settings = { ...settingsText(spec.settings), ...shippingSettings(plan, folders, stage.postgresBinDir).standby };
+            const settings = { ...spec.settings, ...shippingSettings(plan, folders, stage.postgresBinDir).standby };
             const resource = new WarmStandby(
                 `${name}-${standbyName}`,
                 {
                     standbyName,
                     primary: endpoint,
                     binDir: stage.postgresBinDir,
-                    serverDir: path.join(stage.dataRootPath, standbyName),
+                    serverDir: spec.serverDir!,
                     host: spec.host,
-                    port: spec.port,
+                    port: spec.port!,
                     osUser: stage.osUser,
                     settings,
                 },
@@ -79,13 +73,13 @@ export class WarmStandbys extends pulumi.ComponentResource {
             const live = pulumi.unsecret(
                 pulumi.all([endpoint, resource.id]).apply(([p]) =>
                     warmStandbyStatus({
-                        loc: { binDir: stage.postgresBinDir, serverDir: path.join(stage.dataRootPath, standbyName), host: spec.host, port: spec.port, osUser: stage.osUser },
+                        loc: { binDir: stage.postgresBinDir, serverDir: spec.serverDir!, host: spec.host, port: spec.port!, osUser: stage.osUser },
                         primary: p,
                         settings,
                     }).catch(() => undefined),
                 ),
             );
-            return [{ standbyName, resource, applyDelay, incoming: folders.incoming, live }];
+            return { standbyName, resource, applyDelay, incoming: folders.incoming, live };
         });
 
         this.standbys = pulumi.all(

@@ -13,8 +13,8 @@ async function build(config: Record<string, string>) {
     const { WarmStandbys, warmStandbyNames } = await import("../../../components/standby/warm/warmStandbys");
     const stageConfig = loadStageConfig();
     const stage = await newStage("prod", stageConfig);
-    const shipping = new LogShipping("prod-shipping", { config: stageConfig, stage, receivers: warmStandbyNames(stageConfig) });
-    const warm = new WarmStandbys("prod-warm", { config: stageConfig, stage, shipping });
+    const shipping = new LogShipping("prod-shipping", { stage, receivers: warmStandbyNames(stage.topology) });
+    const warm = new WarmStandbys("prod-warm", { stage, shipping });
     await settled();
     return { env, shipping, warm };
 }

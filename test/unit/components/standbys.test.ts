@@ -25,7 +25,7 @@ async function build(extra: Record<string, string>) {
     const { Standbys } = await import("../../../components/standby/hot/hotStandbys");
     const config = loadStageConfig();
     const stage = await newStage("prod", config);
-    const standbys = new Standbys("prod", { config, stage, dataRoot: ROOT });
+    const standbys = new Standbys("prod", { stage });
     const { writesAfter } = await import("../../../components/server/stage");
     const connectionStrings = writesAfter(stage.connectionStrings, standbys.primaryRole);
     await settled();
