@@ -11,7 +11,9 @@ import { cutoverTarget } from "../config/drRules";
 import { parseDuration } from "../config/duration";
 import { DATABASE_ROLES, DatabaseRole } from "../engine/referenceSchema";
 import { parseQualifiedName } from "../engine/tables";
-import { findPostgresBinDir, resolveDataRoot, serverOsUser } from "../platform/local";
+import { hostForUrl } from "../postgres/pg";
+import { hostPaths } from "../topology/hostPaths";
+import type { RecoveryTarget } from "../backup/restore";
 import { SourceServer } from "../backup/pitrBackups";
 import { cutoverRefusal, previousCutover } from "./cutover";
 import { BaseBackups } from "../backup/baseBackups";
@@ -74,20 +76,31 @@ export class DisasterRecoverySite extends StageComponent {
     }
 }
 
-/** The stack outputs of a DR site (the outputs contract, with site: "dr"). */
-async function declareDisasterRecovery(site: pulumi.ComponentResource, name: string, config: StageConfig): Promise<StackOutputs> {
-    const dr = config.disasterRecovery!;
-    const production = await readProduction(dr.of);
+/** Where the DR site keeps what it holds, and the cutover it is asked for. */
+interface SitePlan {
+    serverName: string;
+    server: StageConfig["servers"][string];
+    /** host:port of the site's server, as URLs write it. */
+    hostPort: string;
+    binDir: string;
+    osUser: string | undefined;
+    root: string;
+    folders: { backups: string; incoming: string; tail: string; shipper: string; server: string };
+    target: RecoveryTarget | null;
+}
+
+/** The site's plan, or the refusal of a server named unlike production's or of a cutover that cannot reach its target (before anything changes). */
+function planSite(config: StageConfig, production: ProductionFacts): SitePlan {
     const [serverName, server] = Object.entries(config.servers)[0];
     if (!production.serverNames.includes(serverName)) {
         throw new pulumi.RunError(
             `servers.${serverName}: a DR site's server is named like production's, as the runbook's standby keeps its server names (production has: ${production.serverNames.join(", ")})`,
         );
     }
-    const stack = pulumi.getStack();
-    const binDir = findPostgresBinDir(config.platform.kind === "local" ? config.platform.binDir : undefined);
-    const osUser = serverOsUser(config.platform.kind === "local" ? config.platform.osUser : undefined);
-    const root = resolveDataRoot(config.platform.kind === "local" ? config.platform.dataRoot : undefined, stack, undefined, osUser);
+    // A DR site runs on this machine (the docker platform's settings do not apply to it).
+    const local = config.platform.kind === "local" ? config.platform : ({ kind: "local" } as const);
+    const { binDir, osUser, dataRoot } = hostPaths(local, pulumi.getStack());
+    const root = dataRoot!; // the local platform always has one
     const folders = {
         backups: path.join(root, "base-backups"),
         incoming: path.join(root, "wal-incoming"),
@@ -96,16 +109,38 @@ async function declareDisasterRecovery(site: pulumi.ComponentResource, name: str
         server: path.join(root, serverName),
     };
     const target = config.cutover ? cutoverTarget(config.cutover) : null;
-    // A cutover that cannot reach its target is refused before anything changes (once made, it is not re-checked).
+    // Once made, a cutover is not re-checked.
     if (target && previousCutover(folders.server) === undefined) {
         const refusal = cutoverRefusal(folders.backups, target);
         if (refusal !== undefined) {
             throw new pulumi.RunError(`cutover: ${refusal}`);
         }
     }
-    const seconds = (text: string) => Math.round(parseDuration(text)! / 1000);
+    return { serverName, server, hostPort: `${hostForUrl(server.host)}:${server.port}`, binDir, osUser, root, folders, target };
+}
 
-    const dataRoot = new DataRoot(`${name}-data`, { path: root, owner: `${pulumi.getProject()}/${stack}`, stage: "production", osUser }, { parent: site });
+/** The stack outputs of a DR site (the outputs contract, with site: "dr"). */
+async function declareDisasterRecovery(site: pulumi.ComponentResource, name: string, config: StageConfig): Promise<StackOutputs> {
+    const production = await readProduction(config.disasterRecovery!.of);
+    const plan = planSite(config, production);
+    return siteOutputs(config, production, plan, declareSiteParts(site, name, config, production, plan));
+}
+
+interface SiteParts {
+    dataRoot: DataRoot;
+    shipping: DrLogShipping;
+    backups: BaseBackups;
+    drServer: DisasterRecoveryServer;
+    licence: LicenseReapplication | undefined;
+    engine: EngineCluster | undefined;
+    connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
+}
+
+function declareSiteParts(site: pulumi.ComponentResource, name: string, config: StageConfig, production: ProductionFacts, plan: SitePlan): SiteParts {
+    const dr = config.disasterRecovery!;
+    const { serverName, server, binDir, osUser, folders, target, hostPort } = plan;
+    const seconds = (text: string) => Math.round(parseDuration(text)! / 1000);
+    const dataRoot = new DataRoot(`${name}-data`, { path: plan.root, owner: `${pulumi.getProject()}/${pulumi.getStack()}`, stage: "production", osUser }, { parent: site });
     const shipping = new DrLogShipping(
         `${name}-shipping`,
         { from: production.archive, to: folders.incoming, stateDir: folders.shipper, intervalSeconds: seconds(dr.shipInterval), osUser, stopped: target !== null },
@@ -138,36 +173,33 @@ async function declareDisasterRecovery(site: pulumi.ComponentResource, name: str
         // Once cut over it holds production's data: protected like production's servers.
         { parent: site, dependsOn: [backups, shipping], protect: target !== null },
     );
-
-    const hostPort = `${server.host.includes(":") ? `[${server.host}]` : server.host}:${server.port}`;
-    const configUrl = pulumi.secret(
-        production.source.apply((s) => `postgresql://postgres:${encodeURIComponent(s.superuserPassword)}@${hostPort}/${config.engine.databases.config}`),
-    );
+    const configUrl = pulumi.secret(production.source.apply((s) => `postgresql://postgres:${encodeURIComponent(s.superuserPassword)}@${hostPort}/${config.engine.databases.config}`));
     const tables = [parseQualifiedName(config.engine.tables.server)!, parseQualifiedName(config.engine.tables.licenseKey)!];
     // The DR site's own licence rows, from its configuration (its database arrives only at cutover).
     const licence = target
         ? new LicenseReapplication(
               `${name}-licence`,
-              {
-                  connection: configUrl,
-                  tables,
-                  reapply: "cutover",
-                  rows: pulumi.secret(pulumi.output(config.licenseKey!)).apply((key) => drLicenceRows(config, serverName, hostPort, key)),
-              },
+              { connection: configUrl, tables, reapply: "cutover", rows: pulumi.secret(pulumi.output(config.licenseKey!)).apply((key) => drLicenceRows(config, serverName, hostPort, key)) },
               { parent: site, dependsOn: [drServer] },
           )
         : undefined;
-
     const connectionStrings = pulumi.secret(
         production.connectionStrings.apply((cs) => Object.fromEntries(DATABASE_ROLES.map((role) => [role, retarget(cs[role], hostPort)])) as Record<DatabaseRole, string>),
     );
     // The host nodes come on at cutover: the engine's units start on the recovered databases.
     const engine =
         target && Object.keys(config.engine.units).length > 0
-            ? new EngineCluster(name, { config, connectionStrings, stage: { dataRootPath: root, servers: { [serverName]: drServer } } }, { parent: site, dependsOn: licence ? [licence] : [] })
+            ? new EngineCluster(name, { config, connectionStrings, stage: { dataRootPath: plan.root, servers: { [serverName]: drServer } } }, { parent: site, dependsOn: licence ? [licence] : [] })
             : undefined;
+    return { dataRoot, shipping, backups, drServer, licence, engine, connectionStrings };
+}
+
+function siteOutputs(config: StageConfig, production: ProductionFacts, plan: SitePlan, parts: SiteParts): StackOutputs {
+    const dr = config.disasterRecovery!;
+    const { serverName, server } = plan;
+    const { drServer, backups, shipping, licence, engine } = parts;
     const placement = (role: DatabaseRole) => ({ server: serverName, name: config.engine.databases[role], host: server.host, port: server.port });
-    const cutoverOutput = target
+    const cutoverOutput = plan.target
         ? pulumi.all([drServer.report, licence!.rowsReapplied]).apply(([report, rows]) =>
               report
                   ? { target: report.target, recoveredTo: report.recoveredTo, promotedAt: report.promotedAt, tailOfLog: report.tailOfLog, baseBackup: report.baseBackup, method: report.method, licenceRowsReapplied: rows }
@@ -182,16 +214,16 @@ async function declareDisasterRecovery(site: pulumi.ComponentResource, name: str
                 ? { [serverName]: { host: server.host, port: server.port, endpoint: `${server.host}:${server.port}`, serverVersion, systemIdentifier, running, startedAt, databases: DATABASE_ROLES.map((r) => config.engine.databases[r]) } }
                 : {},
         );
-    const outputs = {
+    return {
         outputsVersion: 1,
         stage: "production",
         site: "dr",
         platform: "local",
-        dataRoot: dataRoot.path,
-        postgresVersion: childProcess.execFileSync(path.join(binDir, "postgres"), ["--version"], { encoding: "utf8" }).trim(),
+        dataRoot: parts.dataRoot.path,
+        postgresVersion: childProcess.execFileSync(path.join(plan.binDir, "postgres"), ["--version"], { encoding: "utf8" }).trim(),
         servers,
         databases: Object.fromEntries(DATABASE_ROLES.map((role) => [role, placement(role)])),
-        connectionStrings,
+        connectionStrings: parts.connectionStrings,
         locks: {},
         adminObjects: { hash: "", verified: false, objects: {}, held: "a DR site applies no admin objects: they arrive with production's databases at cutover" },
         disasterRecovery: pulumi
@@ -204,12 +236,11 @@ async function declareDisasterRecovery(site: pulumi.ComponentResource, name: str
                 engineUnits: engine ? ("on" as const) : ("off" as const),
                 server: { name: serverName, running, inRecovery, replayedTo },
                 baseBackups,
-                shipping: { from: production.archive, to: folders.incoming, newestShipped, lastRunAt, lastError },
+                shipping: { from: production.archive, to: plan.folders.incoming, newestShipped, lastRunAt, lastError },
             })),
         cutover: cutoverOutput,
         ...(engine ? { engine: engine.state } : {}),
     };
-    return outputs;
 }
 
 /** A libpq URL pointing at another host:port. */

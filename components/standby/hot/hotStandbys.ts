@@ -5,10 +5,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { DATABASE_ROLES, DatabaseRole } from "../../engine/referenceSchema";
 import { HotStandby } from "./hotStandby";
 import { PrimaryRole } from "./primaryRole";
-import { Stage } from "../../server/stage";
+import { Stage, StageServer } from "../../server/stage";
 import { redirectionRunbook, sameSubnet } from "./redirection";
 import { hostForUrl } from "../../postgres/pg";
-import { membersOf } from "../../topology/topology";
+import { membersOf, StageTopology } from "../../topology/topology";
 
 export interface StandbysArgs {
     /** Production's stage: its server, and the topology naming the hot standbys and the declared primary. */
@@ -112,49 +112,15 @@ export class Standbys extends pulumi.ComponentResource {
             return [standbyName, resource] as const;
         });
 
-        this.standbys = pulumi.all(
-            Object.fromEntries(
-                resources.map(([standbyName, r]) => [
-                    standbyName,
-                    pulumi.all([r.host, r.port, r.slot, r.running, r.streaming, r.lagBytes, r.syncState]).apply(([host, port, slot, running, streaming, lagBytes, syncState]) => ({
-                        tier: "hot" as const,
-                        endpoint: `${host}:${port}`,
-                        slot,
-                        running,
-                        streaming,
-                        lagBytes,
-                        synchronous: topology.members[standbyName].synchronous,
-                        syncState: syncState ?? null,
-                        role: standbyName === declared ? ("primary" as const) : ("standby" as const),
-                    })),
-                ]),
-            ),
-        );
+        this.standbys = standbysOutput(topology, resources);
 
         if (role !== undefined) {
             this.primary = pulumi.all([role.primary, role.lastChange]).apply(([acting, lastChange]) => {
                 const member = topology.members[acting];
                 return { name: acting, endpoint: `${member.host}:${member.port}`, lastChange: lastChange ?? null };
             });
-            // Clients try the declared primary first; libpq keeps the member that accepts writes.
-            const ordered = topology.failoverOrder;
-            if (sameSubnet(ordered.map((m) => m.host))) {
-                const hosts = ordered.map((m) => `${hostForUrl(m.host)}:${m.port}`);
-                this.failoverConnectionStrings = pulumi.secret(
-                    pulumi.all([primary.applicationPassword, role.primary]).apply(
-                        ([password]) =>
-                            Object.fromEntries(
-                                DATABASE_ROLES.map((dbRole) => [
-                                    dbRole,
-                                    `postgresql://${topology.engine.owner}:${encodeURIComponent(password)}@${hosts.join(",")}/${topology.engine.databases[dbRole]}?target_session_attrs=read-write`,
-                                ]),
-                            ) as Record<DatabaseRole, string>,
-                    ),
-                );
-            } else {
-                const [first, ...others] = ordered;
-                this.redirectionRunbook = redirectionRunbook(first, others, DATABASE_ROLES.map((r) => topology.engine.databases[r]));
-            }
+            this.failoverConnectionStrings = failoverStrings(topology, primary, role);
+            this.redirectionRunbook = this.failoverConnectionStrings ? undefined : redirectionRunbookOf(topology);
         }
         this.registerOutputs({
             standbys: this.standbys,
@@ -163,4 +129,53 @@ export class Standbys extends pulumi.ComponentResource {
             primary: this.primary,
         });
     }
+}
+
+/** Each hot standby as the `standbys` output shows it. */
+function standbysOutput(topology: StageTopology, resources: (readonly [string, HotStandby])[]): pulumi.Output<Record<string, StandbyState>> {
+    const declared = topology.primary;
+return pulumi.all(
+        Object.fromEntries(
+            resources.map(([standbyName, r]) => [
+                standbyName,
+                pulumi.all([r.host, r.port, r.slot, r.running, r.streaming, r.lagBytes, r.syncState]).apply(([host, port, slot, running, streaming, lagBytes, syncState]) => ({
+                    tier: "hot" as const,
+                    endpoint: `${host}:${port}`,
+                    slot,
+                    running,
+                    streaming,
+                    lagBytes,
+                    synchronous: topology.members[standbyName].synchronous,
+                    syncState: syncState ?? null,
+                    role: standbyName === declared ? ("primary" as const) : ("standby" as const),
+                })),
+            ]),
+        ),
+    );
+}
+
+/** Clients try the declared primary first; libpq keeps the member that accepts writes (members on one subnet only). */
+function failoverStrings(topology: StageTopology, primary: StageServer, role: PrimaryRole): pulumi.Output<Record<DatabaseRole, string>> | undefined {
+    const ordered = topology.failoverOrder;
+    if (!sameSubnet(ordered.map((m) => m.host))) {
+        return undefined;
+    }
+    const hosts = ordered.map((m) => `${hostForUrl(m.host)}:${m.port}`);
+    return pulumi.secret(
+        pulumi.all([primary.applicationPassword, role.primary]).apply(
+            ([password]) =>
+                Object.fromEntries(
+                    DATABASE_ROLES.map((dbRole) => [
+                        dbRole,
+                        `postgresql://${topology.engine.owner}:${encodeURIComponent(password)}@${hosts.join(",")}/${topology.engine.databases[dbRole]}?target_session_attrs=read-write`,
+                    ]),
+                ) as Record<DatabaseRole, string>,
+        ),
+    );
+}
+
+/** Members on different subnets: what an operator does to move clients (the runbook's redirection). */
+function redirectionRunbookOf(topology: StageTopology): string[] {
+    const [first, ...others] = topology.failoverOrder;
+    return redirectionRunbook(first, others, DATABASE_ROLES.map((r) => topology.engine.databases[r]));
 }
