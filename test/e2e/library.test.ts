@@ -3,6 +3,7 @@
 // stage with a hot standby in code. Up through the Automation API, the standby streams from the
 // primary; destroy removes everything and leaves no server running.
 import { Stack } from "@pulumi/pulumi/automation";
+import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { LibraryProject, libraryProject } from "../harness/library";
@@ -34,6 +35,18 @@ test("npm pack ships the compiled library and its declarations; `stagewise` reso
     const shipped = fs.readdirSync(installed, { recursive: true, encoding: "utf8" }).filter((f) => fs.statSync(path.join(installed, f)).isFile());
     expect(shipped.filter((f) => !/^dist\/.+\.(js|d\.ts)(\.map)?$/.test(f)).sort()).toEqual(["README.md", "package.json", "program.js"]);
     expect(shipped.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
+});
+
+test("the reference engine's units start from the runner inside the installed package", () => {
+    const installed = path.join(project.projectDir, "node_modules", "stagewise");
+    // Read by a Node.js process in the example, through the package's exports (not by this test's jest).
+    const printed = childProcess.execFileSync(process.execPath, ["-e", 'console.log(JSON.stringify(require("stagewise/dist/components/engine/engineCluster.js").REFERENCE_ENGINE))'], {
+        cwd: project.projectDir,
+        encoding: "utf8",
+    });
+    const REFERENCE_ENGINE = JSON.parse(printed) as string[];
+    expect(REFERENCE_ENGINE).toEqual([process.execPath, path.join(installed, "dist", "engine", "run.js")]);
+    expect(fs.existsSync(REFERENCE_ENGINE[1])).toBe(true);
 });
 
 test("the example type-checks against the installed package, with Node's and with the exports map's resolution", () => {
