@@ -6,6 +6,7 @@
 //   cd examples/library && npm install && pulumi stack init dev && pulumi up
 //
 // Production is protected: `pulumi state unprotect --all` first, then `pulumi destroy`, removes it.
+// admin/objects.json holds the engine's admin objects (none here): a stage reads that file by default.
 import { ProductionStage } from "stagewise";
 
 // The same keys and values as a stagewise stack file's `stagewise:*` configuration, as typed objects.
