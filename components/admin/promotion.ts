@@ -38,7 +38,6 @@ export function planAdminObjects(config: StageConfig, onTest: PromotionState | u
 }
 
 export interface AdminObjectsArgs {
-    readonly config: StageConfig;
     readonly stage: Stage;
     /** The stage's connection strings for writers (secret): they wait for production's role change (server/stage.ts writesAfter). */
     readonly connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
@@ -55,9 +54,9 @@ export class AdminObjects extends pulumi.ComponentResource {
 
     constructor(name: string, args: AdminObjectsArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("stagewise:index:AdminObjects", name, {}, opts);
-        const { config, stage, plan } = args;
+        const { stage, plan } = args;
         const { declared, hash, held } = plan;
-        const production = config.stage === "production";
+        const production = stage.kind === "production";
         if (held !== undefined) {
             pulumi.log.warn(held, this);
             const state: AdminObjectsOutput = { hash, verified: false, objects: {}, held };

@@ -4,7 +4,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseRole } from "../engine/referenceSchema";
 import * as path from "path";
-import { databasesOf, parseDuration, StageConfig } from "../config/config";
+import { parseDuration, StageConfig } from "../config/config";
+import { membersOf, StageTopology } from "../topology/topology";
 import { projectFile } from "../config/paths";
 import { engineUnitSpecs } from "../engine/engineCluster";
 import { listBackupSets } from "./backupSets";
@@ -12,7 +13,12 @@ import { BackupListing, BackupPlanResource, BackupServer, Restore } from "./back
 import { Stage } from "../server/stage";
 
 export interface BackupPlanArgs {
-    readonly config: StageConfig;
+    /** The schedule: interval, keep, mode, configuration files. */
+    readonly backups: NonNullable<StageConfig["backups"]>;
+    /** A backup set to put back. @default none */
+    readonly restore?: StageConfig["restore"];
+    /** The engine whose units an offline backup stops. */
+    readonly engine: StageConfig["engine"];
     readonly stage: Stage;
     /** The stage's connection strings for writers (secret): they wait for production's role change (server/stage.ts writesAfter). */
     readonly connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
@@ -32,8 +38,8 @@ export interface BackupPlanState {
 }
 
 /** online when one server holds every engine database (one base backup is one instant), else offline. */
-export function defaultBackupMode(config: StageConfig): "offline" | "online" {
-    return Object.keys(config.servers).filter((s) => databasesOf(config, s).length > 0).length === 1 ? "online" : "offline";
+export function defaultBackupMode(topology: StageTopology): "offline" | "online" {
+    return membersOf(topology, "server").filter((m) => m.databases.length > 0).length === 1 ? "online" : "offline";
 }
 
 export class BackupPlan extends pulumi.ComponentResource {
@@ -41,22 +47,22 @@ export class BackupPlan extends pulumi.ComponentResource {
 
     constructor(name: string, args: BackupPlanArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("stagewise:backup:BackupPlan", name, {}, opts);
-        const { config, stage } = args;
-        const backups = config.backups!;
+        const { backups, stage } = args;
+        const { topology } = stage;
         const setsDir = path.join(stage.dataRootPath, "backups");
-        const mode = backups.mode ?? defaultBackupMode(config);
+        const mode = backups.mode ?? defaultBackupMode(topology);
         const intervalMs = parseDuration(backups.interval)!;
         const servers: pulumi.Output<BackupServer[]> = pulumi.all(
             Object.entries(stage.servers).map(([serverName, s]) =>
                 s.superuserPassword.apply((superuserPassword) => ({
                     name: serverName,
                     binDir: stage.postgresBinDir,
-                    serverDir: path.join(stage.dataRootPath, serverName),
-                    host: config.servers[serverName].host,
-                    port: config.servers[serverName].port,
+                    serverDir: topology.members[serverName].serverDir!,
+                    host: topology.members[serverName].host,
+                    port: topology.members[serverName].port!,
                     osUser: stage.osUser,
                     superuserPassword,
-                    databases: databasesOf(config, serverName).map((role) => config.engine.databases[role]),
+                    databases: topology.members[serverName].databases.map((role) => topology.engine.databases[role]),
                 })),
             ),
         );
@@ -68,16 +74,16 @@ export class BackupPlan extends pulumi.ComponentResource {
             }
             return found.file;
         });
-        const units = engineUnitSpecs(config, stage, args.connectionStrings);
-        const common = { setsDir, servers, configFiles, units, ownerRole: config.engine.owner };
+        const units = engineUnitSpecs(args.engine, stage, args.connectionStrings);
+        const common = { setsDir, servers, configFiles, units, ownerRole: topology.engine.owner };
 
         // An unknown backup is refused in the user's key before anything is declared (the provider checks again).
         const known = listBackupSets(setsDir).map((s) => s.id);
-        if (config.restore !== undefined && !known.includes(config.restore.backup)) {
-            throw new pulumi.ResourceError(`restore.backup: backup ${config.restore.backup} does not exist (backups: ${known.join(", ") || "none yet"})`, this);
+        if (args.restore !== undefined && !known.includes(args.restore.backup)) {
+            throw new pulumi.ResourceError(`restore.backup: backup ${args.restore.backup} does not exist (backups: ${known.join(", ") || "none yet"})`, this);
         }
-        const restore = config.restore
-            ? new Restore(`${name}-restore`, { ...common, backup: config.restore.backup, workUrl: args.connectionStrings.apply((cs) => cs.work) }, { parent: this })
+        const restore = args.restore
+            ? new Restore(`${name}-restore`, { ...common, backup: args.restore.backup, workUrl: args.connectionStrings.apply((cs) => cs.work) }, { parent: this })
             : undefined;
         // A restore comes first: a backup due in the same `up` then records the restored state.
         const plan = new BackupPlanResource(

@@ -189,7 +189,7 @@ function declareSiteParts(site: pulumi.ComponentResource, name: string, config: 
     // The host nodes come on at cutover: the engine's units start on the recovered databases.
     const engine =
         target && Object.keys(config.engine.units).length > 0
-            ? new EngineCluster(name, { config, connectionStrings, stage: { dataRootPath: plan.root, servers: { [serverName]: drServer } } }, { parent: site, dependsOn: licence ? [licence] : [] })
+            ? new EngineCluster(name, { engine: config.engine, connectionStrings, stage: { dataRootPath: plan.root, servers: { [serverName]: drServer } } }, { parent: site, dependsOn: licence ? [licence] : [] })
             : undefined;
     return { dataRoot, shipping, backups, drServer, licence, engine, connectionStrings };
 }

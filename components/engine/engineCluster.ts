@@ -17,7 +17,8 @@ export const REFERENCE_ENGINE = [process.execPath, path.resolve(__dirname, "..",
 export type EngineHost = Pick<Stage, "dataRootPath"> & { readonly servers: Record<string, pulumi.Resource> };
 
 export interface EngineClusterArgs {
-    readonly config: StageConfig;
+    /** The engine: its units, their command, step and takeover times, the declared primary. */
+    readonly engine: StageConfig["engine"];
     readonly stage: EngineHost;
     /** The stage's connection strings for writers (secret): they wait for production's role change (server/stage.ts writesAfter). */
     readonly connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
@@ -32,8 +33,7 @@ export interface EngineClusterState {
 }
 
 /** The engine's units as the platform runs them (the work database's URL makes it a secret). */
-export function engineUnitSpecs(config: StageConfig, stage: EngineHost, connectionStrings: pulumi.Output<Record<DatabaseRole, string>>): pulumi.Output<EngineUnitSpec[]> {
-    const engine = config.engine;
+export function engineUnitSpecs(engine: StageConfig["engine"], stage: EngineHost, connectionStrings: pulumi.Output<Record<DatabaseRole, string>>): pulumi.Output<EngineUnitSpec[]> {
     return connectionStrings.apply((cs) =>
         Object.keys(engine.units).map((name) => ({
             name,
@@ -51,8 +51,7 @@ export class EngineCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: EngineClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("stagewise:engine:EngineCluster", name, {}, opts);
-        const { config, stage } = args;
-        const engine = config.engine;
+        const { engine, stage } = args;
         const workUrl = args.connectionStrings.apply((cs) => cs.work);
         const units = Object.keys(engine.units).map(
             (unit) =>

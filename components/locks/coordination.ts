@@ -3,15 +3,17 @@
 // and takes its locks there; production takes its own locks and reports who is bound to it.
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseRole } from "../engine/referenceSchema";
-import * as path from "path";
-import { settingsText, StageConfig } from "../config/config";
+import type { StageConfig } from "../config/config";
 import { DatabaseCopy } from "../copy/databaseCopy";
 import { AdministrativeLock, BindingRegistry, LockBinding } from "./lockResources";
 import { ProductionReference } from "../references";
 import { Stage } from "../server/stage";
 
 export interface CoordinationArgs {
-    readonly config: StageConfig;
+    /** The administrative locks the stage takes, by scope. @default {} */
+    readonly locks?: StageConfig["locks"];
+    /** A staging stage's copy of production's databases (its trigger and wait). @default no copy */
+    readonly copy?: StageConfig["copy"];
     readonly stage: Stage;
     /** The stage's connection strings for writers (secret): they wait for production's role change (server/stage.ts writesAfter). */
     readonly connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
@@ -45,11 +47,12 @@ export class Coordination extends pulumi.ComponentResource {
 
     constructor(name: string, args: CoordinationArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("stagewise:index:Coordination", name, {}, opts);
-        const { config, stage } = args;
+        const { stage } = args;
+        const kind = stage.kind;
         const holder = `${pulumi.getProject()}/${pulumi.getStack()}`;
 
         let lockedConnection: pulumi.Output<string> | undefined;
-        if (config.stage === "production") {
+        if (kind === "production") {
             lockedConnection = args.connectionStrings.apply((cs) => cs.config);
             const registry = new BindingRegistry(`${name}-bindings`, { connection: lockedConnection }, { parent: this, dependsOn: Object.values(stage.servers) });
             this.boundStagingServers = registry.bindings;
@@ -63,20 +66,20 @@ export class Coordination extends pulumi.ComponentResource {
                             productionConnection: lockedConnection!,
                             stagingStack: holder,
                             stagingServer: serverName,
-                            stage: config.stage,
+                            stage: kind,
                             endpoint: pulumi.interpolate`${server.host}:${server.port}`,
                         },
                         { parent: this, dependsOn: [server] },
                     ),
             );
             this.boundTo = { stack: args.production.stack, servers: pulumi.all(bindings.map((b) => b.stagingServer)) };
-            if (config.copy !== undefined) {
-                this.copy = copyFromProduction(name, this, config, stage, args.production, holder, bindings);
+            if (args.copy !== undefined) {
+                this.copy = copyFromProduction(name, this, args.copy, stage, args.production, holder, bindings);
             }
         }
 
         const held: Record<string, pulumi.Output<HeldLock>> = {};
-        for (const [scope, lock] of Object.entries(config.locks)) {
+        for (const [scope, lock] of Object.entries(args.locks ?? {})) {
             // The schema guarantees a locked server exists when locks are declared.
             const resource = new AdministrativeLock(
                 `${name}-lock-${scope}`,
@@ -84,7 +87,7 @@ export class Coordination extends pulumi.ComponentResource {
                     connection: lockedConnection!,
                     scope,
                     holder,
-                    stage: config.stage,
+                    stage: kind,
                     reason: lock.reason,
                     waitSeconds: lock.waitSeconds,
                     breakHeldBy: lock.breakHeldBy,
@@ -108,13 +111,14 @@ export class Coordination extends pulumi.ComponentResource {
 function copyFromProduction(
     name: string,
     parent: pulumi.Resource,
-    config: StageConfig,
+    copy: NonNullable<StageConfig["copy"]>,
     stage: Stage,
     production: ProductionReference,
     holder: string,
     after: pulumi.Resource[],
 ): DatabaseCopy {
     const [serverName, server] = Object.entries(stage.servers)[0];
+    const { topology } = stage;
     return new DatabaseCopy(
         `${name}-copy`,
         {
@@ -126,24 +130,24 @@ function copyFromProduction(
             }),
             lockConnection: production.configConnection,
             holder,
-            stage: config.stage,
+            stage: stage.kind,
             serverName,
             binDir: stage.postgresBinDir,
-            serverDir: path.join(stage.dataRootPath, serverName), // copies run on the local platform only (the schema says so)
+            serverDir: topology.members[serverName].serverDir!, // copies run on the local platform only (the schema says so)
             host: server.host,
             port: server.port,
             osUser: stage.osUser,
-            settings: settingsText(config.servers[serverName].settings),
+            settings: { ...topology.members[serverName].settings },
             superuserPassword: server.superuserPassword,
-            ownerRole: config.engine.owner,
+            ownerRole: topology.engine.owner,
             ownerPassword: server.applicationPassword,
-            databases: Object.values(config.engine.databases),
+            databases: Object.values(topology.engine.databases),
             identity: {
-                database: config.engine.databases.config,
+                database: topology.engine.databases.config,
                 tables: [stage.tables.server, stage.tables.licenseKey],
             },
-            trigger: config.copy!.trigger,
-            waitSeconds: config.copy!.waitSeconds,
+            trigger: copy.trigger,
+            waitSeconds: copy.waitSeconds,
         },
         { parent, dependsOn: [server, ...after] },
     );

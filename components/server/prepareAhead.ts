@@ -4,10 +4,9 @@
 // rest of the program. Imports only what it needs, so it starts early.
 import * as pulumi from "@pulumi/pulumi";
 import { loadStageConfig } from "../config/config";
-import { findPostgresBinDir, resolveDataRoot, serverOsUser } from "../platform/local";
+import { stageTopology } from "../topology/hostPaths";
 import { prepareCluster } from "./prepared";
 import { DATA_ROOT_MARKER } from "./dataRoot";
-import { serverRole } from "../standby/hot/roles";
 
 let started = false;
 
@@ -29,12 +28,12 @@ export function prepareServersAhead(projectDir?: string): string[] {
         if (platform.kind !== "local" || config.disasterRecovery) {
             return [];
         }
-        const binDir = findPostgresBinDir(platform.binDir);
-        const osUser = serverOsUser(platform.osUser);
-        const dataRoot = resolveDataRoot(platform.dataRoot, pulumi.getStack(), projectDir, osUser);
+        const topology = stageTopology(config, pulumi.getStack(), projectDir);
+        const { binDir, osUser } = topology.paths;
+        const dataRoot = topology.paths.dataRoot!; // local
         const owner = `${pulumi.getProject()}/${pulumi.getStack()}`;
-        return Object.keys(config.servers).filter(
-            (server) => serverRole(config, server).role === "primary" && prepareCluster({ dataRoot, owner, dataRootMarker: DATA_ROOT_MARKER, server, binDir, osUser }),
+        return Object.keys(topology.roles).filter(
+            (server) => topology.roles[server].role === "primary" && prepareCluster({ dataRoot, owner, dataRootMarker: DATA_ROOT_MARKER, server, binDir, osUser }),
         );
     } catch {
         return [];

@@ -46,7 +46,7 @@ export async function declareStage(parent: pulumi.ComponentResource, name: strin
     const warmStandbys = logShipping && has("warm") ? new WarmStandbys(`${name}-warm`, { stage, shipping: logShipping }, part()) : undefined;
     // Writes to production wait for a switchover or failover.
     const connectionStrings = writesAfter(stage.connectionStrings, standbys?.primaryRole);
-    const coordination = new Coordination(name, { config, stage, connectionStrings, production }, part());
+    const coordination = new Coordination(name, { locks: config.locks, copy: config.copy, stage, connectionStrings, production }, part());
     const copied = coordination.copy ? [coordination.copy] : [];
     // After a copy the work database holds production's admin objects: the stage's own are applied after it.
     const identity = config.identity
@@ -57,10 +57,10 @@ export async function declareStage(parent: pulumi.ComponentResource, name: strin
               { parent: stage, dependsOn: [...Object.values(stage.servers), ...copied] },
           )
         : undefined;
-    const admin = new AdminObjects(name, { config, stage, connectionStrings, plan: adminPlan }, part({ dependsOn: copied }));
+    const admin = new AdminObjects(name, { stage, connectionStrings, plan: adminPlan }, part({ dependsOn: copied }));
     // Units start once the process definitions they run are in place.
-    const engine = Object.keys(config.engine.units).length > 0 ? new EngineCluster(name, { config, stage, connectionStrings }, part({ dependsOn: [admin] })) : undefined;
-    const backups = config.backups ? new BackupPlan(name, { config, stage, connectionStrings }, part({ dependsOn: [admin, ...(engine ? [engine] : [])] })) : undefined;
+    const engine = Object.keys(config.engine.units).length > 0 ? new EngineCluster(name, { engine: config.engine, stage, connectionStrings }, part({ dependsOn: [admin] })) : undefined;
+    const backups = config.backups ? new BackupPlan(name, { backups: config.backups, restore: config.restore, engine: config.engine, stage, connectionStrings }, part({ dependsOn: [admin, ...(engine ? [engine] : [])] })) : undefined;
     return stageOutputs(config, { connectionStrings, stage, standbys, coldStandbys, logShipping, warmStandbys, coordination, identity, admin, engine, backups });
 }
 

@@ -25,8 +25,8 @@ test("a staging stage (mocks) binds its server to production, takes its locks th
         configConnection: pulumi.secret("postgresql://engine:pw@127.0.0.1:55432/config"),
         copySource: pulumi.secret({ host: "127.0.0.1", port: 55432, superuserPassword: "su" }),
     };
-    const coordination = new Coordination("test", { config, stage, connectionStrings: stage.connectionStrings, production });
-    new AdminObjects("test", { config, stage, connectionStrings: stage.connectionStrings, plan: planAdminObjects(config, undefined, process.cwd()) });
+    const coordination = new Coordination("test", { locks: config.locks, copy: config.copy, stage, connectionStrings: stage.connectionStrings, production });
+    new AdminObjects("test", { stage, connectionStrings: stage.connectionStrings, plan: planAdminObjects(config, undefined, process.cwd()) });
     await settled();
 
     expect(env.resources.map((r) => `${r.type}::${r.name}`).filter((n) => !n.includes("Stage::") && !n.includes("DataRoot") && !n.includes("Command") && !n.includes("PostgresServer")).sort()).toEqual([
@@ -79,9 +79,9 @@ test("production (mocks) reports its bindings and holds its admin objects back w
     const { AdminObjects, planAdminObjects } = await import("../../../components/admin/promotion");
     const config = loadStageConfig();
     const stage = await newStage("prod", config);
-    new Coordination("prod", { config, stage, connectionStrings: stage.connectionStrings });
+    new Coordination("prod", { locks: config.locks, copy: config.copy, stage, connectionStrings: stage.connectionStrings });
     const plan = planAdminObjects(config, undefined, process.cwd());
-    const admin = new AdminObjects("prod", { config, stage, connectionStrings: stage.connectionStrings, plan });
+    const admin = new AdminObjects("prod", { stage, connectionStrings: stage.connectionStrings, plan });
     await settled();
 
     const names = env.resources.map((r) => `${r.type}::${r.name}`);
