@@ -2,6 +2,7 @@
 // site): they declare their parts asynchronously (other stacks' outputs are read first), publish the
 // outputs a stagewise stack exports, and report a refusal exactly once.
 import * as pulumi from "@pulumi/pulumi";
+import type { StageOutputs } from "../outputs";
 import type { StackOutputs } from "./stageOutputs";
 
 /**
@@ -14,9 +15,9 @@ export abstract class StageComponent extends pulumi.ComponentResource {
     /** libpq URL of each engine database for the owner role (secret). */
     public readonly connectionStrings: pulumi.Output<Record<string, string>>;
     /** Each server: host, port, endpoint, running, systemIdentifier, databases. */
-    public readonly servers: pulumi.Output<Record<string, unknown>>;
+    public readonly servers: pulumi.Output<StageOutputs["servers"]>;
     /** Each standby with its tier and state (absent without standbys). */
-    public readonly standbys: pulumi.Output<Record<string, unknown> | undefined>;
+    public readonly standbys: pulumi.Output<StageOutputs["standbys"]>;
     private readonly outcome: Promise<StackOutputs>;
     private claimed = false;
 
@@ -37,8 +38,8 @@ export abstract class StageComponent extends pulumi.ComponentResource {
         const output = <T>(key: string) => pulumi.output(declared.then((o) => o[key])) as unknown as pulumi.Output<T>;
         this.outputs = pulumi.output(declared) as unknown as pulumi.Output<StackOutputs>;
         this.connectionStrings = pulumi.secret(output<Record<string, string>>("connectionStrings"));
-        this.servers = output<Record<string, unknown>>("servers");
-        this.standbys = output<Record<string, unknown> | undefined>("standbys");
+        this.servers = output<StageOutputs["servers"]>("servers");
+        this.standbys = output<StageOutputs["standbys"]>("standbys");
         void declared.then((o) => this.registerOutputs({ servers: o.servers, standbys: o.standbys }));
     }
 
