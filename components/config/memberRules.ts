@@ -4,6 +4,7 @@ import { DATABASE_ROLES } from "../engine/referenceSchema";
 import type { CrossCheck, PathProblem } from "./checkTypes";
 import { parseDuration } from "./duration";
 import { databasesOf, declared, portedMembers } from "./helpers";
+import { Feature, PlatformKind, refusals } from "../platform/platform";
 
 export const eachServerHasItsOwnPort: CrossCheck = {
     name: "each server has its own port",
@@ -124,22 +125,14 @@ export const dockerBuildsServersOnly: CrossCheck = {
     name: "the docker platform builds servers only, with given passwords",
     needs: ["platform", "standbys", "shipping", "copy", "backups", "engine", "superuserPassword", "applicationPassword"],
     check(config) {
-        if (config.platform.kind !== "docker") {
-            return [];
-        }
-        // Verified with mocks only (no Docker engine here): what the local platform does beyond servers is refused.
-        const problems: PathProblem[] = (["standbys", "shipping", "copy", "backups"] as const)
-            .filter((key) => declared(config[key]))
-            .map((key) => ({ path: [key], message: "is not available on the docker platform yet (use platform.kind: local)" }));
-        if (Object.keys(config.engine.units).length > 0) {
-            problems.push({ path: ["engine", "units"], message: "run as local processes: not available on the docker platform yet (use platform.kind: local)" });
-        }
-        for (const key of ["superuserPassword", "applicationPassword"] as const) {
-            if (config[key] === undefined) {
-                problems.push({ path: [key], message: `is needed on the docker platform, which generates no passwords (set it with: pulumi config set --secret ${key} <value>)` });
-            }
-        }
-        return problems;
+        // What the stage asks of its platform beyond servers, in the order problems are reported; the platform answers (platform/platform.ts).
+        const wanted: Feature[] = [
+            ...(["standbys", "shipping", "copy", "backups"] as const).filter((key) => declared(config[key])),
+            ...(Object.keys(config.engine.units).length > 0 ? (["engineUnits"] as const) : []),
+            ...(config.superuserPassword === undefined ? (["generatedSuperuserPassword"] as const) : []),
+            ...(config.applicationPassword === undefined ? (["generatedApplicationPassword"] as const) : []),
+        ];
+        return refusals(config.platform.kind as PlatformKind, wanted);
     },
 };
 
