@@ -6,7 +6,6 @@
 // through recovery.ts.
 // Part of platform/copy (see index.ts): plain Node, plain functions, no module-level mutable state.
 import * as crypto from "crypto";
-import * as fs from "fs";
 import * as path from "path";
 import * as cluster from "../postgres/cluster";
 import type { ClusterLocation } from "../postgres/cluster";
@@ -20,13 +19,12 @@ import {
     settingsText,
     systemIdentifier,
     tail,
-    writeOwned,
     OWN_CONFIG_FILES,
 } from "./incoming";
-import { copyPathsOf, COPY_COMPLETE_MARK, fsyncDir, writeJournal } from "./journal";
+import { copyPathsOf, COPY_COMPLETE_MARK, writeJournal } from "./journal";
 import type { CopyJournal } from "./journal";
 import { processStartTime } from "../postgres/liveness";
-import { runWatched, writePgpass, PGPASS_PREFIX } from "./programs";
+import { runWatched, PGPASS_PREFIX } from "./programs";
 import { recoverCopy } from "./copyRecovery";
 import { startTemporaryServer } from "./temporaryServer";
 import type { TemporaryServer } from "./temporaryServer";
@@ -86,7 +84,7 @@ export async function copyDatabases(req: CopyRequest): Promise<CopyReport> {
         }
         throw new Error(`${message}\n(the staging server's previous databases are in place)`);
     } finally {
-        fs.rmSync(ctx.pgpass, { force: true });
+        cluster.hostOfServer(ctx.loc).remove(ctx.pgpass);
     }
 }
 
@@ -155,37 +153,25 @@ async function saveStagingIdentity({ req, loc, journal, progress }: CopyContext)
 
 /** 2. The physical copy into pgdata.incoming, as the staging server's OS user, the password in a PGPASSFILE of mode 0600. Returns its size. */
 async function baseBackup({ req, loc, p, source, pgpass, progress }: CopyContext): Promise<number> {
-    writePgpass(loc, pgpass, req.source);
     progress(`copying ${source} with pg_basebackup into ${p.incoming}`);
     const copyStart = Date.now();
     let lastCopied: string | undefined; // pg_basebackup repeats its final line
-    await runWatched(
-        loc,
-        "pg_basebackup",
-        [
-            "--pgdata", p.incoming,
-            "--host", req.source.host,
-            "--port", String(req.source.port),
-            "--username", cluster.SUPERUSER,
-            "--no-password",
-            "--format=plain",
-            "--wal-method=stream",
-            "--checkpoint=fast",
-            "--manifest-checksums=SHA256",
-            "--label=stagewise copy",
-            "--progress",
-        ],
-        { PGPASSFILE: pgpass },
-        (line) => {
-            const m = /(\d+)\/(\d+) kB \((\d+)%\)/.exec(line);
-            const message = m ? `copied ${m[1]} of ${m[2]} kB (${m[3]}%)` : undefined;
-            if (message !== undefined && message !== lastCopied) {
-                progress(message);
-                lastCopied = message;
-            }
-        },
-    );
-    fs.rmSync(pgpass, { force: true });
+    const onProgress = (line: string) => {
+        const m = /(\d+)\/(\d+) kB \((\d+)%\)/.exec(line);
+        const message = m ? `copied ${m[1]} of ${m[2]} kB (${m[3]}%)` : undefined;
+        if (message !== undefined && message !== lastCopied) {
+            progress(message);
+            lastCopied = message;
+        }
+    };
+    await cluster.hostOfServer(loc).baseBackup(req.source, {
+        dataDir: p.incoming,
+        workDir: loc.serverDir,
+        passfile: pgpass,
+        manifestChecksums: "SHA256",
+        label: "stagewise copy",
+        onProgress,
+    });
     const bytes = directorySize(p.incoming);
     progress(`copied ${bytes} bytes in ${((Date.now() - copyStart) / 1000).toFixed(1)} s`);
     killPoint("incoming-copied");
@@ -201,18 +187,19 @@ async function verifyFiles({ loc, p, progress }: CopyContext): Promise<void> {
 
 /** 4. The staging server's own configuration in the copy, on a temporary port (returned) for its temporary server. */
 async function configureIncoming({ req, loc, p }: CopyContext): Promise<number> {
+    const host = cluster.hostOfServer(loc);
     for (const name of OWN_CONFIG_FILES) {
         const own = path.join(p.data, name);
         const copied = path.join(p.incoming, name);
-        if (fs.existsSync(own)) {
-            writeOwned(loc, copied, fs.readFileSync(own));
+        if (host.exists(own)) {
+            cluster.writeOwnedFile(loc, copied, host.readBytes(own));
         } else {
-            fs.rmSync(copied, { force: true });
+            host.remove(copied);
         }
     }
     removeRuntimeFiles(p.incoming);
     const tempPort = await freeLoopbackPort(loc.host);
-    writeOwned(loc, path.join(p.incoming, "stagewise.conf"), settingsText(loc, req.targetSettings, tempPort));
+    cluster.writeOwnedFile(loc, path.join(p.incoming, "stagewise.conf"), settingsText(loc, req.targetSettings, tempPort));
     killPoint("incoming-configured");
     return tempPort;
 }
@@ -226,7 +213,7 @@ async function configureIncoming({ req, loc, p }: CopyContext): Promise<number> 
 async function verifyOnTemporaryServer(ctx: CopyContext, identity: StagingIdentity, tempPort: number): Promise<VerifiedCopy> {
     const { req, loc, p, progress } = ctx;
     progress(`computing the figures of the copy on a temporary server (port ${tempPort})`);
-    fs.rmSync(p.incomingLog, { force: true });
+    cluster.hostOfServer(loc).remove(p.incomingLog);
     let verified: VerifiedCopy;
     let server: TemporaryServer | undefined;
     try {
@@ -250,9 +237,9 @@ async function verifyOnTemporaryServer(ctx: CopyContext, identity: StagingIdenti
     }
     progress(`verified: ${copied.length} tables equal to the copy, ${identityAfter.length} identity tables as before the copy`);
     removeRuntimeFiles(p.incoming);
-    writeOwned(loc, path.join(p.incoming, "stagewise.conf"), settingsText(loc, req.targetSettings, loc.port));
+    cluster.writeOwnedFile(loc, path.join(p.incoming, "stagewise.conf"), settingsText(loc, req.targetSettings, loc.port));
     // The mark of a complete copy: once pgdata.incoming becomes pgdata, recovery completes it, never undoes it.
-    writeOwned(loc, path.join(p.incoming, COPY_COMPLETE_MARK), JSON.stringify({ copyId: ctx.journal.copyId, verifiedAt: new Date().toISOString() }) + "\n");
+    cluster.writeOwnedFile(loc, path.join(p.incoming, COPY_COMPLETE_MARK), JSON.stringify({ copyId: ctx.journal.copyId, verifiedAt: new Date().toISOString() }) + "\n");
     killPoint("verified");
     return verified;
 }
@@ -266,11 +253,12 @@ async function swapIn({ loc, p, journal, progress }: CopyContext): Promise<void>
     writeJournal(loc, { ...journal, phase: "swapping" }, false);
     cluster.stopCluster(loc);
     killPoint("staging-stopped");
-    fs.renameSync(p.data, p.previous);
-    fsyncDir(loc.serverDir);
+    const host = cluster.hostOfServer(loc);
+    host.rename(p.data, p.previous);
+    host.syncFolder(loc.serverDir);
     killPoint("previous-moved");
-    fs.renameSync(p.incoming, p.data);
-    fsyncDir(loc.serverDir);
+    host.rename(p.incoming, p.data);
+    host.syncFolder(loc.serverDir);
     killPoint("copy-moved");
 }
 
@@ -278,15 +266,16 @@ async function swapIn({ loc, p, journal, progress }: CopyContext): Promise<void>
 function commit({ loc, p, journal, progress }: CopyContext): void {
     writeJournal(loc, { ...journal, phase: "committed" }, false);
     killPoint("committed");
-    fs.rmSync(p.previous, { recursive: true, force: true });
-    fs.rmSync(path.join(p.data, COPY_COMPLETE_MARK), { force: true });
+    const host = cluster.hostOfServer(loc);
+    host.remove(p.previous);
+    host.remove(path.join(p.data, COPY_COMPLETE_MARK));
     if (journal.wasRunning) {
         cluster.startCluster(loc);
         progress(`started the staging server on the copy (port ${loc.port})`);
     }
-    fs.rmSync(p.incomingLog, { force: true });
-    fs.rmSync(p.journal, { force: true });
-    fsyncDir(loc.serverDir);
+    host.remove(p.incomingLog);
+    host.remove(p.journal);
+    host.syncFolder(loc.serverDir);
     progress("copy committed");
 }
 

@@ -3,26 +3,24 @@
 // helpers of the temporary server run on it to compute the snapshot's figures (a free port, the tail of
 // its log, the system identifier) and of the copy's report (its size).
 // Part of platform/copy (see index.ts): plain Node, plain functions, no module-level mutable state.
-import * as fs from "fs";
 import * as path from "path";
 import * as cluster from "../postgres/cluster";
 import type { ClusterLocation } from "../postgres/cluster";
+import { hostOf } from "../platform/local";
 
 /** The staging server's configuration files, carried over into the copy in place of production's. */
 export const OWN_CONFIG_FILES = ["postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf"];
 /** Left by a running or restoring server; never part of a copy we start. */
 const RUNTIME_FILES = ["postmaster.pid", "postmaster.opts", "standby.signal", "recovery.signal"];
 
-/** A file of the server's, written whole (temporary file, then rename) and given to its OS user. */
-export function writeOwned(loc: ClusterLocation, file: string, content: string | Buffer): void {
-    fs.writeFileSync(`${file}.tmp`, content, { mode: 0o600 });
-    cluster.chownToServerUser(loc, `${file}.tmp`);
-    fs.renameSync(`${file}.tmp`, file);
+/** The host of a copy's folders, where only files are touched (no program runs): this machine. */
+function filesHost() {
+    return hostOf({ binDir: "" });
 }
 
 export function removeRuntimeFiles(dataDir: string): void {
     for (const name of RUNTIME_FILES) {
-        fs.rmSync(path.join(dataDir, name), { force: true });
+        filesHost().remove(path.join(dataDir, name));
     }
 }
 
@@ -31,22 +29,21 @@ export function settingsText(loc: ClusterLocation, settings: Record<string, stri
     return cluster.settingsFileText({ ...loc, port }, settings);
 }
 
+/** Bytes of the files under `dir` (folders themselves not counted). */
 export function directorySize(dir: string): number {
+    const host = filesHost();
     let total = 0;
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-        const full = path.join(dir, entry.name);
-        if (entry.isDirectory()) {
-            total += directorySize(full);
-        } else {
-            total += fs.lstatSync(full).size;
-        }
+    for (const name of host.list(dir)) {
+        const full = path.join(dir, name);
+        const facts = host.facts(full);
+        total += facts?.kind === "folder" ? directorySize(full) : (facts?.bytes ?? 0);
     }
     return total;
 }
 
 export function tail(file: string, lines: number): string {
     try {
-        return `last lines of ${file}:\n${fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n")}`;
+        return `last lines of ${file}:\n${filesHost().readText(file).trimEnd().split("\n").slice(-lines).join("\n")}`;
     } catch {
         return "";
     }

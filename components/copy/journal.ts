@@ -3,10 +3,10 @@
 // that recovery.ts knows, after an interruption, whether to put the previous databases back. Every
 // write is whole (temporary file, rename or link) and fsynced, directory included.
 // Part of platform/copy (see index.ts): plain Node, plain functions, no module-level mutable state.
-import * as fs from "fs";
 import * as path from "path";
 import * as cluster from "../postgres/cluster";
 import type { ClusterLocation } from "../postgres/cluster";
+import { hostOf } from "../platform/local";
 
 /** copying: pgdata untouched; swapping: the swap has begun (pgdata may be moved aside, or already the
  * complete copy: see COPY_COMPLETE_MARK); committed: the copy is in place. ("swapped" is an older
@@ -56,7 +56,7 @@ export const JOURNAL_TMP_PREFIX = `${COPY_JOURNAL}.`;
 export function readJournal(file: string): CopyJournal | "unreadable" | undefined {
     let text: string;
     try {
-        text = fs.readFileSync(file, "utf8");
+        text = hostOfFile().readText(file);
     } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "ENOENT") {
             return undefined;
@@ -74,37 +74,21 @@ export function readJournal(file: string): CopyJournal | "unreadable" | undefine
 /** Writes the journal whole. `exclusive`: fails when a journal exists (another copy began meanwhile). */
 export function writeJournal(loc: ClusterLocation, journal: CopyJournal, exclusive: boolean): void {
     const file = copyPathsOf(loc).journal;
-    const tmp = `${file}.${journal.copyId}.tmp`;
-    const fd = fs.openSync(tmp, "w", 0o600);
     try {
-        fs.writeSync(fd, JSON.stringify(journal, null, 2) + "\n");
-        fs.fsyncSync(fd);
-    } finally {
-        fs.closeSync(fd);
-    }
-    cluster.chownToServerUser(loc, tmp);
-    if (exclusive) {
-        try {
-            fs.linkSync(tmp, file);
-        } catch (err) {
-            fs.rmSync(tmp, { force: true });
-            if ((err as NodeJS.ErrnoException).code === "EEXIST") {
-                throw new Error(`another copy onto ${loc.serverDir} began at the same time (${file} exists)`);
-            }
-            throw err;
+        cluster.hostOfServer(loc).writeFile(file, JSON.stringify(journal, null, 2) + "\n", { mode: 0o600, durable: true, exclusive });
+    } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+            throw new Error(`another copy onto ${loc.serverDir} began at the same time (${file} exists)`);
         }
-        fs.rmSync(tmp, { force: true });
-    } else {
-        fs.renameSync(tmp, file);
+        throw err;
     }
-    fsyncDir(loc.serverDir);
 }
 
 export function fsyncDir(dir: string): void {
-    const fd = fs.openSync(dir, "r");
-    try {
-        fs.fsyncSync(fd);
-    } finally {
-        fs.closeSync(fd);
-    }
+    hostOfFile().syncFolder(dir);
+}
+
+/** The host of a copy's folder, where only its files are touched (no program runs): this machine. */
+function hostOfFile() {
+    return hostOf({ binDir: "" });
 }

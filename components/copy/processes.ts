@@ -3,18 +3,18 @@
 // staging server's own pgdata. Used by recovery.ts to undo a copy safely, and by copy.ts for the
 // temporary server on the incoming copy.
 // Part of platform/copy (see index.ts): plain Node, plain functions, no module-level mutable state.
-import * as fs from "fs";
 import * as path from "path";
 import * as cluster from "../postgres/cluster";
 import type { ClusterLocation } from "../postgres/cluster";
-import { processStartTime } from "../postgres/liveness";
+import { waitUntil } from "../postgres/poll";
 
 /**
  * Waits for pg_ctl processes working on `dirs` to end, and kills (SIGKILL, by PID) pg_basebackup and
  * pg_verifybackup processes working on them: only a dead copier can have left those.
  */
 export async function settleStrayPrograms(loc: ClusterLocation, dirs: string[], act: (message: string) => void): Promise<void> {
-    const strays = () => programsWorkingOn(dirs);
+    const host = cluster.hostOfServer(loc);
+    const strays = () => programsWorkingOn(loc, dirs);
     const found = strays();
     for (const stray of found) {
         if (stray.program === "pg_ctl") {
@@ -22,51 +22,34 @@ export async function settleStrayPrograms(loc: ClusterLocation, dirs: string[], 
         } else {
             act(`stopping ${stray.program} (process ${stray.pid}) left by an interrupted copy`);
             try {
-                process.kill(stray.pid, "SIGKILL");
+                host.signal(stray.pid, "SIGKILL");
             } catch {
                 // already gone
             }
         }
     }
-    const deadline = Date.now() + 150_000;
-    while (found.length > 0 && strays().length > 0) {
-        if (Date.now() > deadline) {
-            const left = strays().map((s) => `${s.program} (process ${s.pid})`);
-            throw new Error(`programs of an interrupted copy onto ${loc.serverDir} did not end: ${left.join(", ")}`);
-        }
-        await sleep(100);
+    if (found.length > 0) {
+        await waitUntil(() => strays().length === 0, {
+            timeoutMs: 150_000,
+            intervalMs: 100,
+            failure: () => `programs of an interrupted copy onto ${loc.serverDir} did not end: ${strays().map((s) => `${s.program} (process ${s.pid})`).join(", ")}`,
+        });
     }
 }
 
-function programsWorkingOn(dirs: string[]): { pid: number; program: string }[] {
+function programsWorkingOn(loc: ClusterLocation, dirs: string[]): { pid: number; program: string }[] {
     const programs = ["pg_basebackup", "pg_verifybackup", "pg_ctl"];
-    const found: { pid: number; program: string }[] = [];
-    for (const entry of fs.readdirSync("/proc")) {
-        const pid = Number(entry);
-        if (!/^\d+$/.test(entry) || pid === process.pid) {
-            continue;
-        }
-        let argv: string[];
-        try {
-            argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-        } catch {
-            continue; // ended while we looked
-        }
-        const program = path.basename(argv[0] ?? "");
-        if (programs.includes(program) && argv.some((a) => dirs.includes(a)) && processStartTime(pid) !== null) {
-            found.push({ pid, program });
-        }
-    }
-    return found;
-}
-
-function sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms));
+    const host = cluster.hostOfServer(loc);
+    return host
+        .processes()
+        .map(({ pid, argv }) => ({ pid, argv, program: path.basename(argv[0] ?? "") }))
+        .filter(({ pid, argv, program }) => programs.includes(program) && argv.some((a) => dirs.includes(a)) && host.isAlive({ pid, startTime: null }))
+        .map(({ pid, program }) => ({ pid, program }));
 }
 
 /** Whether a server runs on data directory `dir`. */
 function serverRunsOn(loc: ClusterLocation, dir: string): boolean {
-    if (!fs.existsSync(path.join(dir, "postmaster.pid"))) {
+    if (!cluster.hostOfServer(loc).exists(path.join(dir, "postmaster.pid"))) {
         return false;
     }
     try {

@@ -3,11 +3,10 @@
 // pg_ctl would make it: a copier killed at any moment takes its temporary server with it, so no
 // server on an unfinished copy (still holding production's identity rows) outlives it.
 // Part of platform/copy (see index.ts): plain Node, plain functions, no module-level mutable state.
-import * as childProcess from "child_process";
-import * as fs from "fs";
 import * as path from "path";
+import * as cluster from "../postgres/cluster";
 import type { ClusterLocation } from "../postgres/cluster";
-import { tiedCommand } from "./programs";
+import { waitUntil } from "../postgres/poll";
 
 export interface TemporaryServer {
     /** Fast shutdown (SIGINT), waited for; SIGKILL after `timeoutMs`. Idempotent. */
@@ -15,9 +14,9 @@ export interface TemporaryServer {
 }
 
 /** postmaster.pid's eighth line says "ready" once the server accepts connections. */
-function postmasterStatus(dataDir: string): string | undefined {
+function postmasterStatus(loc: ClusterLocation, dataDir: string): string | undefined {
     try {
-        return fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[7]?.trim();
+        return cluster.hostOfServer(loc).readText(path.join(dataDir, "postmaster.pid")).split("\n")[7]?.trim();
     } catch {
         return undefined;
     }
@@ -29,15 +28,8 @@ function postmasterStatus(dataDir: string): string | undefined {
  * not get ready within `timeoutMs`.
  */
 export async function startTemporaryServer(loc: ClusterLocation, dataDir: string, logFile: string, timeoutMs = 120_000): Promise<TemporaryServer> {
-    const [cmd, argv] = tiedCommand(loc, "postgres", ["-D", dataDir], {});
-    const log = fs.openSync(logFile, "a", 0o600);
-    let child: childProcess.ChildProcess;
-    try {
-        child = childProcess.spawn(cmd, argv, { cwd: loc.serverDir, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LC_ALL: "C" }, stdio: ["ignore", log, log] });
-    } finally {
-        fs.closeSync(log);
-    }
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    const child = cluster.hostOfServer(loc).startTied("postgres", ["-D", dataDir], { cwd: loc.serverDir, logFile });
+    const exited = child.exited;
     let gone = false;
     void exited.then(() => (gone = true));
     const stop = async (stopTimeoutMs = 60_000): Promise<void> => {
@@ -49,13 +41,16 @@ export async function startTemporaryServer(loc: ClusterLocation, dataDir: string
         await exited;
         clearTimeout(timer);
     };
-    const deadline = Date.now() + timeoutMs;
-    while (postmasterStatus(dataDir) !== "ready") {
-        if (gone || Date.now() > deadline) {
-            await stop(5_000);
-            throw new Error(`the temporary server on ${dataDir} ${gone ? "exited" : "did not get ready"} (log: ${logFile})`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
+    try {
+        await waitUntil(() => postmasterStatus(loc, dataDir) === "ready", {
+            timeoutMs,
+            intervalMs: 50,
+            stopWhen: () => gone,
+            failure: () => `the temporary server on ${dataDir} ${gone ? "exited" : "did not get ready"} (log: ${logFile})`,
+        });
+    } catch (err) {
+        await stop(5_000);
+        throw err;
     }
     return { stop };
 }

@@ -18,6 +18,7 @@ import type {
     Host,
     HostPlace,
     ProgramOptions,
+    TiedProcess,
     WatchOptions,
 } from "./platform";
 import { portIsFree } from "./ports";
@@ -155,13 +156,43 @@ export class LocalHost implements Host {
     }
 
     writeFile(file: string, content: string | Buffer, options: FileOptions = {}): void {
-        const temporary = `${file}.tmp`;
+        // An exclusive write races other processes: each its own temporary name.
+        const temporary = options.exclusive ? `${file}.${process.pid}.tmp` : `${file}.tmp`;
         fs.rmSync(temporary, { force: true });
-        fs.writeFileSync(temporary, content, { mode: options.mode ?? 0o600, flag: "wx" });
+        const fd = fs.openSync(temporary, "wx", options.mode ?? 0o600);
+        try {
+            fs.writeSync(fd, typeof content === "string" ? Buffer.from(content) : content);
+            if (options.durable) {
+                fs.fsyncSync(fd);
+            }
+        } finally {
+            fs.closeSync(fd);
+        }
         if (options.owned ?? true) {
             this.giveToServerUser(temporary);
         }
-        fs.renameSync(temporary, file);
+        if (options.exclusive) {
+            // A hard link fails when the name exists: of two writers, one wins.
+            try {
+                fs.linkSync(temporary, file);
+            } finally {
+                fs.rmSync(temporary, { force: true });
+            }
+        } else {
+            fs.renameSync(temporary, file);
+        }
+        if (options.durable) {
+            this.syncFolder(path.dirname(file));
+        }
+    }
+
+    syncFolder(dir: string): void {
+        const fd = fs.openSync(dir, "r");
+        try {
+            fs.fsyncSync(fd);
+        } finally {
+            fs.closeSync(fd);
+        }
     }
 
     appendText(file: string, text: string): void {
@@ -246,6 +277,35 @@ export class LocalHost implements Host {
             throw new Error(`${command} could not be started`);
         }
         return { pid: child.pid, startTime: processStartTime(child.pid) };
+    }
+
+    startTied(program: string, args: readonly string[], options: { cwd?: string; logFile: string }): TiedProcess {
+        const [cmd, argv] = tiedCommand(this.place, program, args, {});
+        const log = fs.openSync(options.logFile, "a", 0o600);
+        let child: childProcess.ChildProcess;
+        try {
+            child = childProcess.spawn(cmd, argv, { cwd: options.cwd, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LC_ALL: "C" }, stdio: ["ignore", log, log] });
+        } finally {
+            fs.closeSync(log);
+        }
+        const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+        return { pid: child.pid ?? -1, exited, kill: (signal) => void child.kill(signal) };
+    }
+
+    processes(): { pid: number; argv: string[] }[] {
+        const found: { pid: number; argv: string[] }[] = [];
+        for (const entry of fs.readdirSync("/proc")) {
+            const pid = Number(entry);
+            if (!/^\d+$/.test(entry) || pid === process.pid) {
+                continue;
+            }
+            try {
+                found.push({ pid, argv: fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0") });
+            } catch {
+                // ended while we looked
+            }
+        }
+        return found;
     }
 
     isAlive(process: DetachedProcess): boolean {

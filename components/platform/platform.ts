@@ -101,6 +101,10 @@ export interface FileOptions {
     mode?: number;
     /** Give it to the servers' OS user. @default true */
     owned?: boolean;
+    /** On disk before it returns: the file and its folder synced (a journal's write). @default false */
+    durable?: boolean;
+    /** Fail with code EEXIST when the file is there already (another writer won). @default false */
+    exclusive?: boolean;
 }
 
 export interface FolderOptions {
@@ -121,6 +125,14 @@ export interface DetachedProcess {
     pid: number;
     /** The host's start time of the process (opaque), or null when it cannot be read. */
     startTime: string | null;
+}
+
+/** A PostgreSQL program running as a child of the deployer, tied to its life (it dies with it). */
+export interface TiedProcess {
+    pid: number;
+    /** Resolves once it has exited. */
+    exited: Promise<void>;
+    kill(signal: NodeJS.Signals): void;
 }
 
 export interface DetachedOptions {
@@ -185,6 +197,8 @@ export interface Host {
     rename(from: string, to: string): void;
     /** Removes a file or a whole folder; nothing when it is missing. */
     remove(target: string): void;
+    /** Syncs a folder's entries to disk (after renames that must survive a crash). */
+    syncFolder(dir: string): void;
     /** Bytes under a folder. */
     folderBytes(dir: string): number;
     /** Copies a folder whole on this host, keeping modes and owners (cp -a). */
@@ -196,6 +210,10 @@ export interface Host {
 
     /** Starts a program detached (its own session), its output to `logFile`. */
     startDetached(command: string, args: readonly string[], options: DetachedOptions): DetachedProcess;
+    /** Starts a PostgreSQL program as a tied child, its output appended to `logFile`. */
+    startTied(program: string, args: readonly string[], options: { cwd?: string; logFile: string }): TiedProcess;
+    /** The live processes of the host (not the deployer itself), with their arguments. */
+    processes(): { pid: number; argv: string[] }[];
     /** Whether the process recorded earlier is still that same process (a null start time: any live one of that pid). */
     isAlive(process: DetachedProcess): boolean;
     /** Sends `signal` to a process of this host (to its whole process group with `group`). */
