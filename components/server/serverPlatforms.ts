@@ -6,6 +6,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { referenceSchemaSql } from "../engine/referenceSchema";
 import { DockerServer } from "../platform/dockerServer";
+import type { PlatformKind } from "../platform/platform";
 import { WalArchive } from "../shipping/walArchive";
 import type { Member, StageTopology } from "../topology/topology";
 import { DataRoot } from "./dataRoot";
@@ -109,3 +110,9 @@ export function dockerServers(parent: pulumi.Resource, name: string, topology: S
     }
     return { dataRoot: pulumi.output(`docker volumes of network ${networkName}`), postgresVersion: pulumi.output(`image ${image}`), servers, walArchive: undefined };
 }
+
+/** Each platform's way of making a stage's servers. */
+export const SERVER_MAKERS: Record<PlatformKind, (parent: pulumi.Resource, name: string, topology: StageTopology, passwords: Passwords) => StageServers> = {
+    local: localServers,
+    docker: dockerServers,
+};

@@ -6,7 +6,7 @@ import { hostForUrl } from "../postgres/pg";
 import type { ShippingPlan } from "../shipping/schedule";
 import type { WalArchive } from "../shipping/walArchive";
 import type { DatabasePlacement, StageTopology } from "../topology/topology";
-import { dockerServers, localServers, Passwords, StageServer } from "./serverPlatforms";
+import { Passwords, SERVER_MAKERS, StageServer } from "./serverPlatforms";
 
 export type { DatabasePlacement } from "../topology/topology";
 export type { StageServer } from "./serverPlatforms";
@@ -66,7 +66,7 @@ export class Stage extends pulumi.ComponentResource {
                 this,
             );
         }
-        const made = topology.platform.kind === "docker" ? dockerServers(this, name, topology, args) : localServers(this, name, topology, args);
+        const made = SERVER_MAKERS[topology.platform.kind](this, name, topology, args);
         this.dataRoot = made.dataRoot;
         this.postgresVersion = made.postgresVersion;
         this.servers = made.servers;
