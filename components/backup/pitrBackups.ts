@@ -3,12 +3,11 @@
 // small manifest (start/finish time, WAL start/end, size). A backup lands under a temporary name and
 // is renamed into place only once complete and verified: a half-made backup is never chosen.
 // Plain Node (no Pulumi), plain functions.
-import * as childProcess from "child_process";
-import * as fs from "fs";
 import * as path from "path";
 import * as cluster from "../postgres/cluster";
 import type { ClusterLocation } from "../postgres/cluster";
-import { runWatched, writePgpass } from "../copy/programs";
+import { runWatched } from "../copy/programs";
+import { hostOf } from "../platform/local";
 
 export interface SourceServer {
     host: string;
@@ -56,30 +55,21 @@ export async function takeBaseBackup(
     onProgress: (line: string) => void = () => undefined,
 ): Promise<BaseBackup> {
     const backupsDir = loc.serverDir;
-    fs.mkdirSync(path.dirname(backupsDir), { recursive: true, mode: 0o755 }); // the servers' OS user passes through
-    fs.mkdirSync(backupsDir, { recursive: true, mode: 0o700 });
-    cluster.chownToServerUser(loc, backupsDir);
+    const host = hostOf(loc);
+    host.makeFolder(path.dirname(backupsDir), { mode: 0o755, owned: false }); // the servers' OS user passes through
+    host.makeFolder(backupsDir);
     cluster.assertServerUserCanReach(loc, backupsDir);
     const started = new Date();
     const id = idOf(started);
     const incoming = path.join(backupsDir, id + INCOMING_SUFFIX);
-    const passfile = path.join(backupsDir, `.pgpass-${id}`);
-    fs.rmSync(incoming, { recursive: true, force: true });
-    fs.mkdirSync(incoming, { mode: 0o700 });
-    cluster.chownToServerUser(loc, incoming);
+    host.remove(incoming);
+    host.makeFolder(incoming);
     try {
-        writePgpass(loc, passfile, source);
         const dataDir = path.join(incoming, "pgdata");
-        await runWatched(
-            loc,
-            "pg_basebackup",
-            ["-h", source.host, "-p", String(source.port), "-U", cluster.SUPERUSER, "-D", dataDir, "-X", "stream", "-c", "fast", "-w", "--progress"],
-            { PGPASSFILE: passfile },
-            onProgress,
-        );
+        await host.baseBackup(source, { dataDir, workDir: backupsDir, passfile: path.join(backupsDir, `.pgpass-${id}`), onProgress });
         const finishedAt = new Date().toISOString();
         await runWatched(loc, "pg_verifybackup", ["--quiet", dataDir], {});
-        const walRange = (JSON.parse(fs.readFileSync(path.join(dataDir, "backup_manifest"), "utf8"))["WAL-Ranges"] as Record<string, string | number>[])[0];
+        const walRange = (JSON.parse(host.readText(path.join(dataDir, "backup_manifest")))["WAL-Ranges"] as Record<string, string | number>[])[0];
         const backup: BaseBackup = {
             id,
             startedAt: started.toISOString(),
@@ -87,18 +77,16 @@ export async function takeBaseBackup(
             timeline: Number(walRange.Timeline),
             startLsn: String(walRange["Start-LSN"]),
             endLsn: String(walRange["End-LSN"]),
-            bytes: directoryBytes(dataDir),
+            bytes: host.folderBytes(dataDir),
             verified: true,
             systemIdentifier: systemIdentifierOf(loc, dataDir),
         };
-        fs.writeFileSync(path.join(incoming, MANIFEST), JSON.stringify(backup, null, 2) + "\n");
-        fs.renameSync(incoming, path.join(backupsDir, id));
+        host.writeFile(path.join(incoming, MANIFEST), JSON.stringify(backup, null, 2) + "\n", { mode: 0o644, owned: false });
+        host.rename(incoming, path.join(backupsDir, id));
         return backup;
     } catch (err) {
-        fs.rmSync(incoming, { recursive: true, force: true });
+        host.remove(incoming);
         throw new Error(`base backup of ${source.host}:${source.port} failed: ${(err as Error).message}`);
-    } finally {
-        fs.rmSync(passfile, { force: true });
     }
 }
 
@@ -108,33 +96,36 @@ function systemIdentifierOf(loc: ClusterLocation, dataDir: string): string {
 }
 
 export function directoryBytes(dir: string): number {
-    const out = childProcess.execFileSync("du", ["-sb", dir], { encoding: "utf8" });
-    return Number(out.split(/\s/)[0]);
+    return localHost().folderBytes(dir);
+}
+
+/** The backups folder's host (a listing needs no program folder: this machine's). */
+function localHost() {
+    return hostOf({ binDir: "" });
 }
 
 /** The complete backups in `backupsDir`, oldest first (backups still being taken are left out). */
 export function listBaseBackups(backupsDir: string): BaseBackup[] {
-    if (!fs.existsSync(backupsDir)) {
-        return [];
-    }
-    return fs
-        .readdirSync(backupsDir)
-        .filter((name) => !name.endsWith(INCOMING_SUFFIX) && fs.existsSync(path.join(backupsDir, name, MANIFEST)))
-        .map((name) => JSON.parse(fs.readFileSync(path.join(backupsDir, name, MANIFEST), "utf8")) as BaseBackup)
+    const host = localHost();
+    return host
+        .list(backupsDir)
+        .filter((name) => !name.endsWith(INCOMING_SUFFIX) && host.exists(path.join(backupsDir, name, MANIFEST)))
+        .map((name) => JSON.parse(host.readText(path.join(backupsDir, name, MANIFEST))) as BaseBackup)
         .sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
 }
 
 /** Removes all but the newest `keep` backups (and leftovers of interrupted ones); returns the ids removed. */
 export function pruneBaseBackups(backupsDir: string, keep: number): string[] {
     const removed: string[] = [];
-    for (const name of fs.existsSync(backupsDir) ? fs.readdirSync(backupsDir) : []) {
+    const host = localHost();
+    for (const name of host.list(backupsDir)) {
         if (name.endsWith(INCOMING_SUFFIX) || name.startsWith(".pgpass-")) {
-            fs.rmSync(path.join(backupsDir, name), { recursive: true, force: true });
+            host.remove(path.join(backupsDir, name));
         }
     }
     const all = listBaseBackups(backupsDir);
     for (const backup of all.slice(0, Math.max(0, all.length - keep))) {
-        fs.rmSync(path.join(backupsDir, backup.id), { recursive: true, force: true });
+        host.remove(path.join(backupsDir, backup.id));
         removed.push(backup.id);
     }
     return removed;
