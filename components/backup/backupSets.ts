@@ -19,6 +19,7 @@ import * as cluster from "../postgres/cluster";
 import type { ClusterLocation } from "../postgres/cluster";
 import { startEngineUnit, stopEngineUnit, EngineUnitSpec } from "../engine/unitProcesses";
 import { withClient } from "../postgres/pg";
+import { waitUntil } from "../postgres/poll";
 import { backupDataDir, directoryBytes, takeBaseBackup } from "./pitrBackups";
 
 export type BackupMode = "offline" | "online";
@@ -84,17 +85,12 @@ export async function busyEngineSessions(servers: StageServerRef[], role: string
 }
 
 async function waitUntilQuiet(req: BackupSetRequest, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const busy = await busyEngineSessions(req.servers, req.ownerRole);
-        if (busy.length === 0) {
-            return;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`the engine still has sessions after its units stopped: ${busy.join("; ")} (stop the engine's other processes first)`);
-        }
-        await new Promise((r) => setTimeout(r, 200));
-    }
+    let busy: string[] = [];
+    await waitUntil(async () => (busy = await busyEngineSessions(req.servers, req.ownerRole)).length === 0, {
+        timeoutMs,
+        intervalMs: 200,
+        failure: () => `the engine still has sessions after its units stopped: ${busy.join("; ")} (stop the engine's other processes first)`,
+    });
 }
 
 /** Takes one backup set; offline backups restart the engine units whatever happens. */

@@ -5,12 +5,11 @@
 // recovered to. One cluster is one instant for every database in it. Also the warm server: the same
 // restore with standby.signal, applying WAL older than a delay, until cutover.
 // Plain Node (no Pulumi), plain functions.
-import * as childProcess from "child_process";
-import * as fs from "fs";
 import * as path from "path";
 import * as cluster from "../postgres/cluster";
 import type { ClusterLocation } from "../postgres/cluster";
 import { withClient } from "../postgres/pg";
+import { waitUntil } from "../postgres/poll";
 import { backupDataDir, BaseBackup, chooseBaseBackup, listBaseBackups } from "./pitrBackups";
 
 /** One instant for the whole cluster. */
@@ -102,7 +101,7 @@ export async function restoreToInstant(req: RestoreRequest): Promise<RestoreResu
     }
     const progress = req.onProgress ?? (() => undefined);
     const dataDir = cluster.dataDirOf(req.loc);
-    if (fs.existsSync(dataDir)) {
+    if (cluster.hostOfServer(req.loc).exists(dataDir)) {
         throw new Error(`${dataDir} already exists: a restore goes into a new data directory`);
     }
     progress(`restoring base backup ${plan.backup.id} (complete at ${plan.backup.finishedAt}), then WAL up to ${describeTarget(req.target)}`);
@@ -124,7 +123,7 @@ export async function restoreToInstant(req: RestoreRequest): Promise<RestoreResu
         } catch {
             // it stopped by itself
         }
-        fs.rmSync(dataDir, { recursive: true, force: true });
+        cluster.hostOfServer(req.loc).remove(dataDir);
         throw new Error(`recovery to ${describeTarget(req.target)} failed, nothing was kept: ${(err as Error).message}`);
     }
 }
@@ -148,7 +147,10 @@ export function createWarmServer(req: WarmServerRequest): BaseBackup {
         throw new Error(`cannot start the warm server: ${plan.reason}`);
     }
     copyBackup(req.loc, req.backupsDir, plan.backup.id);
-    fs.writeFileSync(path.join(req.loc.serverDir, STANDING_BY_RECORD), JSON.stringify({ id: plan.backup.id, finishedAt: plan.backup.finishedAt }) + "\n");
+    cluster.hostOfServer(req.loc).writeFile(path.join(req.loc.serverDir, STANDING_BY_RECORD), JSON.stringify({ id: plan.backup.id, finishedAt: plan.backup.finishedAt }) + "\n", {
+        mode: 0o644,
+        owned: false,
+    });
     cluster.writeSettings(req.loc, warmSettings(req));
     writeSignal(req.loc, "standby.signal");
     cluster.startCluster(req.loc);
@@ -160,17 +162,15 @@ export function warmSettings(req: WarmServerRequest): Record<string, string> {
 }
 
 function copyBackup(loc: ClusterLocation, backupsDir: string, id: string): void {
-    fs.mkdirSync(loc.serverDir, { recursive: true, mode: 0o700 });
-    cluster.chownToServerUser(loc, loc.serverDir);
+    const host = cluster.hostOfServer(loc);
+    host.makeFolder(loc.serverDir);
     // cp -a keeps the files' owner (the servers' OS user) and modes.
-    childProcess.execFileSync("cp", ["-a", backupDataDir(backupsDir, id), cluster.dataDirOf(loc)]);
-    fs.rmSync(path.join(cluster.dataDirOf(loc), "standby.signal"), { force: true });
+    host.copyTree(backupDataDir(backupsDir, id), cluster.dataDirOf(loc));
+    host.remove(path.join(cluster.dataDirOf(loc), "standby.signal"));
 }
 
 function writeSignal(loc: ClusterLocation, name: "recovery.signal" | "standby.signal"): void {
-    const file = path.join(cluster.dataDirOf(loc), name);
-    fs.writeFileSync(file, "");
-    cluster.chownToServerUser(loc, file);
+    cluster.hostOfServer(loc).writeFile(path.join(cluster.dataDirOf(loc), name), "", { mode: 0o644 });
 }
 
 function superuser(loc: ClusterLocation, password: string) {
@@ -179,28 +179,22 @@ function superuser(loc: ClusterLocation, password: string) {
 
 /** Waits until the server has left recovery; throws with the server's own reason when it stops instead. */
 export async function waitUntilPromoted(loc: ClusterLocation, password: string, timeoutMs: number): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    const promoted = async () => {
         const inRecovery = await withClient(superuser(loc, password), async (c) => Boolean((await c.query("SELECT pg_is_in_recovery() AS r")).rows[0].r)).catch(
             () => undefined,
         );
-        if (inRecovery === false) {
-            return new Date().toISOString();
-        }
         if (inRecovery === undefined && cluster.clusterStatus(loc) !== "running") {
             throw new Error(`the server stopped during recovery: ${recoveryFailure(loc)}`);
         }
-        if (Date.now() > deadline) {
-            throw new Error(`recovery did not finish within ${Math.round(timeoutMs / 1000)} s`);
-        }
-        await new Promise((r) => setTimeout(r, 100));
-    }
+        return inRecovery === false && new Date().toISOString();
+    };
+    return waitUntil(promoted, { timeoutMs, intervalMs: 100, failure: `recovery did not finish within ${Math.round(timeoutMs / 1000)} s` });
 }
 
 /** The server's FATAL lines (e.g. "recovery ended before configured recovery target was reached"). */
 function recoveryFailure(loc: ClusterLocation): string {
     try {
-        const lines = fs.readFileSync(cluster.logFileOf(loc), "utf8").trimEnd().split("\n");
+        const lines = cluster.hostOfServer(loc).readText(cluster.logFileOf(loc)).trimEnd().split("\n");
         const fatal = lines.filter((l) => /FATAL|PANIC/.test(l));
         return (fatal.length > 0 ? fatal : lines.slice(-5)).slice(-3).join("\n");
     } catch {

@@ -7,6 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { withClient } from "../postgres/pg";
+import { waitUntil } from "../postgres/poll";
 import type { SourceServer } from "../backup/pitrBackups";
 import { SUPERUSER } from "../postgres/cluster";
 
@@ -72,18 +73,17 @@ async function archiveTail(primary: SourceServer, archive: string, timeoutMs: nu
         }
         throw err;
     }
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const archiver = await withClient(connection, async (c) => (await c.query("SELECT last_archived_wal, last_failed_wal, last_failed_time FROM pg_stat_archiver")).rows[0]);
-        if (fs.existsSync(path.join(archive, segment)) || (archiver.last_archived_wal && archiver.last_archived_wal >= segment)) {
-            return { method: "archived", segments: [segment], detail: `the old primary switched to a new WAL segment and archived ${segment}` };
-        }
-        if (Date.now() > deadline) {
-            const failing = archiver.last_failed_wal ? `; its archiver last failed on ${archiver.last_failed_wal} at ${archiver.last_failed_time}` : "";
-            throw new Error(`the old primary did not archive its last WAL segment ${segment} within ${Math.round(timeoutMs / 1000)} s${failing}`);
-        }
-        await new Promise((r) => setTimeout(r, 200));
-    }
+    let archiver: { last_archived_wal: string | null; last_failed_wal: string | null; last_failed_time: Date | null } | undefined;
+    const archived = async () => {
+        archiver = await withClient(connection, async (c) => (await c.query("SELECT last_archived_wal, last_failed_wal, last_failed_time FROM pg_stat_archiver")).rows[0]);
+        return fs.existsSync(path.join(archive, segment)) || Boolean(archiver!.last_archived_wal && archiver!.last_archived_wal >= segment);
+    };
+    const failure = () => {
+        const failing = archiver?.last_failed_wal ? `; its archiver last failed on ${archiver.last_failed_wal} at ${archiver.last_failed_time}` : "";
+        return `the old primary did not archive its last WAL segment ${segment} within ${Math.round(timeoutMs / 1000)} s${failing}`;
+    };
+    await waitUntil(archived, { timeoutMs, intervalMs: 200, failure });
+    return { method: "archived", segments: [segment], detail: `the old primary switched to a new WAL segment and archived ${segment}` };
 }
 
 /**
