@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ENGINE_TABLES_SQL } from "../../engine/model";
 import { withClient } from "../postgres/pg";
+import { waitUntil } from "../postgres/poll";
 
 export interface EngineUnitSpec {
     /** The unit's stable name. */
@@ -83,20 +84,18 @@ export async function startEngineUnit(spec: EngineUnitSpec): Promise<number> {
     const pid = child.pid!;
     child.unref();
     fs.writeFileSync(pidFileOf(spec), `${pid}\n`);
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-        const beating = await withClient(spec.workUrl, async (c) => {
+    const beating = () =>
+        withClient(spec.workUrl, async (c) => {
             const { rows } = await c.query(`SELECT 1 FROM "Work"."EngineUnit" WHERE "Name" = $1 AND "Pid" = $2 AND "Heartbeat" IS NOT NULL`, [spec.name, pid]);
             return rows.length === 1;
         }).catch(() => false); // the table appears with the first unit
-        if (beating) {
-            return pid;
-        }
-        if (!alive(pid) || Date.now() > deadline) {
-            throw new Error(`engine unit ${spec.name} did not start (no heartbeat within 30 s); the end of its log ${logFileOf(spec)}:\n${lastLines(logFileOf(spec), 10)}`);
-        }
-        await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitUntil(beating, {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        stopWhen: () => !alive(pid),
+        failure: () => `engine unit ${spec.name} did not start (no heartbeat within 30 s); the end of its log ${logFileOf(spec)}:\n${lastLines(logFileOf(spec), 10)}`,
+    });
+    return pid;
 }
 
 /** Stops the unit cleanly (SIGTERM: it steps down and says so), killing it after 15 s; no-op when it is not running. */
@@ -104,10 +103,7 @@ export async function stopEngineUnit(spec: Pick<EngineUnitSpec, "stateDir" | "na
     const pid = unitPid(spec);
     if (pid !== undefined) {
         process.kill(pid, "SIGTERM");
-        const deadline = Date.now() + 15_000;
-        while (unitPid(spec) !== undefined && Date.now() < deadline) {
-            await new Promise((r) => setTimeout(r, 100));
-        }
+        await waitUntil(() => unitPid(spec) === undefined, { timeoutMs: 15_000, intervalMs: 100 }).catch(() => undefined); // then it is killed
         if (unitPid(spec) !== undefined) {
             process.kill(pid, "SIGKILL");
         }
@@ -175,17 +171,14 @@ export async function setPrimary(workUrl: string, primary: string, timeoutMs = 6
             [primary],
         );
     });
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const state = await engineState(workUrl);
-        const unit = state.units[primary];
-        if (unit?.acting) {
-            return unit;
-        }
-        if (Date.now() > deadline) {
-            const acting = Object.entries(state.units).find(([, u]) => u.acting)?.[0];
-            throw new Error(`engine unit ${primary} did not take over within ${timeoutMs / 1000} s (${acting ? `${acting} still acts` : "no unit acts"}); is it running?`);
-        }
-        await new Promise((r) => setTimeout(r, 100));
-    }
+    let state: Awaited<ReturnType<typeof engineState>> | undefined;
+    const acts = async () => {
+        state = await engineState(workUrl);
+        return state.units[primary]?.acting ? state.units[primary] : undefined;
+    };
+    const failure = () => {
+        const acting = Object.entries(state?.units ?? {}).find(([, u]) => u.acting)?.[0];
+        return `engine unit ${primary} did not take over within ${timeoutMs / 1000} s (${acting ? `${acting} still acts` : "no unit acts"}); is it running?`;
+    };
+    return waitUntil(acts, { timeoutMs, intervalMs: 100, failure });
 }

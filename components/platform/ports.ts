@@ -1,6 +1,7 @@
 // Who holds a TCP port on this machine, read from /proc (Linux), so "port in use" errors can name
 // the process instead of leaving the operator to hunt for it.
 import * as fs from "fs";
+import { waitUntil } from "../postgres/poll";
 
 /** Inodes of the sockets listening on `port` (IPv4 and IPv6). */
 function listeningInodes(port: number): Set<string> {
@@ -89,15 +90,15 @@ export const BRIEFLY_HELD_WAIT_MS = 5_000;
  * port that ends at once), so it is tried again for `waitMs` before it is refused.
  */
 export async function assertPortFree(host: string, port: number, setting: string, what: string, waitMs = BRIEFLY_HELD_WAIT_MS): Promise<void> {
-    const deadline = Date.now() + waitMs;
-    while (!(await portIsFree(host, port))) {
-        if (Date.now() >= deadline) {
+    await waitUntil(() => portIsFree(host, port), {
+        timeoutMs: waitMs,
+        intervalMs: 250,
+        failure: () => {
             const holder = describePortHolder(port);
             const by = holder !== undefined ? ` by ${holder}` : " (by no process that still listens: held by a connection or a socket closing)";
-            throw new Error(`port ${port} on ${host} is already in use${by}, for more than ${Math.round(waitMs / 1000)} s; choose another port for ${what} (${setting})`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+            return `port ${port} on ${host} is already in use${by}, for more than ${Math.round(waitMs / 1000)} s; choose another port for ${what} (${setting})`;
+        },
+    });
 }
 
 /** Linux's ephemeral port range (the ports it hands outgoing connections), or undefined where it cannot be read. */

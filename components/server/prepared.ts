@@ -18,6 +18,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { chownToServerUser, ClusterLocation, dataDirOf, initdbArgs, programCommand } from "../postgres/cluster";
 import { processAlive, processStartTime } from "../postgres/liveness";
+import { waitUntilSync } from "../postgres/poll";
 
 /** Folder of the data root that holds prepared clusters. */
 export const PREPARED_DIR = ".stagewise-prepared";
@@ -142,10 +143,11 @@ function stopAndWait(pid: number): void {
     } catch {
         return; // already gone
     }
-    const pause = new Int32Array(new SharedArrayBuffer(4));
     // An exit handler cannot wait asynchronously; an ended child stays a zombie, which processStartTime reports as gone.
-    for (let waited = 0; waited < 5_000 && processStartTime(pid) !== null; waited += 20) {
-        Atomics.wait(pause, 0, 0, 20);
+    try {
+        waitUntilSync(() => processStartTime(pid) === null, { timeoutMs: 5_000, intervalMs: 20 });
+    } catch {
+        // still there after 5 s: the exit goes on
     }
 }
 

@@ -12,6 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { ClientConfig } from "pg";
 import { withClient } from "../postgres/pg";
+import { waitUntil } from "../postgres/poll";
 
 export interface ShipperSpec {
     /** Folder the primary archives WAL into. */
@@ -185,17 +186,11 @@ export function shipperStatus(stateDir: string): ShipperStatus {
 /** Waits until the shipper has finished a run that started after this call (or `timeoutMs` passes). */
 export async function waitForShippingRun(stateDir: string, timeoutMs = 30_000): Promise<ShipperStatus> {
     const since = Math.floor(Date.now() / 1000);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    const ranSince = () => {
         const status = shipperStatus(stateDir);
-        if (status.lastRunAt !== null && Date.parse(status.lastRunAt) / 1000 > since) {
-            return status;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`the shipper of ${stateDir} finished no run within ${Math.round(timeoutMs / 1000)} s`);
-        }
-        await new Promise((r) => setTimeout(r, 200));
-    }
+        return status.lastRunAt !== null && Date.parse(status.lastRunAt) / 1000 > since && status;
+    };
+    return waitUntil(ranSince, { timeoutMs, intervalMs: 200, failure: `the shipper of ${stateDir} finished no run within ${Math.round(timeoutMs / 1000)} s` });
 }
 
 /** Stops the shipper of `stateDir` (if it runs) and waits until it is gone. Its state stays. */
@@ -209,12 +204,7 @@ export async function stopShipper(stateDir: string): Promise<void> {
     } catch {
         process.kill(pid, "SIGTERM");
     }
-    for (let i = 0; i < 100 && livePid(path.resolve(stateDir)) !== null; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-    }
-    if (livePid(path.resolve(stateDir)) !== null) {
-        throw new Error(`the shipper (pid ${pid}) of ${stateDir} did not stop`);
-    }
+    await waitUntil(() => livePid(path.resolve(stateDir)) === null, { timeoutMs: 5_000, intervalMs: 50, failure: `the shipper (pid ${pid}) of ${stateDir} did not stop` });
 }
 
 export interface ArchiverStatus {
