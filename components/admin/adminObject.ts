@@ -3,7 +3,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { hashDefinition } from "./adminModel";
 import { withClient } from "../postgres/pg";
-import { changedKnown, UNKNOWN } from "../providers/diffs";
+import { UNKNOWN } from "../providers/diffs";
+import { CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -64,16 +65,7 @@ async function readBack(client: import("pg").Client, kind: string, name: string)
     return rows[0] ? hashDefinition(rows[0].d) : undefined;
 }
 
-const adminObjectProvider: pulumi.dynamic.ResourceProvider<AdminObjectInputs, AdminObjectOutputs> = {
-    async diff(_id, olds, news) {
-        const replaces = changedKnown(olds, news, ["connection", "kind", "name"] as const);
-        // A row changed behind our back shows as drift on the next preview (when it can be read: a
-        // stopped server is reported by the server itself).
-        const connection = news.connection === UNKNOWN ? olds.connection : news.connection;
-        const live = await withClient(connection, (c) => readBack(c, news.kind, news.name)).catch(() => news.hash);
-        const changes = replaces.length > 0 || olds.hash !== news.hash || live !== news.hash || olds.providerVersion !== news.providerVersion;
-        return { changes, replaces };
-    },
+const adminObjectMethods: CrudMethods<AdminObjectInputs, AdminObjectOutputs> = {
     async create(inputs) {
         return { id: `${inputs.kind}/${inputs.name}`, outs: await apply(inputs) };
     },
@@ -107,8 +99,30 @@ const adminObjectProvider: pulumi.dynamic.ResourceProvider<AdminObjectInputs, Ad
     },
 };
 
+export const adminObject = defineResource<AdminObjectInputs, AdminObjectOutputs>(
+    {
+        module: "stagewise",
+        type: "AdminObject",
+        version: PROVIDER_VERSION,
+        replaces: ["connection", "kind", "name"],
+        updates: ["hash"],
+        // A row changed behind our back shows as drift on the next preview (when it can be read: a
+        // stopped server is reported by the server itself).
+        diffRules: async (olds, news) => {
+            const connection = news.connection === UNKNOWN ? olds.connection : news.connection;
+            const live = await withClient(connection, (c) => readBack(c, news.kind, news.name)).catch(() => news.hash);
+            return { changed: live === news.hash ? [] : ["appliedHash"] };
+        },
+        secretInputs: ["connection"],
+        outputs: ["appliedHash", "verified"],
+    },
+    adminObjectMethods,
+);
+
+export const adminObjectProvider = adminObject.provider;
+
 /** One admin object applied to a stage's work-management database and verified by reading it back. */
-export class AdminObject extends pulumi.dynamic.Resource {
+export class AdminObject extends DeclaredResource {
     declare public readonly kind: pulumi.Output<string>;
     declare public readonly name: pulumi.Output<string>;
     declare public readonly hash: pulumi.Output<string>;
@@ -116,13 +130,6 @@ export class AdminObject extends pulumi.dynamic.Resource {
     declare public readonly verified: pulumi.Output<boolean>;
 
     constructor(name: string, args: AdminObjectArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            adminObjectProvider,
-            name,
-            { ...args, connection: pulumi.secret(args.connection), providerVersion: PROVIDER_VERSION, appliedHash: undefined, verified: undefined },
-            opts,
-            "stagewise",
-            "AdminObject",
-        );
+        super(adminObject, name, args, opts);
     }
 }

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as sets from "./backupSets";
 import type { EngineUnitSpec } from "../engine/unitProcesses";
-import { sameData } from "../providers/diffs";
+import { CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
 
 const PROVIDER_VERSION = "1";
 
@@ -81,12 +81,7 @@ async function takeAndPrune(inputs: PlanInputs): Promise<PlanOutputs> {
     return { ...inputs, backups: listing(inputs.setsDir) };
 }
 
-const backupPlanProvider: pulumi.dynamic.ResourceProvider<PlanInputs, PlanOutputs> = {
-    async diff(_id, olds, news) {
-        const changed =
-            olds.mode !== news.mode || olds.intervalMs !== news.intervalMs || olds.keep !== news.keep || !sameData(olds.configFiles, news.configFiles) || olds.afterRestore !== news.afterRestore;
-        return { changes: changed || backupDue(olds.setsDir, news.intervalMs) || olds.providerVersion !== news.providerVersion, replaces: olds.setsDir !== news.setsDir ? ["setsDir"] : [] };
-    },
+const backupPlanMethods: CrudMethods<PlanInputs, PlanOutputs> = {
     async create(inputs) {
         return { id: inputs.setsDir, outs: await takeAndPrune(inputs) };
     },
@@ -101,6 +96,23 @@ const backupPlanProvider: pulumi.dynamic.ResourceProvider<PlanInputs, PlanOutput
     },
 };
 
+export const backupPlan = defineResource<PlanInputs, PlanOutputs>(
+    {
+        module: "stagewise",
+        type: "BackupPlan",
+        version: PROVIDER_VERSION,
+        replaces: ["setsDir"],
+        updates: ["mode", "intervalMs", "keep", "configFiles", "afterRestore"],
+        // The schedule: a backup set that has become too old shows as an update in every preview.
+        diffRules: (olds, news) => ({ changed: backupDue(olds.setsDir, news.intervalMs) ? ["backups"] : [] }),
+        secretInputs: ["servers", "units"],
+        outputs: ["backups"],
+    },
+    backupPlanMethods,
+);
+
+export const backupPlanProvider = backupPlan.provider;
+
 export interface BackupPlanResourceArgs {
     setsDir: string;
     mode: sets.BackupMode;
@@ -114,18 +126,11 @@ export interface BackupPlanResourceArgs {
     afterRestore?: pulumi.Input<string>;
 }
 
-export class BackupPlanResource extends pulumi.dynamic.Resource {
+export class BackupPlanResource extends DeclaredResource {
     declare public readonly backups: pulumi.Output<BackupListing[]>;
 
     constructor(name: string, args: BackupPlanResourceArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            backupPlanProvider,
-            name,
-            { ...args, afterRestore: args.afterRestore ?? "", servers: pulumi.secret(args.servers), units: pulumi.secret(args.units), providerVersion: PROVIDER_VERSION, backups: undefined },
-            opts,
-            "stagewise",
-            "BackupPlan",
-        );
+        super(backupPlan, name, { ...args, afterRestore: args.afterRestore ?? "" }, opts);
     }
 }
 
@@ -158,16 +163,7 @@ async function restore(inputs: RestoreInputs): Promise<RestoreOutputs> {
     return { ...inputs, report };
 }
 
-const restoreProvider: pulumi.dynamic.ResourceProvider<RestoreInputs, RestoreOutputs> = {
-    async check(_olds, news) {
-        const known = sets.listBackupSets(news.setsDir).map((s) => s.id);
-        const failures = known.includes(news.backup) ? [] : [{ property: "backup", reason: `backup ${news.backup} does not exist (backups: ${known.join(", ") || "none"})` }];
-        return { inputs: news, failures };
-    },
-    async diff(_id, olds, news) {
-        // Repeated only when another backup is named; an interrupted restore is rolled back by the next one.
-        return { changes: olds.backup !== news.backup || olds.providerVersion !== news.providerVersion };
-    },
+const restoreMethods: CrudMethods<RestoreInputs, RestoreOutputs> = {
     async create(inputs) {
         return { id: `restore-${inputs.backup}`, outs: await restore(inputs) };
     },
@@ -179,29 +175,34 @@ const restoreProvider: pulumi.dynamic.ResourceProvider<RestoreInputs, RestoreOut
     },
 };
 
+export const restoreDefinition = defineResource<RestoreInputs, RestoreOutputs>(
+    {
+        module: "stagewise",
+        type: "Restore",
+        version: PROVIDER_VERSION,
+        refuse: (_olds, news) => {
+            const known = sets.listBackupSets(news.setsDir).map((s) => s.id);
+            return known.includes(news.backup) ? [] : [{ property: "backup", reason: `backup ${news.backup} does not exist (backups: ${known.join(", ") || "none"})` }];
+        },
+        // Repeated only when another backup is named; an interrupted restore is rolled back by the next one.
+        updates: ["backup"],
+        secretInputs: ["servers", "units", "workUrl"],
+        outputs: ["report"],
+    },
+    restoreMethods,
+);
+
+export const restoreProvider = restoreDefinition.provider;
+
 export interface RestoreArgs extends Omit<BackupPlanResourceArgs, "mode" | "intervalMs" | "keep" | "afterRestore"> {
     backup: string;
     workUrl: pulumi.Input<string>;
 }
 
-export class Restore extends pulumi.dynamic.Resource {
+export class Restore extends DeclaredResource {
     declare public readonly report: pulumi.Output<sets.RestoreReport>;
 
     constructor(name: string, args: RestoreArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            restoreProvider,
-            name,
-            {
-                ...args,
-                servers: pulumi.secret(args.servers),
-                units: pulumi.secret(args.units),
-                workUrl: pulumi.secret(args.workUrl),
-                providerVersion: PROVIDER_VERSION,
-                report: undefined,
-            },
-            opts,
-            "stagewise",
-            "Restore",
-        );
+        super(restoreDefinition, name, args, opts);
     }
 }

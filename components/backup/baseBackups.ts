@@ -3,7 +3,7 @@
 // the newest older than the interval, the newest N kept, each checked with pg_verifybackup.
 import * as pulumi from "@pulumi/pulumi";
 import { backupsLocation, listBaseBackups, pruneBaseBackups, takeBaseBackup } from "./pitrBackups";
-import { changedKnown } from "../providers/diffs";
+import { CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -77,13 +77,7 @@ async function takeIfDue(inputs: BackupsInputs): Promise<BackupsOutputs> {
     return { ...inputs, backups: summaries(inputs.folder) };
 }
 
-const baseBackupsProvider: pulumi.dynamic.ResourceProvider<BackupsInputs, BackupsOutputs> = {
-    async diff(_id, olds, news) {
-        const replaces: string[] = changedKnown(olds, news, ["folder", "osUser"] as const);
-        // The schedule: a backup that has become too old shows as an update in every preview.
-        const changes = replaces.length > 0 || due(news) || olds.keep !== news.keep || olds.intervalSeconds !== news.intervalSeconds || Boolean(olds.frozen) !== Boolean(news.frozen) || olds.providerVersion !== news.providerVersion;
-        return { changes, replaces, deleteBeforeReplace: true };
-    },
+const baseBackupsMethods: CrudMethods<BackupsInputs, BackupsOutputs> = {
     async create(inputs) {
         return { id: inputs.folder, outs: await takeIfDue(inputs) };
     },
@@ -99,12 +93,34 @@ const baseBackupsProvider: pulumi.dynamic.ResourceProvider<BackupsInputs, Backup
     },
 };
 
+export const baseBackups = defineResource<BackupsInputs, BackupsOutputs>(
+    {
+        module: "stagewise",
+        type: "BaseBackups",
+        version: PROVIDER_VERSION,
+        replaces: ["folder", "osUser"],
+        updates: ["keep", "intervalSeconds"],
+        diffRules: (olds, news) => ({
+            changed: [
+                ...(Boolean(olds.frozen) !== Boolean(news.frozen) ? ["frozen"] : []), // not given is not frozen
+                ...(due(news) ? ["backups"] : []), // the schedule: a backup too old shows as an update in every preview
+            ],
+        }),
+        deleteBeforeReplace: true,
+        secretInputs: ["source"],
+        outputs: ["osUser", "backups"],
+    },
+    baseBackupsMethods,
+);
+
+export const baseBackupsProvider = baseBackups.provider;
+
 /** Scheduled, verified base backups of a server. */
-export class BaseBackups extends pulumi.dynamic.Resource {
+export class BaseBackups extends DeclaredResource {
     declare public readonly folder: pulumi.Output<string>;
     declare public readonly backups: pulumi.Output<BaseBackupSummary[]>;
 
     constructor(name: string, args: BaseBackupsArgs, opts?: pulumi.CustomResourceOptions) {
-        super(baseBackupsProvider, name, { ...args, source: pulumi.secret(args.source), osUser: args.osUser, providerVersion: PROVIDER_VERSION, backups: undefined }, opts, "stagewise", "BaseBackups");
+        super(baseBackups, name, args, opts);
     }
 }

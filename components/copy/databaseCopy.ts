@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as cluster from "../postgres/cluster";
 import * as copy from "./stagingCopy";
 import * as locks from "../locks/lockRows";
-import { changedKnown } from "../providers/diffs";
+import { CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
 import type { ServerLocationArgs } from "../server/location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -108,12 +108,7 @@ async function copyUnderLock(inputs: CopyInputs): Promise<CopyOutputs> {
     }
 }
 
-const databaseCopyProvider: pulumi.dynamic.ResourceProvider<CopyInputs, CopyOutputs> = {
-    async diff(_id, olds, news) {
-        // A new server (another folder) is a new target: copy onto it. Otherwise only the trigger counts.
-        const replaces: string[] = changedKnown(olds, news, ["serverDir"] as const);
-        return { changes: replaces.length > 0 || olds.trigger !== news.trigger || olds.providerVersion !== news.providerVersion, replaces };
-    },
+const databaseCopyMethods: CrudMethods<CopyInputs, CopyOutputs> = {
     async create(inputs) {
         return { id: `${inputs.holder}:${inputs.serverName}`, outs: await copyUnderLock(inputs) };
     },
@@ -129,8 +124,24 @@ const databaseCopyProvider: pulumi.dynamic.ResourceProvider<CopyInputs, CopyOutp
     },
 };
 
+export const databaseCopy = defineResource<CopyInputs, CopyOutputs>(
+    {
+        module: "stagewise",
+        type: "DatabaseCopy",
+        version: PROVIDER_VERSION,
+        // A new server (another folder) is a new target: copy onto it. Otherwise only the trigger counts.
+        replaces: ["serverDir"],
+        updates: ["trigger"],
+        secretInputs: ["source", "lockConnection", "superuserPassword", "ownerPassword"],
+        outputs: ["copiedAt", "bytes", "sourceSystemIdentifier", "identityRowsRestored", "verified", "tables"],
+    },
+    databaseCopyMethods,
+);
+
+export const databaseCopyProvider = databaseCopy.provider;
+
 /** Production's engine databases, copied onto a staging server. */
-export class DatabaseCopy extends pulumi.dynamic.Resource {
+export class DatabaseCopy extends DeclaredResource {
     declare public readonly copiedAt: pulumi.Output<string>;
     declare public readonly bytes: pulumi.Output<number>;
     declare public readonly verified: pulumi.Output<boolean>;
@@ -140,26 +151,6 @@ export class DatabaseCopy extends pulumi.dynamic.Resource {
     declare public readonly trigger: pulumi.Output<string>;
 
     constructor(name: string, args: DatabaseCopyArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            databaseCopyProvider,
-            name,
-            {
-                ...args,
-                source: pulumi.secret(args.source),
-                lockConnection: pulumi.secret(args.lockConnection),
-                superuserPassword: pulumi.secret(args.superuserPassword),
-                ownerPassword: pulumi.secret(args.ownerPassword),
-                providerVersion: PROVIDER_VERSION,
-                copiedAt: undefined,
-                bytes: undefined,
-                sourceSystemIdentifier: undefined,
-                identityRowsRestored: undefined,
-                verified: undefined,
-                tables: undefined,
-            },
-            opts,
-            "stagewise",
-            "DatabaseCopy",
-        );
+        super(databaseCopy, name, args, opts);
     }
 }

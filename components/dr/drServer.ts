@@ -11,7 +11,8 @@ import { SourceServer } from "../backup/pitrBackups";
 import { RecoveryTarget, WarmServerRequest, createWarmServer, warmSettings } from "../backup/restore";
 import * as cutover from "./cutover";
 import type { CutoverReport } from "./cutover";
-import { changedKnown, sameData } from "../providers/diffs";
+import { sameData } from "../providers/diffs";
+import { CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
 import type { ServerLocationArgs } from "../server/location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -110,16 +111,7 @@ async function cutOver(props: DrInputs): Promise<CutoverReport> {
     });
 }
 
-const drServerProvider: pulumi.dynamic.ResourceProvider<DrInputs, DrOutputs> = {
-    async diff(_id, olds, news) {
-        const replaces: string[] = changedKnown(olds, news, ["serverDir", "port", "osUser", "tier"] as const);
-        const report = cutover.previousCutover(olds.serverDir);
-        // Drift: a warm server (or a promoted one) that stopped shows in preview; up starts it again.
-        const shouldRun = report !== undefined || olds.tier === "warm";
-        const drifted = shouldRun && cluster.clusterStatus(locOf(olds)) !== "running";
-        const changes = replaces.length > 0 || drifted || !sameData(olds.cutover, news.cutover) || olds.applyDelaySeconds !== news.applyDelaySeconds || olds.providerVersion !== news.providerVersion;
-        return { changes, replaces, deleteBeforeReplace: true };
-    },
+const drServerMethods: CrudMethods<DrInputs, DrOutputs> = {
     async create(inputs) {
         const fs = require("fs") as typeof import("fs");
         if (fs.existsSync(inputs.serverDir) && fs.readdirSync(inputs.serverDir).length > 0) {
@@ -166,8 +158,29 @@ const drServerProvider: pulumi.dynamic.ResourceProvider<DrInputs, DrOutputs> = {
     },
 };
 
+export const drServer = defineResource<DrInputs, DrOutputs>(
+    {
+        module: "stagewise",
+        type: "DisasterRecoveryServer",
+        version: PROVIDER_VERSION,
+        replaces: ["serverDir", "port", "osUser", "tier"],
+        updates: ["cutover", "applyDelaySeconds"],
+        // Drift: a warm server (or a promoted one) that stopped shows in preview; up starts it again.
+        diffRules: (olds) => {
+            const shouldRun = cutover.previousCutover(olds.serverDir) !== undefined || olds.tier === "warm";
+            return { changed: shouldRun && cluster.clusterStatus(locOf(olds)) !== "running" ? ["running"] : [] };
+        },
+        deleteBeforeReplace: true,
+        secretInputs: ["production"],
+        outputs: ["osUser", "state", "running", "inRecovery", "replayedTo", "report", "serverVersion", "systemIdentifier", "startedAt"],
+    },
+    drServerMethods,
+);
+
+export const drServerProvider = drServer.provider;
+
 /** The DR site's server: standing by (warm or cold) until cutover, then the promoted primary. */
-export class DisasterRecoveryServer extends pulumi.dynamic.Resource {
+export class DisasterRecoveryServer extends DeclaredResource {
     declare public readonly state: pulumi.Output<"standing by" | "cut over">;
     declare public readonly running: pulumi.Output<boolean>;
     declare public readonly inRecovery: pulumi.Output<boolean>;
@@ -178,26 +191,6 @@ export class DisasterRecoveryServer extends pulumi.dynamic.Resource {
     declare public readonly startedAt: pulumi.Output<string>;
 
     constructor(name: string, args: DrServerArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            drServerProvider,
-            name,
-            {
-                ...args,
-                production: pulumi.secret(args.production),
-                osUser: args.osUser,
-                providerVersion: PROVIDER_VERSION,
-                state: undefined,
-                running: undefined,
-                inRecovery: undefined,
-                replayedTo: undefined,
-                report: undefined,
-                serverVersion: undefined,
-                systemIdentifier: undefined,
-                startedAt: undefined,
-            },
-            opts,
-            "stagewise",
-            "DisasterRecoveryServer",
-        );
+        super(drServer, name, args, opts);
     }
 }

@@ -3,7 +3,7 @@
 // stopped: production's archive is no longer followed once the DR server has been promoted.
 import * as pulumi from "@pulumi/pulumi";
 import * as shipping from "../shipping/shipper";
-import { changedKnown } from "../providers/diffs";
+import { CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -53,13 +53,7 @@ async function converge(inputs: ShippingInputs, restart: boolean): Promise<Shipp
     return observed(inputs);
 }
 
-const drShippingProvider: pulumi.dynamic.ResourceProvider<ShippingInputs, ShippingOutputs> = {
-    async diff(_id, olds, news) {
-        const replaces: string[] = changedKnown(olds, news, ["to", "stateDir", "osUser"] as const);
-        const drifted = !news.stopped && !shipping.shipperStatus(olds.stateDir).running; // a stopped shipper shows in preview; up restarts it
-        const changes = replaces.length > 0 || drifted || olds.from !== news.from || olds.intervalSeconds !== news.intervalSeconds || olds.stopped !== news.stopped || olds.providerVersion !== news.providerVersion;
-        return { changes, replaces, deleteBeforeReplace: true };
-    },
+const drShippingMethods: CrudMethods<ShippingInputs, ShippingOutputs> = {
     async create(inputs) {
         return { id: inputs.stateDir, outs: await converge(inputs, false) };
     },
@@ -78,21 +72,31 @@ const drShippingProvider: pulumi.dynamic.ResourceProvider<ShippingInputs, Shippi
     },
 };
 
+export const drShipping = defineResource<ShippingInputs, ShippingOutputs>(
+    {
+        module: "stagewise",
+        type: "DrLogShipping",
+        version: PROVIDER_VERSION,
+        replaces: ["to", "stateDir", "osUser"],
+        updates: ["from", "intervalSeconds", "stopped"],
+        // Drift: a shipper that stopped shows in preview (unless it should be stopped); up restarts it.
+        diffRules: (olds, news) => ({ changed: !news.stopped && !shipping.shipperStatus(olds.stateDir).running ? ["running"] : [] }),
+        deleteBeforeReplace: true,
+        outputs: ["osUser", "running", "newestShipped", "lastRunAt", "lastError"],
+    },
+    drShippingMethods,
+);
+
+export const drShippingProvider = drShipping.provider;
+
 /** Shipping of production's archived WAL to the DR site. */
-export class DrLogShipping extends pulumi.dynamic.Resource {
+export class DrLogShipping extends DeclaredResource {
     declare public readonly running: pulumi.Output<boolean>;
     declare public readonly newestShipped: pulumi.Output<string | null>;
     declare public readonly lastRunAt: pulumi.Output<string | null>;
     declare public readonly lastError: pulumi.Output<string | null>;
 
     constructor(name: string, args: DrLogShippingArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            drShippingProvider,
-            name,
-            { ...args, osUser: args.osUser, providerVersion: PROVIDER_VERSION, running: undefined, newestShipped: undefined, lastRunAt: undefined, lastError: undefined },
-            opts,
-            "stagewise",
-            "DrLogShipping",
-        );
+        super(drShipping, name, args, opts);
     }
 }

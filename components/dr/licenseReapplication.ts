@@ -4,7 +4,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as identityRows from "../engine/identityRows";
 import { withClient } from "../postgres/pg";
-import { changedKnown, sameData } from "../providers/diffs";
+import { sameData } from "../providers/diffs";
+import { CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "2"; // 2: identity and generated columns survive a re-application
@@ -58,15 +59,7 @@ async function reapply(inputs: ReapplyInputs, rows: ReapplyOutputs["rows"]): Pro
     }
 }
 
-const licenseReapplicationProvider: pulumi.dynamic.ResourceProvider<ReapplyInputs, ReapplyOutputs> = {
-    async diff(_id, olds, news) {
-        const replaces: string[] = changedKnown(olds, news, ["connection"] as const);
-        if (!sameData(olds.tables, news.tables)) {
-            replaces.push("tables"); // other tables: record anew
-        }
-        const rowsChanged = news.rows !== undefined && !sameData(olds.rows, news.rows); // given rows changed: apply them
-        return { changes: replaces.length > 0 || rowsChanged || olds.reapply !== news.reapply || olds.providerVersion !== news.providerVersion, replaces };
-    },
+const licenseReapplicationMethods: CrudMethods<ReapplyInputs, ReapplyOutputs> = {
     async create(inputs) {
         if (inputs.rows) {
             // Given rows replace whatever the database holds now (another site's, after a cutover).
@@ -88,28 +81,30 @@ const licenseReapplicationProvider: pulumi.dynamic.ResourceProvider<ReapplyInput
     },
 };
 
+export const licenseReapplication = defineResource<ReapplyInputs, ReapplyOutputs>(
+    {
+        module: "stagewise",
+        type: "LicenseReapplication",
+        version: PROVIDER_VERSION,
+        replaces: ["connection", "tables"], // other tables: record anew
+        updates: ["reapply"],
+        whenGiven: ["rows"], // given rows changed: apply them
+        secretInputs: ["connection", "rows"],
+        secretOutputs: ["rows"],
+        outputs: ["rows", "recordedAt", "reappliedAt", "rowsReapplied"],
+    },
+    licenseReapplicationMethods,
+);
+
+export const licenseReapplicationProvider = licenseReapplication.provider;
+
 /** This site's own identity rows, recorded once and put back whenever `reapply` changes. */
-export class LicenseReapplication extends pulumi.dynamic.Resource {
+export class LicenseReapplication extends DeclaredResource {
     declare public readonly recordedAt: pulumi.Output<string>;
     declare public readonly reappliedAt: pulumi.Output<string>;
     declare public readonly rowsReapplied: pulumi.Output<number>;
 
     constructor(name: string, args: LicenseReapplicationArgs, opts: pulumi.CustomResourceOptions = {}) {
-        super(
-            licenseReapplicationProvider,
-            name,
-            {
-                ...args,
-                connection: pulumi.secret(args.connection),
-                providerVersion: PROVIDER_VERSION,
-                rows: args.rows === undefined ? undefined : pulumi.secret(args.rows),
-                recordedAt: undefined,
-                reappliedAt: undefined,
-                rowsReapplied: undefined,
-            },
-            { ...opts, additionalSecretOutputs: ["rows"] },
-            "stagewise",
-            "LicenseReapplication",
-        );
+        super(licenseReapplication, name, args, opts);
     }
 }

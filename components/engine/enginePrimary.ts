@@ -3,6 +3,7 @@
 // failover while the declared one is back shows as drift, and `up` declares the primary again.
 import * as pulumi from "@pulumi/pulumi";
 import * as units from "./unitProcesses";
+import { CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
 
 const PROVIDER_VERSION = "1";
 
@@ -50,12 +51,7 @@ async function declare(inputs: PrimaryInputs): Promise<PrimaryOutputs> {
     return outs;
 }
 
-const enginePrimaryProvider: pulumi.dynamic.ResourceProvider<PrimaryInputs, PrimaryOutputs> = {
-    async diff(_id, olds, news) {
-        const live = await observed(olds).catch(() => undefined);
-        const drifted = live?.actingPrimary !== olds.primary;
-        return { changes: olds.primary !== news.primary || drifted || olds.providerVersion !== news.providerVersion };
-    },
+const enginePrimaryMethods: CrudMethods<PrimaryInputs, PrimaryOutputs> = {
     async create(inputs) {
         return { id: "engine-primary", outs: await declare(inputs) };
     },
@@ -70,25 +66,27 @@ const enginePrimaryProvider: pulumi.dynamic.ResourceProvider<PrimaryInputs, Prim
     },
 };
 
-export class EnginePrimary extends pulumi.dynamic.Resource {
+export const enginePrimary = defineResource<PrimaryInputs, PrimaryOutputs>(
+    {
+        module: "stagewise",
+        type: "EnginePrimary",
+        version: PROVIDER_VERSION,
+        updates: ["primary"],
+        // Drift: another unit acting (after a failover) while the declared one is back; `up` declares it again.
+        diffRules: async (olds) => ({ changed: (await observed(olds).catch(() => undefined))?.actingPrimary === olds.primary ? [] : ["actingPrimary"] }),
+        secretInputs: ["workUrl"],
+        outputs: ["actingPrimary", "lastRecovery"],
+    },
+    enginePrimaryMethods,
+);
+
+export const enginePrimaryProvider = enginePrimary.provider;
+
+export class EnginePrimary extends DeclaredResource {
     declare public readonly actingPrimary: pulumi.Output<string | null>;
     declare public readonly lastRecovery: pulumi.Output<RecoveryFigures | null>;
 
     constructor(name: string, args: EnginePrimaryArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            enginePrimaryProvider,
-            name,
-            {
-                primary: args.primary,
-                workUrl: pulumi.secret(args.workUrl),
-                timeoutSeconds: args.timeoutSeconds ?? 60,
-                providerVersion: PROVIDER_VERSION,
-                actingPrimary: undefined,
-                lastRecovery: undefined,
-            },
-            opts,
-            "stagewise",
-            "EnginePrimary",
-        );
+        super(enginePrimary, name, { ...args, timeoutSeconds: args.timeoutSeconds ?? 60 }, opts);
     }
 }

@@ -3,7 +3,8 @@
 // declared primary is re-asserted (EnginePrimary).
 import * as pulumi from "@pulumi/pulumi";
 import * as units from "./unitProcesses";
-import { changedKnown, sameData } from "../providers/diffs";
+import { changedKnown } from "../providers/diffs";
+import { CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
 
 const PROVIDER_VERSION = "1";
 
@@ -26,18 +27,15 @@ interface UnitOutputs extends UnitInputs {
     running: boolean;
 }
 
+/** Inputs a running unit takes only when started: a change restarts it. */
+const RESTARTING_INPUTS = ["command", "stepMs", "takeoverMs", "workUrl"] as const;
+
 const observed = (inputs: UnitInputs): UnitOutputs => {
     const pid = units.unitPid(inputs);
     return { ...inputs, pid: pid ?? null, running: pid !== undefined };
 };
 
-const engineUnitProvider: pulumi.dynamic.ResourceProvider<UnitInputs, UnitOutputs> = {
-    async diff(_id, olds, news) {
-        const replaces = changedKnown(olds, news, ["name", "stateDir"] as const);
-        const restart = !sameData(olds.command, news.command) || olds.stepMs !== news.stepMs || olds.takeoverMs !== news.takeoverMs || olds.workUrl !== news.workUrl;
-        const died = units.unitPid(olds) === undefined; // drift: `up` starts it again
-        return { changes: replaces.length > 0 || restart || died || olds.providerVersion !== news.providerVersion, replaces, deleteBeforeReplace: true };
-    },
+const engineUnitMethods: CrudMethods<UnitInputs, UnitOutputs> = {
     async create(inputs) {
         console.log(`engine unit ${inputs.name}: starting`);
         await units.startEngineUnit(inputs);
@@ -47,7 +45,7 @@ const engineUnitProvider: pulumi.dynamic.ResourceProvider<UnitInputs, UnitOutput
         return props ? { id, props: observed(props) } : {};
     },
     async update(_id, olds, news) {
-        if (!sameData(olds.command, news.command) || olds.stepMs !== news.stepMs || olds.takeoverMs !== news.takeoverMs || olds.workUrl !== news.workUrl) {
+        if (changedKnown(olds, news, RESTARTING_INPUTS).length > 0) {
             console.log(`engine unit ${news.name}: restarting with its new settings`);
             await units.stopEngineUnit(olds);
         } else if (units.unitPid(olds) === undefined) {
@@ -61,18 +59,28 @@ const engineUnitProvider: pulumi.dynamic.ResourceProvider<UnitInputs, UnitOutput
     },
 };
 
-export class EngineUnit extends pulumi.dynamic.Resource {
+export const engineUnit = defineResource<UnitInputs, UnitOutputs>(
+    {
+        module: "stagewise",
+        type: "EngineUnit",
+        version: PROVIDER_VERSION,
+        replaces: ["name", "stateDir"],
+        updates: RESTARTING_INPUTS,
+        diffRules: (olds) => ({ changed: units.unitPid(olds) === undefined ? ["running"] : [] }), // drift: `up` starts it again
+        deleteBeforeReplace: true,
+        secretInputs: ["workUrl"],
+        outputs: ["pid", "running"],
+    },
+    engineUnitMethods,
+);
+
+export const engineUnitProvider = engineUnit.provider;
+
+export class EngineUnit extends DeclaredResource {
     declare public readonly pid: pulumi.Output<number | null>;
     declare public readonly running: pulumi.Output<boolean>;
 
     constructor(name: string, args: EngineUnitArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            engineUnitProvider,
-            name,
-            { ...args, workUrl: pulumi.secret(args.workUrl), providerVersion: PROVIDER_VERSION, pid: undefined, running: undefined },
-            opts,
-            "stagewise",
-            "EngineUnit",
-        );
+        super(engineUnit, name, args, opts);
     }
 }

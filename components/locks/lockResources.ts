@@ -3,7 +3,8 @@
 // BindingRegistry, which reports the staging servers bound to it.
 import * as pulumi from "@pulumi/pulumi";
 import * as locks from "./lockRows";
-import { changedKnown, sameData, UNKNOWN } from "../providers/diffs";
+import { sameData, UNKNOWN } from "../providers/diffs";
+import { CrudMethods, DeclaredResource, defineResource, rule } from "../providers/kit";
 
 /** Bumped whenever these providers' behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -43,24 +44,7 @@ interface LockOutputs extends LockInputs {
     acquiredAt: string;
 }
 
-const lockProvider: pulumi.dynamic.ResourceProvider<LockInputs, LockOutputs> = {
-    async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (!/^[a-z][a-z0-9_-]{0,62}$/.test(String(news.scope))) {
-            failures.push({ property: "scope", reason: `${JSON.stringify(news.scope)} is not a lock scope (lower-case letters, digits, _ and -)` });
-        }
-        const wait = news.waitSeconds ?? 0;
-        if (!Number.isInteger(wait) || wait < 0 || wait > 3600) {
-            failures.push({ property: "waitSeconds", reason: `${JSON.stringify(wait)} is not a whole number of seconds from 0 to 3600` });
-        }
-        return { inputs: news, failures };
-    },
-    async diff(_id, olds, news) {
-        const replaces = changedKnown(olds, news, ["connection", "scope", "holder"] as const);
-        const changes = replaces.length > 0 || olds.reason !== news.reason || olds.stage !== news.stage || olds.providerVersion !== news.providerVersion;
-        // A lock must be released before it is taken anew (deleteBeforeReplace), or the new one would wait on the old.
-        return { changes, replaces, deleteBeforeReplace: true };
-    },
+const lockMethods: CrudMethods<LockInputs, LockOutputs> = {
     async create(inputs) {
         const held = await locks.withClient(inputs.connection, (c) => locks.acquireLock(c, inputs));
         return { id: `${inputs.scope}:${inputs.holder}`, outs: { ...inputs, acquiredAt: held.acquiredAt } };
@@ -87,22 +71,45 @@ const lockProvider: pulumi.dynamic.ResourceProvider<LockInputs, LockOutputs> = {
     },
 };
 
+export const administrativeLock = defineResource<LockInputs, LockOutputs>(
+    {
+        module: "stagewise",
+        type: "AdministrativeLock",
+        version: PROVIDER_VERSION,
+        schema: (z) =>
+            z.looseObject({
+                scope: rule(
+                    z,
+                    (scope) => /^[a-z][a-z0-9_-]{0,62}$/.test(String(scope)),
+                    (scope) => `${JSON.stringify(scope)} is not a lock scope (lower-case letters, digits, _ and -)`,
+                ),
+                waitSeconds: rule(
+                    z,
+                    (wait = 0) => Number.isInteger(wait) && (wait as number) >= 0 && (wait as number) <= 3600,
+                    (wait = 0) => `${JSON.stringify(wait)} is not a whole number of seconds from 0 to 3600`,
+                ),
+            }),
+        replaces: ["connection", "scope", "holder"],
+        updates: ["reason", "stage"],
+        // A lock must be released before it is taken anew, or the new one would wait on the old.
+        deleteBeforeReplace: true,
+        secretInputs: ["connection"],
+        outputs: ["acquiredAt"],
+    },
+    lockMethods,
+);
+
+export const administrativeLockProvider = administrativeLock.provider;
+
 /** An administrative lock on a server, held by this stack for as long as the resource exists. */
-export class AdministrativeLock extends pulumi.dynamic.Resource {
+export class AdministrativeLock extends DeclaredResource {
     declare public readonly scope: pulumi.Output<string>;
     declare public readonly holder: pulumi.Output<string>;
     declare public readonly reason: pulumi.Output<string>;
     declare public readonly acquiredAt: pulumi.Output<string>;
 
     constructor(name: string, args: AdministrativeLockArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            lockProvider,
-            name,
-            { ...args, connection: pulumi.secret(args.connection), providerVersion: PROVIDER_VERSION, acquiredAt: undefined },
-            opts,
-            "stagewise",
-            "AdministrativeLock",
-        );
+        super(administrativeLock, name, args, opts);
     }
 }
 
@@ -135,12 +142,7 @@ interface BindingOutputs extends BindingInputs {
     boundAt: string;
 }
 
-const bindingProvider: pulumi.dynamic.ResourceProvider<BindingInputs, BindingOutputs> = {
-    async diff(_id, olds, news) {
-        const replaces = changedKnown(olds, news, ["productionConnection", "stagingStack", "stagingServer"] as const);
-        const changes = replaces.length > 0 || olds.endpoint !== news.endpoint || olds.stage !== news.stage || olds.providerVersion !== news.providerVersion;
-        return { changes, replaces, deleteBeforeReplace: true };
-    },
+const bindingMethods: CrudMethods<BindingInputs, BindingOutputs> = {
     async create(inputs) {
         const record = await locks.withClient(inputs.productionConnection, (c) => locks.bind(c, inputs));
         return { id: `${inputs.stagingStack}:${inputs.stagingServer}`, outs: { ...inputs, boundAt: record.boundAt } };
@@ -167,20 +169,29 @@ const bindingProvider: pulumi.dynamic.ResourceProvider<BindingInputs, BindingOut
     },
 };
 
+export const lockBinding = defineResource<BindingInputs, BindingOutputs>(
+    {
+        module: "stagewise",
+        type: "LockBinding",
+        version: PROVIDER_VERSION,
+        replaces: ["productionConnection", "stagingStack", "stagingServer"],
+        updates: ["endpoint", "stage"],
+        deleteBeforeReplace: true,
+        secretInputs: ["productionConnection"],
+        outputs: ["boundAt"],
+    },
+    bindingMethods,
+);
+
+export const lockBindingProvider = lockBinding.provider;
+
 /** The record on production that a staging server is bound to it. */
-export class LockBinding extends pulumi.dynamic.Resource {
+export class LockBinding extends DeclaredResource {
     declare public readonly stagingServer: pulumi.Output<string>;
     declare public readonly boundAt: pulumi.Output<string>;
 
     constructor(name: string, args: LockBindingArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            bindingProvider,
-            name,
-            { ...args, productionConnection: pulumi.secret(args.productionConnection), providerVersion: PROVIDER_VERSION, boundAt: undefined },
-            opts,
-            "stagewise",
-            "LockBinding",
-        );
+        super(lockBinding, name, args, opts);
     }
 }
 
@@ -206,17 +217,7 @@ async function currentBindings(connection: string): Promise<RegistryOutputs["bin
     return all.map((b) => ({ stagingStack: b.stagingStack, stagingServer: b.stagingServer, stage: b.stage, endpoint: b.endpoint }));
 }
 
-const registryProvider: pulumi.dynamic.ResourceProvider<RegistryInputs, RegistryOutputs> = {
-    async diff(_id, olds, news) {
-        if (changedKnown(olds, news, ["connection"] as const).length > 0 || olds.providerVersion !== news.providerVersion) {
-            return { changes: true };
-        }
-        // Staging stacks bind and unbind on their own schedule: every preview compares with the live list
-        // (when it can be read; a stopped server is reported by the server itself).
-        const connection = news.connection === UNKNOWN ? olds.connection : news.connection;
-        const live = await currentBindings(connection).catch(() => olds.bindings);
-        return { changes: !sameData(live, olds.bindings) };
-    },
+const registryMethods: CrudMethods<RegistryInputs, RegistryOutputs> = {
     async create(inputs) {
         return { id: "bindings", outs: { ...inputs, bindings: await currentBindings(inputs.connection) } };
     },
@@ -232,18 +233,35 @@ const registryProvider: pulumi.dynamic.ResourceProvider<RegistryInputs, Registry
     },
 };
 
+export const bindingRegistry = defineResource<RegistryInputs, RegistryOutputs>(
+    {
+        module: "stagewise",
+        type: "BindingRegistry",
+        version: PROVIDER_VERSION,
+        updates: ["connection"],
+        // Staging stacks bind and unbind on their own schedule: every preview compares with the live list
+        // (when it can be read; a stopped server is reported by the server itself).
+        diffRules: async (olds, news, found) => {
+            if (found.changed.length > 0) {
+                return {};
+            }
+            const connection = news.connection === UNKNOWN ? olds.connection : news.connection;
+            const live = await currentBindings(connection).catch(() => olds.bindings);
+            return { changed: sameData(live, olds.bindings) ? [] : ["bindings"] };
+        },
+        secretInputs: ["connection"],
+        outputs: ["bindings"],
+    },
+    registryMethods,
+);
+
+export const bindingRegistryProvider = bindingRegistry.provider;
+
 /** Production's list of the staging servers bound to it, as of the last `up` or `refresh`. */
-export class BindingRegistry extends pulumi.dynamic.Resource {
+export class BindingRegistry extends DeclaredResource {
     declare public readonly bindings: pulumi.Output<RegistryOutputs["bindings"]>;
 
     constructor(name: string, args: BindingRegistryArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            registryProvider,
-            name,
-            { connection: pulumi.secret(args.connection), providerVersion: PROVIDER_VERSION, bindings: undefined },
-            opts,
-            "stagewise",
-            "BindingRegistry",
-        );
+        super(bindingRegistry, name, args, opts);
     }
 }

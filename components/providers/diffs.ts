@@ -22,3 +22,8 @@ export function sameData(a: unknown, b: unknown): boolean {
               : v;
     return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 }
+
+/** Whether a server endpoint moved to another host or port (a placeholder is not known to have moved). */
+export function endpointMoved(olds: { host: string; port: number }, news: { host: string; port: number }): boolean {
+    return typeof news === "object" && news !== null && (olds.host !== news.host || olds.port !== news.port);
+}

@@ -9,7 +9,8 @@ import * as path from "path";
 import * as cluster from "../postgres/cluster";
 import * as shipping from "./shipper";
 import type { PrimaryEndpoint } from "../standby/hot/replication";
-import { changedKnown, sameData } from "../providers/diffs";
+import { changedKnown } from "../providers/diffs";
+import { absolutePath, CrudMethods, DeclaredResource, defineResource, rule } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -119,32 +120,7 @@ async function removeReceiver(props: JobInputs, name: string): Promise<void> {
     fs.rmSync(path.join(props.receiversDir, name), { recursive: true, force: true });
 }
 
-const logShippingJobProvider: pulumi.dynamic.ResourceProvider<JobInputs, JobOutputs> = {
-    async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        for (const key of ["archive", "receiversDir"] as const) {
-            if (typeof news[key] === "string" && !path.isAbsolute(news[key])) {
-                failures.push({ property: key, reason: `${JSON.stringify(news[key])} is not an absolute path` });
-            }
-        }
-        if (typeof news.shipIntervalMs === "number" && news.shipIntervalMs < 1_000) {
-            failures.push({ property: "shipIntervalMs", reason: `${news.shipIntervalMs} ms is below 1 s` });
-        }
-        return { inputs: news, failures };
-    },
-    async diff(_id, olds, news) {
-        const replaces = changedKnown(olds, news, ["receiversDir"] as const);
-        // Drift: a shipper that died shows in every preview; `up` starts it again.
-        const dead = olds.receivers.filter((name) => !shipping.shipperStatus(shipperSpec(olds, name).stateDir).running);
-        const changes =
-            replaces.length > 0 ||
-            dead.length > 0 ||
-            changedKnown(olds, news, ["archive", "shipIntervalMs", "osUser", "providerVersion"] as const).length > 0 ||
-            !sameData(olds.receivers, news.receivers) ||
-            // A new superuser password: the state must carry it, or reads of the archiver stop working.
-            (typeof news.primary === "object" && !sameData(olds.primary, news.primary));
-        return { changes, replaces, deleteBeforeReplace: true };
-    },
+const logShippingJobMethods: CrudMethods<JobInputs, JobOutputs> = {
     async create(inputs) {
         shipping.ensureFolder(inputs.receiversDir, inputs.osUser);
         await startAll(inputs);
@@ -182,30 +158,43 @@ const logShippingJobProvider: pulumi.dynamic.ResourceProvider<JobInputs, JobOutp
     },
 };
 
+export const logShippingJob = defineResource<JobInputs, JobOutputs>(
+    {
+        module: "stagewise",
+        type: "LogShippingJob",
+        version: PROVIDER_VERSION,
+        schema: (z) =>
+            z.looseObject({
+                archive: absolutePath(z),
+                receiversDir: absolutePath(z),
+                shipIntervalMs: rule(
+                    z,
+                    (ms) => typeof ms !== "number" || ms >= 1_000,
+                    (ms) => `${ms} ms is below 1 s`,
+                ),
+            }),
+        replaces: ["receiversDir"],
+        // A new superuser password in `primary`: the state must carry it, or reads of the archiver stop working.
+        updates: ["archive", "shipIntervalMs", "osUser", "receivers", "primary"],
+        // Drift: a shipper that died shows in every preview; `up` starts it again.
+        diffRules: (olds) => ({ changed: olds.receivers.filter((name) => !shipping.shipperStatus(shipperSpec(olds, name).stateDir).running).map((name) => `receiverStates.${name}`) }),
+        deleteBeforeReplace: true,
+        secretInputs: ["primary"],
+        outputs: ["osUser", "archiveFailing", "lastArchiveError", "receiverStates", "newestShippedLogAgeSeconds"],
+    },
+    logShippingJobMethods,
+);
+
+export const logShippingJobProvider = logShippingJob.provider;
+
 /** Production's log shipping: one shipper per receiving standby, and the archiver's health. */
-export class LogShippingJob extends pulumi.dynamic.Resource {
+export class LogShippingJob extends DeclaredResource {
     declare public readonly archiveFailing: pulumi.Output<boolean>;
     declare public readonly lastArchiveError: pulumi.Output<string | null>;
     declare public readonly receiverStates: pulumi.Output<Record<string, ReceiverState>>;
     declare public readonly newestShippedLogAgeSeconds: pulumi.Output<number | null>;
 
     constructor(name: string, args: LogShippingJobArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            logShippingJobProvider,
-            name,
-            {
-                ...args,
-                primary: pulumi.secret(args.primary),
-                osUser: args.osUser,
-                providerVersion: PROVIDER_VERSION,
-                archiveFailing: undefined,
-                lastArchiveError: undefined,
-                receiverStates: undefined,
-                newestShippedLogAgeSeconds: undefined,
-            },
-            opts,
-            "stagewise",
-            "LogShippingJob",
-        );
+        super(logShippingJob, name, args, opts);
     }
 }

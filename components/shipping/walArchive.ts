@@ -4,7 +4,7 @@
 // and kept on delete when the primary server is retained.
 import * as pulumi from "@pulumi/pulumi";
 import * as shipping from "./shipper";
-import { changedKnown } from "../providers/diffs";
+import { absolutePath, CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -25,19 +25,7 @@ interface ArchiveInputs {
     providerVersion: string;
 }
 
-const walArchiveProvider: pulumi.dynamic.ResourceProvider<ArchiveInputs, ArchiveInputs> = {
-    async check(_olds, news) {
-        const path = require("path") as typeof import("path");
-        const failures = typeof news.path === "string" && path.isAbsolute(news.path) ? [] : [{ property: "path", reason: `${JSON.stringify(news.path)} is not an absolute path` }];
-        return { inputs: { ...news, retain: news.retain ?? false }, failures };
-    },
-    async diff(_id, olds, news) {
-        const replaces = changedKnown(olds, news, ["path", "osUser"] as const);
-        // Drift: a removed archive folder shows in preview, and `up` creates it again.
-        const fs = require("fs") as typeof import("fs");
-        const missing = !fs.existsSync(olds.path);
-        return { changes: replaces.length > 0 || missing || olds.retain !== news.retain || olds.providerVersion !== news.providerVersion, replaces, deleteBeforeReplace: true };
-    },
+const walArchiveMethods: CrudMethods<ArchiveInputs, ArchiveInputs> = {
     async create(inputs) {
         shipping.ensureFolder(inputs.path, inputs.osUser);
         return { id: inputs.path, outs: inputs };
@@ -58,11 +46,30 @@ const walArchiveProvider: pulumi.dynamic.ResourceProvider<ArchiveInputs, Archive
     },
 };
 
+export const walArchive = defineResource<ArchiveInputs, ArchiveInputs>(
+    {
+        module: "stagewise",
+        type: "WalArchive",
+        version: PROVIDER_VERSION,
+        schema: (z) => z.looseObject({ path: absolutePath(z) }),
+        defaults: { retain: false },
+        replaces: ["path", "osUser"],
+        updates: ["retain"],
+        // Drift: a removed archive folder shows in preview, and `up` creates it again.
+        diffRules: (olds) => ({ changed: (require("fs") as typeof import("fs")).existsSync(olds.path) ? [] : ["folder"] }),
+        deleteBeforeReplace: true,
+        outputs: ["osUser"],
+    },
+    walArchiveMethods,
+);
+
+export const walArchiveProvider = walArchive.provider;
+
 /** The folder production's primary archives WAL into. */
-export class WalArchive extends pulumi.dynamic.Resource {
+export class WalArchive extends DeclaredResource {
     declare public readonly path: pulumi.Output<string>;
 
     constructor(name: string, args: WalArchiveArgs, opts?: pulumi.CustomResourceOptions) {
-        super(walArchiveProvider, name, { ...args, osUser: args.osUser, providerVersion: PROVIDER_VERSION }, opts, "stagewise", "WalArchive");
+        super(walArchive, name, args, opts);
     }
 }

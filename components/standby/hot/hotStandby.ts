@@ -8,7 +8,8 @@ import { withClient } from "../../postgres/pg";
 import { assertPortFree } from "../../platform/ports";
 import * as standby from "./replication";
 import * as switchover from "./switchover";
-import { changedKnown, sameData } from "../../providers/diffs";
+import { endpointMoved, sameData } from "../../providers/diffs";
+import { CrudMethods, DeclaredResource, defineResource } from "../../providers/kit";
 import type { ServerLocationArgs } from "../../server/location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -137,23 +138,7 @@ async function followDeclaredPrimary(olds: StandbyInputs | undefined, news: Stan
     }
 }
 
-const hotStandbyProvider: pulumi.dynamic.ResourceProvider<StandbyInputs, StandbyOutputs> = {
-    async check(_olds, news) {
-        return { inputs: { ...news, settings: news.settings ?? {}, role: news.role ?? "standby", synchronous: news.synchronous ?? false }, failures: [] };
-    },
-    async diff(_id, olds, news) {
-        const replaces: string[] = changedKnown(olds, news, ["serverDir", "port", "standbyName", "osUser"] as const);
-        // A new declared primary is followed (re-pointed), not rebuilt.
-        const primaryMoved =
-            typeof news.primary === "object" && (olds.primary.host !== news.primary.host || olds.primary.port !== news.primary.port);
-        const roleChanged = changedKnown(olds, news, ["role", "synchronous"] as const).length > 0;
-        // Drift: a standby that stopped or stopped streaming, or a declared primary not accepting writes,
-        // shows in every preview; `up` brings it back in its declared role.
-        const drifted = !(await healthy({ ...olds, role: news.role ?? olds.role ?? "standby" }).catch(() => false));
-        const changes =
-            replaces.length > 0 || primaryMoved || roleChanged || drifted || !sameData(olds.settings, news.settings) || olds.providerVersion !== news.providerVersion;
-        return { changes, replaces, deleteBeforeReplace: true };
-    },
+const hotStandbyMethods: CrudMethods<StandbyInputs, StandbyOutputs> = {
     async create(inputs) {
         const fs = require("fs") as typeof import("fs");
         const spec = specOf(inputs);
@@ -191,8 +176,33 @@ const hotStandbyProvider: pulumi.dynamic.ResourceProvider<StandbyInputs, Standby
     },
 };
 
+export const hotStandby = defineResource<StandbyInputs, StandbyOutputs>(
+    {
+        module: "stagewise",
+        type: "HotStandby",
+        version: PROVIDER_VERSION,
+        defaults: { settings: {}, role: "standby", synchronous: false },
+        replaces: ["serverDir", "port", "standbyName", "osUser"],
+        updates: ["role", "synchronous", "settings"],
+        diffRules: async (olds, news) => {
+            // A new declared primary is followed (re-pointed), not rebuilt.
+            const primaryMoved = endpointMoved(olds.primary, news.primary);
+            // Drift: a standby that stopped or stopped streaming, or a declared primary not accepting writes,
+            // shows in every preview; `up` brings it back in its declared role.
+            const drifted = !(await healthy({ ...olds, role: news.role ?? olds.role ?? "standby" }).catch(() => false));
+            return { changed: [...(primaryMoved ? ["primary"] : []), ...(drifted ? ["running"] : [])] };
+        },
+        deleteBeforeReplace: true,
+        secretInputs: ["primary"],
+        outputs: ["osUser", "slot", "running", "inRecovery", "streaming", "lagBytes", "syncState"],
+    },
+    hotStandbyMethods,
+);
+
+export const hotStandbyProvider = hotStandby.provider;
+
 /** A hot standby of a production server. */
-export class HotStandby extends pulumi.dynamic.Resource {
+export class HotStandby extends DeclaredResource {
     declare public readonly host: pulumi.Output<string>;
     declare public readonly port: pulumi.Output<number>;
     declare public readonly slot: pulumi.Output<string>;
@@ -202,24 +212,6 @@ export class HotStandby extends pulumi.dynamic.Resource {
     declare public readonly syncState: pulumi.Output<string | null>;
 
     constructor(name: string, args: HotStandbyArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            hotStandbyProvider,
-            name,
-            {
-                ...args,
-                primary: pulumi.secret(args.primary),
-                osUser: args.osUser,
-                providerVersion: PROVIDER_VERSION,
-                slot: undefined,
-                running: undefined,
-                inRecovery: undefined,
-                streaming: undefined,
-                lagBytes: undefined,
-                syncState: undefined,
-            },
-            opts,
-            "stagewise",
-            "HotStandby",
-        );
+        super(hotStandby, name, args, opts);
     }
 }

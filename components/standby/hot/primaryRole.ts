@@ -6,7 +6,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterLocation } from "../../postgres/cluster";
 import * as switchover from "./switchover";
-import { changedKnown, sameData, UNKNOWN } from "../../providers/diffs";
+import { UNKNOWN } from "../../providers/diffs";
+import { CrudMethods, DeclaredResource, defineResource } from "../../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -104,31 +105,7 @@ async function observe(inputs: RoleInputs): Promise<Record<string, switchover.Re
     }
 }
 
-const primaryRoleProvider: pulumi.dynamic.ResourceProvider<RoleInputs, RoleOutputs> = {
-    async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        const names = (news.members ?? []).map((m) => m.name);
-        if (typeof news.declared === "string" && news.declared !== UNKNOWN && !names.includes(news.declared)) {
-            failures.push({ property: "declared", reason: `${JSON.stringify(news.declared)} is not a member (members: ${names.join(", ")})` });
-        }
-        return { inputs: { ...news, synchronous: news.synchronous ?? [] }, failures };
-    },
-
-    async diff(_id, olds, news) {
-        const changed: string[] = changedKnown(olds, news, ["declared", "binDir", "osUser", "superuserPassword", "providerVersion"] as const);
-        if (!sameData(olds.members, news.members)) {
-            changed.push("members");
-        }
-        if (!sameData(olds.synchronous, news.synchronous)) {
-            changed.push("synchronous");
-        }
-        // `declared` differs from the acting primary after a failed role change too: `up` tries again.
-        if (news.declared !== olds.primary && news.declared !== (UNKNOWN as unknown) && !changed.includes("declared")) {
-            changed.push("declared");
-        }
-        return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false };
-    },
-
+const primaryRoleMethods: CrudMethods<RoleInputs, RoleOutputs> = {
     async create(inputs) {
         return { id: `primary-${inputs.members[0].serverDir}`, outs: await converge(inputs, undefined, null) };
     },
@@ -154,28 +131,41 @@ const primaryRoleProvider: pulumi.dynamic.ResourceProvider<RoleInputs, RoleOutpu
     },
 };
 
+export const primaryRole = defineResource<RoleInputs, RoleOutputs>(
+    {
+        module: "stagewise",
+        type: "PrimaryRole",
+        version: PROVIDER_VERSION,
+        schema: (z) =>
+            z.looseObject({}).superRefine((inputs, ctx) => {
+                const { declared, members } = inputs as Partial<RoleInputs>;
+                if (!Array.isArray(members)) {
+                    return; // not known yet
+                }
+                const names = members.map((m) => m.name);
+                if (typeof declared === "string" && !names.includes(declared)) {
+                    ctx.addIssue({ code: "custom", path: ["declared"], message: `${JSON.stringify(declared)} is not a member (members: ${names.join(", ")})` });
+                }
+            }),
+        defaults: { synchronous: [] },
+        updates: ["declared", "binDir", "osUser", "superuserPassword", "members", "synchronous"],
+        // `declared` differs from the acting primary after a failed role change too: `up` tries again.
+        diffRules: (olds, news, found) => ({ changed: news.declared !== olds.primary && news.declared !== UNKNOWN && !found.changed.includes("declared") ? ["declared"] : [] }),
+        secretInputs: ["superuserPassword"],
+        outputs: ["osUser", "primary", "lastChange", "replication"],
+    },
+    primaryRoleMethods,
+);
+
+export const primaryRoleProvider = primaryRole.provider;
+
 /** Which member of production's replication group is the primary. */
-export class PrimaryRole extends pulumi.dynamic.Resource {
+export class PrimaryRole extends DeclaredResource {
     declare public readonly primary: pulumi.Output<string>;
     declare public readonly lastChange: pulumi.Output<RoleOutputs["lastChange"]>;
     declare public readonly replication: pulumi.Output<Record<string, switchover.ReplicaState>>;
 
     constructor(name: string, args: PrimaryRoleArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            primaryRoleProvider,
-            name,
-            {
-                ...args,
-                superuserPassword: pulumi.secret(args.superuserPassword),
-                osUser: args.osUser,
-                providerVersion: PROVIDER_VERSION,
-                primary: undefined,
-                lastChange: undefined,
-                replication: undefined,
-            },
-            opts,
-            "stagewise",
-            "PrimaryRole",
-        );
+        super(primaryRole, name, args, opts);
     }
 }

@@ -6,7 +6,8 @@ import * as cluster from "../../postgres/cluster";
 import { assertPortFree } from "../../platform/ports";
 import type { PrimaryEndpoint } from "../hot/replication";
 import * as warm from "./warmReplay";
-import { changedKnown, sameData } from "../../providers/diffs";
+import { endpointMoved, sameData } from "../../providers/diffs";
+import { CrudMethods, DeclaredResource, defineResource } from "../../providers/kit";
 import type { ServerLocationArgs } from "../../server/location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -43,25 +44,7 @@ async function observed(props: WarmInputs): Promise<WarmOutputs> {
     return { ...props, ...(await warm.warmStandbyStatus(specOf(props))) };
 }
 
-const warmStandbyProvider: pulumi.dynamic.ResourceProvider<WarmInputs, WarmOutputs> = {
-    async check(_olds, news) {
-        return { inputs: news, failures: [] };
-    },
-    async diff(_id, olds, news) {
-        const replaces: string[] = changedKnown(olds, news, ["serverDir", "port", "standbyName", "osUser"] as const);
-        if (typeof news.primary === "object" && (olds.primary.host !== news.primary.host || olds.primary.port !== news.primary.port)) {
-            replaces.push("primary"); // a copy of another server
-        }
-        // Drift: a standby stopped behind Pulumi's back shows in every preview; `up` starts it.
-        let running = false;
-        try {
-            running = cluster.clusterStatus(specOf(olds).loc) === "running";
-        } catch {
-            // unreadable counts as not running
-        }
-        const changes = replaces.length > 0 || !running || !sameData(olds.settings, news.settings) || olds.providerVersion !== news.providerVersion;
-        return { changes, replaces, deleteBeforeReplace: true };
-    },
+const warmStandbyMethods: CrudMethods<WarmInputs, WarmOutputs> = {
     async create(inputs) {
         const fs = require("fs") as typeof import("fs");
         if (fs.existsSync(inputs.serverDir) && fs.readdirSync(inputs.serverDir).length > 0) {
@@ -92,8 +75,37 @@ const warmStandbyProvider: pulumi.dynamic.ResourceProvider<WarmInputs, WarmOutpu
     },
 };
 
+/** Whether it runs now: a standby stopped behind Pulumi's back is drift (unreadable counts as stopped). */
+function isRunning(props: WarmInputs): boolean {
+    try {
+        return cluster.clusterStatus(specOf(props).loc) === "running";
+    } catch {
+        return false;
+    }
+}
+
+export const warmStandby = defineResource<WarmInputs, WarmOutputs>(
+    {
+        module: "stagewise",
+        type: "WarmStandby",
+        version: PROVIDER_VERSION,
+        replaces: ["serverDir", "port", "standbyName", "osUser"],
+        updates: ["settings"],
+        diffRules: (olds, news) => ({
+            replaced: endpointMoved(olds.primary, news.primary) ? ["primary"] : [], // a copy of another server
+            changed: isRunning(olds) ? [] : ["running"], // drift: `up` starts it
+        }),
+        deleteBeforeReplace: true,
+        secretInputs: ["primary"],
+        outputs: ["osUser", "running", "inRecovery", "lastReplayedAt", "lagSeconds"],
+    },
+    warmStandbyMethods,
+);
+
+export const warmStandbyProvider = warmStandby.provider;
+
 /** A warm standby of a production server. */
-export class WarmStandby extends pulumi.dynamic.Resource {
+export class WarmStandby extends DeclaredResource {
     declare public readonly host: pulumi.Output<string>;
     declare public readonly port: pulumi.Output<number>;
     declare public readonly running: pulumi.Output<boolean>;
@@ -102,22 +114,6 @@ export class WarmStandby extends pulumi.dynamic.Resource {
     declare public readonly lagSeconds: pulumi.Output<number | null>;
 
     constructor(name: string, args: WarmStandbyArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            warmStandbyProvider,
-            name,
-            {
-                ...args,
-                primary: pulumi.secret(args.primary),
-                osUser: args.osUser,
-                providerVersion: PROVIDER_VERSION,
-                running: undefined,
-                inRecovery: undefined,
-                lastReplayedAt: undefined,
-                lagSeconds: undefined,
-            },
-            opts,
-            "stagewise",
-            "WarmStandby",
-        );
+        super(warmStandby, name, args, opts);
     }
 }
