@@ -10,6 +10,7 @@ import * as cluster from "../postgres/cluster";
 import type { ClusterLocation } from "../postgres/cluster";
 import { BaseBackup, listBaseBackups, SourceServer } from "../backup/pitrBackups";
 import { withClient } from "../postgres/pg";
+import { hostOf } from "../platform/local";
 import {
     describeTarget,
     planRestore,
@@ -61,10 +62,21 @@ export interface CutoverReport {
 export const CUTOVER_RECORD = "cutover.json";
 const SET_ASIDE = "pgdata.standing-by";
 
+function writeCutoverRecord(loc: ClusterLocation, report: CutoverReport): void {
+    cluster.hostOfServer(loc).writeFile(path.join(loc.serverDir, CUTOVER_RECORD), JSON.stringify(report, null, 2) + "\n", { mode: 0o644, owned: false });
+}
+
+/** Replaces one recovery signal file of the data directory with the other (given to the server's user). */
+function switchSignal(loc: ClusterLocation, from: "standby.signal" | "recovery.signal", to: "standby.signal" | "recovery.signal"): void {
+    const host = cluster.hostOfServer(loc);
+    host.remove(path.join(cluster.dataDirOf(loc), from));
+    host.writeFile(path.join(cluster.dataDirOf(loc), to), "", { mode: 0o644 });
+}
+
 /** The report of a cutover already made on this server, if any. */
 export function previousCutover(serverDir: string): CutoverReport | undefined {
     try {
-        return JSON.parse(fs.readFileSync(path.join(serverDir, CUTOVER_RECORD), "utf8")) as CutoverReport;
+        return JSON.parse(hostOf({ binDir: "" }).readText(path.join(serverDir, CUTOVER_RECORD))) as CutoverReport;
     } catch {
         return undefined;
     }
@@ -118,16 +130,17 @@ export async function cutOver(req: CutoverRequest): Promise<CutoverReport> {
     const inPlace = paused ? await recoverInPlace(req, progress) : undefined;
     if (inPlace !== undefined) {
         const report: CutoverReport = { target: describeTarget(req.target), ...inPlace, tailOfLog, method: "in place" };
-        fs.writeFileSync(path.join(req.loc.serverDir, CUTOVER_RECORD), JSON.stringify(report, null, 2) + "\n");
+        writeCutoverRecord(req.loc, report);
         return report;
     }
     const dataDir = cluster.dataDirOf(req.loc);
     const setAside = path.join(req.loc.serverDir, SET_ASIDE);
-    const warm = fs.existsSync(dataDir);
+    const host = cluster.hostOfServer(req.loc);
+    const warm = host.exists(dataDir);
     if (warm) {
         cluster.stopCluster(req.loc);
-        fs.rmSync(setAside, { recursive: true, force: true });
-        fs.renameSync(dataDir, setAside);
+        host.remove(setAside);
+        host.rename(dataDir, setAside);
     }
     let result: { backup: BaseBackup; recoveredTo: string | null; promotedAt: string };
     try {
@@ -142,12 +155,12 @@ export async function cutOver(req: CutoverRequest): Promise<CutoverReport> {
         });
     } catch (err) {
         if (warm) {
-            fs.renameSync(setAside, dataDir);
+            host.rename(setAside, dataDir);
             standByAgain(req); // the warm server stands by again, as it was
         }
         throw err;
     }
-    fs.rmSync(setAside, { recursive: true, force: true });
+    host.remove(setAside);
     const report: CutoverReport = {
         target: describeTarget(req.target),
         recoveredTo: result.recoveredTo,
@@ -156,19 +169,17 @@ export async function cutOver(req: CutoverRequest): Promise<CutoverReport> {
         baseBackup: result.backup.id,
         method: "from base backup",
     };
-    fs.writeFileSync(path.join(req.loc.serverDir, CUTOVER_RECORD), JSON.stringify(report, null, 2) + "\n");
+    writeCutoverRecord(req.loc, report);
     return report;
 }
 
 
 /** Writes standby.signal and the warm settings back (after a failed attempt), and starts the server. */
 function standByAgain(req: CutoverRequest): void {
-    const dataDir = cluster.dataDirOf(req.loc);
-    fs.rmSync(path.join(dataDir, "recovery.signal"), { force: true });
+    cluster.hostOfServer(req.loc).remove(path.join(cluster.dataDirOf(req.loc), "recovery.signal"));
     if (req.standingBy) {
         cluster.writeSettings(req.loc, warmSettings(req.standingBy));
-        fs.writeFileSync(path.join(dataDir, "standby.signal"), "");
-        cluster.chownToServerUser(req.loc, path.join(dataDir, "standby.signal"));
+        switchSignal(req.loc, "recovery.signal", "standby.signal");
     }
     cluster.startCluster(req.loc);
 }
@@ -202,7 +213,7 @@ async function recoverInPlace(req: CutoverRequest, progress: (line: string) => v
     }
     let madeFrom: { id: string; finishedAt: string };
     try {
-        madeFrom = JSON.parse(fs.readFileSync(path.join(req.loc.serverDir, STANDING_BY_RECORD), "utf8"));
+        madeFrom = JSON.parse(cluster.hostOfServer(req.loc).readText(path.join(req.loc.serverDir, STANDING_BY_RECORD)));
     } catch {
         return undefined;
     }
@@ -223,12 +234,10 @@ async function recoverInPlace(req: CutoverRequest, progress: (line: string) => v
         return undefined;
     }
     progress(`the warm server has applied nothing past the target: replaying the rest in place`);
-    const dataDir = cluster.dataDirOf(req.loc);
     cluster.stopCluster(req.loc);
-    fs.rmSync(path.join(dataDir, "standby.signal"), { force: true });
+    cluster.hostOfServer(req.loc).remove(path.join(cluster.dataDirOf(req.loc), "standby.signal"));
     cluster.writeSettings(req.loc, { ...req.settings, archive_mode: "off", hot_standby: "on", ...recoverySettings(req.target, [req.incoming, req.tailFolder]) });
-    fs.writeFileSync(path.join(dataDir, "recovery.signal"), "");
-    cluster.chownToServerUser(req.loc, path.join(dataDir, "recovery.signal"));
+    switchSignal(req.loc, "standby.signal", "recovery.signal");
     try {
         cluster.startCluster(req.loc);
         const promotedAt = await waitUntilPromoted(req.loc, req.superuserPassword, 30 * 60_000);
@@ -246,9 +255,7 @@ async function recoverInPlace(req: CutoverRequest, progress: (line: string) => v
             // it stopped by itself
         }
         // Put it back as a standby (stopped); the base-backup path sets it aside.
-        fs.rmSync(path.join(dataDir, "recovery.signal"), { force: true });
-        fs.writeFileSync(path.join(dataDir, "standby.signal"), "");
-        cluster.chownToServerUser(req.loc, path.join(dataDir, "standby.signal"));
+        switchSignal(req.loc, "recovery.signal", "standby.signal");
         cluster.writeSettings(req.loc, warmSettings(req.standingBy!));
         return undefined;
     }
