@@ -41,12 +41,12 @@ export function newPassword(): string {
 
 /** Refuses, before anything is created, a busy port or a folder that is not this server's. */
 export async function assertCanCreate(inputs: ServerInputs): Promise<"new" | "adopt"> {
-    const fs = require("fs") as typeof import("fs");
     const path = require("path") as typeof import("path");
+    const host = cluster.hostOfServer(inputs);
     const markerPath = path.join(inputs.serverDir, cluster.SERVER_MARKER);
     let mode: "new" | "adopt" = "new";
-    if (fs.existsSync(markerPath)) {
-        const marker = JSON.parse(fs.readFileSync(markerPath, "utf8")) as cluster.ServerMarker;
+    if (host.exists(markerPath)) {
+        const marker = JSON.parse(host.readText(markerPath)) as cluster.ServerMarker;
         if (marker.owner !== inputs.owner || marker.server !== inputs.serverName) {
             throw new Error(
                 `${inputs.serverDir} holds server ${marker.server} of stack ${marker.owner}, not ${inputs.serverName} of ${inputs.owner}; ` +
@@ -54,7 +54,7 @@ export async function assertCanCreate(inputs: ServerInputs): Promise<"new" | "ad
             );
         }
         mode = "adopt"; // our own retained server: take it back as it is
-    } else if (fs.existsSync(inputs.serverDir) && fs.readdirSync(inputs.serverDir).length > 0) {
+    } else if (host.list(inputs.serverDir).length > 0) {
         throw new Error(
             `${inputs.serverDir} already exists and is not a stagewise server of this stage; refusing to overwrite or delete it ` +
                 "(choose another platform.dataRoot or server name, or move that folder away)",
@@ -72,7 +72,6 @@ export async function assertCanCreate(inputs: ServerInputs): Promise<"new" | "ad
  * prepared ahead (server/prepared.ts) and gives it the real superuser password, or runs initdb.
  */
 export async function newCluster(inputs: ServerInputs, superuserPassword: string): Promise<NonNullable<cluster.ServerMarker["initdb"]>> {
-    const fs = require("fs") as typeof import("fs");
     const loc = cluster.locationOf(inputs);
     require("pg"); // loaded while the prepared initdb may still run, not after
     const prepared = await claimPrepared(loc, inputs.serverName);
@@ -82,7 +81,7 @@ export async function newCluster(inputs: ServerInputs, superuserPassword: string
         cluster.startCluster(loc);
         return "at create";
     }
-    fs.renameSync(prepared.dataDir, cluster.dataDirOf(loc));
+    cluster.hostOfServer(loc).rename(prepared.dataDir, cluster.dataDirOf(loc));
     releaseClaimed(prepared);
     cluster.configureNewCluster(loc);
     cluster.writeSettings(loc, inputs.settings);
@@ -160,7 +159,6 @@ async function followDeclaredPrimary(inputs: ServerInputs, password: string): Pr
  * group's, so they must be configured: a generated one died with the old folder.
  */
 export async function rebuildAsStandby(inputs: ServerInputs): Promise<ServerOutputs> {
-    const fs = require("fs") as typeof import("fs");
     const path = require("path") as typeof import("path");
     const upstream = inputs.upstream!;
     if (inputs.superuserPassword === undefined || inputs.applicationPassword === undefined) {
@@ -177,6 +175,6 @@ export async function rebuildAsStandby(inputs: ServerInputs): Promise<ServerOutp
         (line) => console.log(`server ${inputs.serverName}: ${line}`),
     );
     const marker: cluster.ServerMarker = { owner: inputs.owner, server: inputs.serverName, createdAt: new Date().toISOString() };
-    fs.writeFileSync(path.join(inputs.serverDir, cluster.SERVER_MARKER), JSON.stringify(marker, null, 2) + "\n");
+    cluster.hostOfServer(loc).writeFile(path.join(inputs.serverDir, cluster.SERVER_MARKER), JSON.stringify(marker, null, 2) + "\n", { mode: 0o644, owned: false });
     return converge(inputs, { superuser: inputs.superuserPassword, application: inputs.applicationPassword }, "none");
 }
