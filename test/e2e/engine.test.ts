@@ -25,9 +25,9 @@ afterAll(async () => {
     await project?.dispose();
 });
 
-// The stack; the Stage, its DataRoot, PostgreSQL check and server; the Coordination component; the
-// AdminObjects component and the four objects of admin/objects.json.
-const RESOURCES = 11;
+// The stack; the StagingStage component; the Stage, its DataRoot, PostgreSQL check and server; the
+// Coordination component; the AdminObjects component and the four objects of admin/objects.json.
+const RESOURCES = 12;
 
 test("up creates the stage's resources and exports its outputs", async () => {
     const result = await project.stack.up({ color: "never" });

@@ -39,7 +39,7 @@ afterAll(async () => {
 
 test("up creates the server and its databases with the reference schema, reachable through the exported connection strings", async () => {
     const result = await project.stack.up({ color: "never" });
-    expect(result.summary.resourceChanges).toEqual({ create: 11 }); // see engine.test.ts
+    expect(result.summary.resourceChanges).toEqual({ create: 12 }); // see engine.test.ts
     const out = await outputs();
     expect(out.servers.db).toMatchObject({ host: "127.0.0.1", port, endpoint: `127.0.0.1:${port}`, running: true });
     expect(out.servers.db.databases).toEqual(["work", "business", "config"]);
@@ -93,7 +93,7 @@ test("a reload-only setting is applied without a restart; a restart-only one res
     expect(afterRestart.servers.db.startedAt).not.toBe(before);
     expect(await queryUrl(cs.work, "SELECT current_setting('shared_buffers') AS v")).toEqual([{ v: "40MB" }]);
     // Settings come back from state with their keys sorted: that is no change.
-    expect((await project.stack.preview({ color: "never" })).changeSummary).toEqual({ same: 11 });
+    expect((await project.stack.preview({ color: "never" })).changeSummary).toEqual({ same: 12 });
 });
 
 test("a server stopped behind Pulumi's back shows in preview and refresh, and up starts it again", async () => {
@@ -101,10 +101,10 @@ test("a server stopped behind Pulumi's back shows in preview and refresh, and up
     stopByHand(serverDir);
 
     const preview = await project.stack.preview({ color: "never" });
-    expect(preview.changeSummary).toEqual({ same: 10, update: 1 });
+    expect(preview.changeSummary).toEqual({ same: 11, update: 1 });
 
     const refresh = await project.stack.refresh({ color: "never" });
-    expect(refresh.summary.resourceChanges).toEqual({ same: 10, update: 1 });
+    expect(refresh.summary.resourceChanges).toEqual({ same: 11, update: 1 });
     const state = await project.stack.exportStack();
     const server = state.deployment.resources.find((r: { type: string }) => r.type === "pulumi-nodejs:dynamic/stagewise:PostgresServer");
     expect(server.outputs.running).toBe(false);
