@@ -274,7 +274,7 @@ export class LocalHost implements Host {
         fs.closeSync(log);
         child.unref();
         if (child.pid === undefined) {
-            throw new Error(`${command} could not be started`);
+            throw new Error(`${options.what ?? command} could not be started`);
         }
         return { pid: child.pid, startTime: processStartTime(child.pid) };
     }
@@ -290,6 +290,14 @@ export class LocalHost implements Host {
         }
         const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
         return { pid: child.pid ?? -1, exited, kill: (signal) => void child.kill(signal) };
+    }
+
+    commandOf(pid: number): string[] | undefined {
+        try {
+            return processStartTime(pid) === null ? undefined : fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+        } catch {
+            return undefined;
+        }
     }
 
     processes(): { pid: number; argv: string[] }[] {

@@ -142,6 +142,8 @@ export interface DetachedOptions {
     logFile: string;
     /** Run as the servers' OS user. @default true */
     asServerUser?: boolean;
+    /** What it is, for the error when it cannot start ("the shipper"). @default the command */
+    what?: string;
 }
 
 /** The server a base backup is streamed from, by its address as the receiving host reaches it. */
@@ -212,6 +214,8 @@ export interface Host {
     startDetached(command: string, args: readonly string[], options: DetachedOptions): DetachedProcess;
     /** Starts a PostgreSQL program as a tied child, its output appended to `logFile`. */
     startTied(program: string, args: readonly string[], options: { cwd?: string; logFile: string }): TiedProcess;
+    /** The arguments of a live process (not a zombie), or undefined when it is gone. */
+    commandOf(pid: number): string[] | undefined;
     /** The live processes of the host (not the deployer itself), with their arguments. */
     processes(): { pid: number; argv: string[] }[];
     /** Whether the process recorded earlier is still that same process (a null start time: any live one of that pid). */

@@ -7,9 +7,8 @@
 // state folder: `shipper.pid`, `status.json` (written whole, then renamed) and `shipped/<name>`,
 // one empty marker per shipped file, so a file is shipped once even after the standby has applied
 // and moved it away.
-import * as childProcess from "child_process";
-import * as fs from "fs";
 import * as path from "path";
+import { hostOf } from "../platform/local";
 import type { ClientConfig } from "pg";
 import { withClient } from "../postgres/pg";
 import { waitUntil } from "../postgres/poll";
@@ -78,51 +77,27 @@ done
 const PID_FILE = "shipper.pid";
 const STATUS_FILE = "status.json";
 
-function osUserIds(user: string): { uid: number; gid: number } {
-    const id = (flag: string) => Number(childProcess.execFileSync("id", [flag, user], { encoding: "utf8" }).trim());
-    return { uid: id("-u"), gid: id("-g") };
-}
-
-function chownTo(ids: { uid: number; gid: number } | undefined, target: string): void {
-    if (ids !== undefined) {
-        fs.chownSync(target, ids.uid, ids.gid);
-    }
+/** The shipper's host: this machine, its files the servers' OS user's (no PostgreSQL program runs). */
+function hostFor(osUser: string | undefined) {
+    return hostOf({ binDir: "", osUser });
 }
 
 /** Creates `dir` and any missing parents, giving each folder it creates to `osUser`. */
 export function ensureFolder(dir: string, osUser?: string, mode = 0o700): void {
-    const ids = osUser !== undefined && process.getuid?.() === 0 ? osUserIds(osUser) : undefined;
-    const first = fs.mkdirSync(dir, { recursive: true, mode });
-    if (first === undefined) {
-        chownTo(ids, dir); // existed already: make sure it is the user's
-        return;
-    }
-    for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-        chownTo(ids, d);
-        if (d === path.resolve(first) || d === path.dirname(d)) {
-            break;
-        }
-    }
+    hostFor(osUser).makeFolder(dir, { mode });
 }
 
 /** The pid of the shipper of `stateDir` when it is alive (and really is that shipper, not a reused pid). */
 function livePid(stateDir: string): number | null {
+    const host = hostFor(undefined);
     let pid: number;
     try {
-        pid = Number(fs.readFileSync(path.join(stateDir, PID_FILE), "utf8").trim());
+        pid = Number(host.readText(path.join(stateDir, PID_FILE)).trim());
     } catch {
         return null;
     }
-    try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        if (stat.slice(stat.lastIndexOf(")") + 2)[0] === "Z") {
-            return null;
-        }
-        const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-        return argv.includes("stagewise-shipper") && argv.includes(stateDir) ? pid : null;
-    } catch {
-        return null;
-    }
+    const argv = host.commandOf(pid);
+    return argv !== undefined && argv.includes("stagewise-shipper") && argv.includes(stateDir) ? pid : null;
 }
 
 /**
@@ -135,32 +110,23 @@ export function startShipper(spec: ShipperSpec): number {
     if (running !== null) {
         return running;
     }
-    if (!fs.existsSync(spec.from)) {
+    const host = hostFor(spec.osUser);
+    if (!host.exists(spec.from)) {
         throw new Error(`the archive folder ${spec.from} does not exist (nothing to ship from)`);
     }
-    const ids = spec.osUser !== undefined && process.getuid?.() === 0 ? osUserIds(spec.osUser) : undefined;
     for (const dir of [spec.to, path.join(stateDir, "shipped")]) {
-        ensureFolder(dir, spec.osUser);
+        host.makeFolder(dir);
     }
-    const log = fs.openSync(path.join(stateDir, "shipper.log"), "a", 0o600);
-    chownTo(ids, path.join(stateDir, "shipper.log"));
     const seconds = String(Math.max(1, Math.round(spec.intervalMs / 1000)));
-    // detached: its own session, so it outlives the engine's provider process group.
-    const child = childProcess.spawn("sh", ["-c", SHIPPER_SCRIPT, "stagewise-shipper", spec.from, spec.to, seconds, stateDir], {
+    // Its own session, so it outlives the engine's provider process group.
+    const { pid } = host.startDetached("sh", ["-c", SHIPPER_SCRIPT, "stagewise-shipper", spec.from, spec.to, seconds, stateDir], {
         cwd: stateDir,
-        detached: true,
-        stdio: ["ignore", log, log],
+        logFile: path.join(stateDir, "shipper.log"),
+        what: "the shipper",
         env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LC_ALL: "C" },
-        ...(ids ?? {}),
     });
-    fs.closeSync(log);
-    child.unref();
-    if (child.pid === undefined) {
-        throw new Error("the shipper could not be started");
-    }
-    fs.writeFileSync(path.join(stateDir, `${PID_FILE}.tmp`), `${child.pid}\n`);
-    fs.renameSync(path.join(stateDir, `${PID_FILE}.tmp`), path.join(stateDir, PID_FILE));
-    return child.pid;
+    host.writeFile(path.join(stateDir, PID_FILE), `${pid}\n`, { mode: 0o644, owned: false });
+    return pid;
 }
 
 /** What the shipper of `stateDir` last recorded, and whether it runs. */
@@ -168,7 +134,7 @@ export function shipperStatus(stateDir: string): ShipperStatus {
     const pid = livePid(path.resolve(stateDir));
     let recorded: { lastRunAt?: number; newestShipped?: string | null; newestShippedArchivedAt?: number | null; lastError?: string | null } = {};
     try {
-        recorded = JSON.parse(fs.readFileSync(path.join(stateDir, STATUS_FILE), "utf8"));
+        recorded = JSON.parse(hostFor(undefined).readText(path.join(stateDir, STATUS_FILE)));
     } catch {
         // no run finished yet
     }
@@ -200,9 +166,9 @@ export async function stopShipper(stateDir: string): Promise<void> {
         return;
     }
     try {
-        process.kill(-pid, "SIGTERM"); // the whole session's group: the loop and a running cp or sleep
+        hostFor(undefined).signal(pid, "SIGTERM", { group: true }); // the whole session's group: the loop and a running cp or sleep
     } catch {
-        process.kill(pid, "SIGTERM");
+        hostFor(undefined).signal(pid, "SIGTERM");
     }
     await waitUntil(() => livePid(path.resolve(stateDir)) === null, { timeoutMs: 5_000, intervalMs: 50, failure: `the shipper (pid ${pid}) of ${stateDir} did not stop` });
 }
