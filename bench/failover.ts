@@ -92,6 +92,23 @@ interface EngineRound {
     operatorPreview: number;
 }
 
+/**
+ * The operator's path: the primary is killed first; only then is `primary` changed, the change
+ * previewed and applied. Kill -> first write accepted on a new connection (detection and the
+ * operator's decision excluded: they take however long paging someone takes).
+ */
+async function operatorPath(stack: Stack, primaryDataDir: string, failoverUrl: { url: string; password: string }): Promise<{ operatorFailover: number; operatorPreview: number }> {
+    const started = process.hrtime.bigint();
+    killPostmaster(primaryDataDir);
+    const acceptedForOperator = firstAcceptedWrite(failoverUrl.url, failoverUrl.password);
+    await stack.setConfig("stagewise:primary", { value: "prod-hot" });
+    const previewStarted = process.hrtime.bigint();
+    await stack.preview({ color: "never", diff: true });
+    const operatorPreview = seconds(previewStarted);
+    await stack.up({ color: "never" });
+    return { operatorFailover: seconds(started, await acceptedForOperator), operatorPreview };
+}
+
 async function engineRound(): Promise<EngineRound> {
     const workspace = throwawayWorkspace();
     try {
@@ -145,18 +162,7 @@ async function engineRound(): Promise<EngineRound> {
         out = await stageOutputs(stack);
         const switchoverLost = await withClient(business, async (c) => (await c.query(missingCountSql("acks"), [acked])).rows[0].missing as number);
 
-        // The operator's path: the primary is killed first; only then is `primary` changed, the change
-        // previewed and applied. Kill -> first write accepted on a new connection (detection and the
-        // operator's decision excluded: they take however long paging someone takes).
-        started = process.hrtime.bigint();
-        killPostmaster(path.join(workspace.dir, "data", "prod", "prod-db", "pgdata"));
-        const acceptedForOperator = firstAcceptedWrite(failoverUrl.url, failoverUrl.password);
-        await stack.setConfig("stagewise:primary", { value: "prod-hot" });
-        const previewStarted = process.hrtime.bigint();
-        await stack.preview({ color: "never", diff: true });
-        const operatorPreview = seconds(previewStarted);
-        await stack.up({ color: "never" });
-        const operatorFailover = seconds(started, await acceptedForOperator);
+        const { operatorFailover, operatorPreview } = await operatorPath(stack, path.join(workspace.dir, "data", "prod", "prod-db", "pgdata"), failoverUrl);
         return {
             operatorFailover,
             operatorPreview,

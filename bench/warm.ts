@@ -10,6 +10,7 @@
 //
 //   npm run bench -- warm            (BENCH_ROUNDS=3, BENCH_WARM_SECONDS=20, BENCH_WARM_LOG_BACKUP=5s, BENCH_WARM_SHIP=2s)
 import * as fs from "fs";
+import type { ClientConfig } from "pg";
 import * as path from "path";
 import { bootstrap, ClusterLocation, dataDirOf, initCluster, startCluster, writeSettings } from "../components/postgres/cluster";
 import { withClient } from "../components/postgres/pg";
@@ -68,41 +69,11 @@ async function round(): Promise<Round> {
         await createWarmStandby(floor);
 
         // Write a row every 100 ms; kill the primary at a random moment in the second half.
-        const killAfterMs = (SECONDS / 2 + Math.random() * (SECONDS / 2)) * 1000;
-        let acknowledged = 0;
-        let newestAcknowledged = 0;
         const started = Date.now();
-        const { Client } = await import("pg");
-        const writer = new Client(conn(primary));
-        writer.on("error", () => undefined); // the kill ends the connection: expected here
-        await writer.connect();
-        while (Date.now() - started < killAfterMs) {
-            const { rows } = await writer.query("INSERT INTO tick VALUES (clock_timestamp()) RETURNING extract(epoch FROM at)::float8 * 1000 AS ms");
-            acknowledged++;
-            newestAcknowledged = rows[0].ms;
-            await sleep(100);
-        }
-        const pid = Number(fs.readFileSync(path.join(dataDirOf(primary), "postmaster.pid"), "utf8").split("\n")[0]);
-        // The disaster takes the whole production site: the primary (no shutdown, no last archive) and,
-        // with it, the archive and the shipper. The warm standby keeps only what was shipped before.
-        process.kill(pid, "SIGKILL");
+        const { acknowledged, newestAcknowledged } = await writeUntilKilled(primary, conn(primary), (SECONDS / 2 + Math.random() * (SECONDS / 2)) * 1000);
         await stopShipper(stateDir);
-        await writer.end().catch(() => undefined);
 
-        // Let each standby apply what it can reach (until its row count stops moving).
-        const settled = async (loc: ClusterLocation) => {
-            let last = -1;
-            for (let stable = 0; ; ) {
-                await sleep(Math.max(1_000, plan.shipIntervalMs));
-                const { rows } = await withClient(conn(loc), (c) => c.query("SELECT count(*)::int AS n, coalesce(extract(epoch FROM max(at))::float8 * 1000, 0) AS ms FROM tick"));
-                stable = rows[0].n === last ? stable + 1 : 0;
-                last = rows[0].n;
-                if (stable === 3) {
-                    const newest = rows[0].ms as number;
-                    return { rows: rows[0].n as number, lossMs: newestAcknowledged - (newest === 0 ? started : newest) };
-                }
-            }
-        };
+        const settled = (loc: ClusterLocation) => settledOn(conn(loc), plan.shipIntervalMs, newestAcknowledged, started);
         const onStandby = await settled(spec.loc);
         const onFloor = await settled(floor.loc);
         return {
@@ -124,6 +95,44 @@ async function round(): Promise<Round> {
         }
         removeCluster(primary);
         fs.rmSync(root, { recursive: true, force: true });
+    }
+}
+
+/** Writes a row every 100 ms until `killAfterMs`, then kills the primary (no shutdown, no last archive). */
+async function writeUntilKilled(primary: ClusterLocation, conn: ClientConfig, killAfterMs: number): Promise<{ acknowledged: number; newestAcknowledged: number }> {
+    let acknowledged = 0;
+    let newestAcknowledged = 0;
+    const started = Date.now();
+    const { Client } = await import("pg");
+    const writer = new Client(conn);
+    writer.on("error", () => undefined); // the kill ends the connection: expected here
+    await writer.connect();
+    while (Date.now() - started < killAfterMs) {
+        const { rows } = await writer.query("INSERT INTO tick VALUES (clock_timestamp()) RETURNING extract(epoch FROM at)::float8 * 1000 AS ms");
+        acknowledged++;
+        newestAcknowledged = rows[0].ms;
+        await sleep(100);
+    }
+    const pid = Number(fs.readFileSync(path.join(dataDirOf(primary), "postmaster.pid"), "utf8").split("\n")[0]);
+    // The disaster takes the whole production site: the primary and, with it, the archive and the
+    // shipper (stopped by the caller). The warm standby keeps only what was shipped before.
+    process.kill(pid, "SIGKILL");
+    await writer.end().catch(() => undefined);
+    return { acknowledged, newestAcknowledged };
+}
+
+/** What a standby holds once it has applied all it can reach (its row count stops moving). */
+async function settledOn(conn: ClientConfig, shipIntervalMs: number, newestAcknowledged: number, started: number): Promise<{ rows: number; lossMs: number }> {
+    let last = -1;
+    for (let stable = 0; ; ) {
+        await sleep(Math.max(1_000, shipIntervalMs));
+        const { rows } = await withClient(conn, (c) => c.query("SELECT count(*)::int AS n, coalesce(extract(epoch FROM max(at))::float8 * 1000, 0) AS ms FROM tick"));
+        stable = rows[0].n === last ? stable + 1 : 0;
+        last = rows[0].n;
+        if (stable === 3) {
+            const newest = rows[0].ms as number;
+            return { rows: rows[0].n as number, lossMs: newestAcknowledged - (newest === 0 ? started : newest) };
+        }
     }
 }
 
