@@ -2,10 +2,9 @@
 // command) started with the work database's connection string in their environment, each with a pid
 // file and a log in the stage's engine folder; and the engine's control rows in the work database.
 // Plain Node (no Pulumi), plain functions.
-import * as childProcess from "child_process";
-import * as fs from "fs";
 import * as path from "path";
 import { ENGINE_TABLES_SQL } from "../../engine/model";
+import { hostOf } from "../platform/local";
 import { withClient } from "../postgres/pg";
 import { waitUntil } from "../postgres/poll";
 
@@ -25,35 +24,28 @@ export interface EngineUnitSpec {
 const pidFileOf = (spec: Pick<EngineUnitSpec, "stateDir" | "name">) => path.join(spec.stateDir, `${spec.name}.pid`);
 export const logFileOf = (spec: Pick<EngineUnitSpec, "stateDir" | "name">) => path.join(spec.stateDir, `${spec.name}.log`);
 
+/** Units run as the deployer, on this machine (no PostgreSQL program of theirs). */
+const unitHost = () => hostOf({ binDir: "" });
+
 /** Running (a zombie waiting to be reaped counts as ended). */
 function alive(pid: number): boolean {
-    try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-    } catch {
-        return false;
-    }
+    return unitHost().isAlive({ pid, startTime: null });
 }
 
 /** The unit's pid when its process runs and is still the one we started (a reused pid is not), else undefined. */
 export function unitPid(spec: Pick<EngineUnitSpec, "stateDir" | "name">): number | undefined {
     let pid: number;
     try {
-        pid = Number(fs.readFileSync(pidFileOf(spec), "utf8").trim());
+        pid = Number(unitHost().readText(pidFileOf(spec)).trim());
     } catch {
         return undefined;
     }
-    try {
-        const environ = fs.readFileSync(`/proc/${pid}/environ`, "utf8");
-        return alive(pid) && environ.split("\0").includes(`STAGEWISE_ENGINE_UNIT=${spec.name}`) ? pid : undefined;
-    } catch {
-        return undefined;
-    }
+    return unitHost().environmentOf(pid)?.includes(`STAGEWISE_ENGINE_UNIT=${spec.name}`) ? pid : undefined;
 }
 
 function lastLines(file: string, count: number): string {
     try {
-        return fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-count).join("\n");
+        return unitHost().readText(file).trimEnd().split("\n").slice(-count).join("\n");
     } catch {
         return "(no log)";
     }
@@ -65,12 +57,15 @@ export async function startEngineUnit(spec: EngineUnitSpec): Promise<number> {
     if (running !== undefined) {
         return running;
     }
-    fs.mkdirSync(spec.stateDir, { recursive: true });
-    const log = fs.openSync(logFileOf(spec), "a");
+    const host = unitHost();
+    host.makeFolder(spec.stateDir, { mode: 0o777, owned: false });
     const [program, ...args] = spec.command;
-    const child = childProcess.spawn(program, args, {
-        detached: true, // outlives the deployment that started it
-        stdio: ["ignore", log, log],
+    // Detached: it outlives the deployment that started it.
+    const { pid } = host.startDetached(program, args, {
+        asServerUser: false,
+        logFile: logFileOf(spec),
+        logMode: 0o666,
+        what: `engine unit ${spec.name}`,
         cwd: spec.stateDir,
         env: {
             ...process.env,
@@ -80,10 +75,7 @@ export async function startEngineUnit(spec: EngineUnitSpec): Promise<number> {
             STAGEWISE_ENGINE_TAKEOVER_MS: String(spec.takeoverMs),
         },
     });
-    fs.closeSync(log);
-    const pid = child.pid!;
-    child.unref();
-    fs.writeFileSync(pidFileOf(spec), `${pid}\n`);
+    host.writeFile(pidFileOf(spec), `${pid}\n`, { mode: 0o644, owned: false });
     const beating = () =>
         withClient(spec.workUrl, async (c) => {
             const { rows } = await c.query(`SELECT 1 FROM "Work"."EngineUnit" WHERE "Name" = $1 AND "Pid" = $2 AND "Heartbeat" IS NOT NULL`, [spec.name, pid]);
@@ -102,13 +94,13 @@ export async function startEngineUnit(spec: EngineUnitSpec): Promise<number> {
 export async function stopEngineUnit(spec: Pick<EngineUnitSpec, "stateDir" | "name">): Promise<void> {
     const pid = unitPid(spec);
     if (pid !== undefined) {
-        process.kill(pid, "SIGTERM");
+        unitHost().signal(pid, "SIGTERM");
         await waitUntil(() => unitPid(spec) === undefined, { timeoutMs: 15_000, intervalMs: 100 }).catch(() => undefined); // then it is killed
         if (unitPid(spec) !== undefined) {
-            process.kill(pid, "SIGKILL");
+            unitHost().signal(pid, "SIGKILL");
         }
     }
-    fs.rmSync(pidFileOf(spec), { force: true });
+    unitHost().remove(pidFileOf(spec));
 }
 
 /** A unit silent for this long is not acting, whatever its row says. */

@@ -265,7 +265,7 @@ export class LocalHost implements Host {
     startDetached(command: string, args: readonly string[], options: DetachedOptions): DetachedProcess {
         const asServerUser = (options.asServerUser ?? true) && runsAsOtherUser(this.place);
         const ids = asServerUser ? osUserIds(this.place.osUser!) : undefined;
-        const log = fs.openSync(options.logFile, "a", 0o600);
+        const log = fs.openSync(options.logFile, "a", options.logMode ?? 0o600);
         if (ids !== undefined) {
             fs.chownSync(options.logFile, ids.uid, ids.gid);
         }
@@ -295,6 +295,14 @@ export class LocalHost implements Host {
     commandOf(pid: number): string[] | undefined {
         try {
             return processStartTime(pid) === null ? undefined : fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+        } catch {
+            return undefined;
+        }
+    }
+
+    environmentOf(pid: number): string[] | undefined {
+        try {
+            return processStartTime(pid) === null ? undefined : fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
         } catch {
             return undefined;
         }

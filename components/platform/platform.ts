@@ -142,6 +142,8 @@ export interface DetachedOptions {
     logFile: string;
     /** Run as the servers' OS user. @default true */
     asServerUser?: boolean;
+    /** Mode of a new log file. @default 0o600 */
+    logMode?: number;
     /** What it is, for the error when it cannot start ("the shipper"). @default the command */
     what?: string;
 }
@@ -216,6 +218,8 @@ export interface Host {
     startTied(program: string, args: readonly string[], options: { cwd?: string; logFile: string }): TiedProcess;
     /** The arguments of a live process (not a zombie), or undefined when it is gone. */
     commandOf(pid: number): string[] | undefined;
+    /** The environment (NAME=value entries) of a live process of the deployer's user, or undefined. */
+    environmentOf(pid: number): string[] | undefined;
     /** The live processes of the host (not the deployer itself), with their arguments. */
     processes(): { pid: number; argv: string[] }[];
     /** Whether the process recorded earlier is still that same process (a null start time: any live one of that pid). */
