@@ -3,7 +3,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DATA_ROOT_MARKER, dataRootProvider } from "../../../components/server/dataRoot";
+import { DATA_ROOT_MARKER, dataRoot, dataRootProvider } from "../../../components/server/dataRoot";
+import { providerTable } from "./providerTables";
 
 const OWNER = "stagewise/prod";
 let root: string;
@@ -84,5 +85,23 @@ describe("DataRoot create", () => {
         expect(result.id).toBe(dir);
         expect(JSON.parse(fs.readFileSync(path.join(dir, DATA_ROOT_MARKER), "utf8"))).toMatchObject({ owner: OWNER, stage: "production" });
         expect((await dataRootProvider.check!(inputs(dir), inputs(dir))).failures).toEqual([]);
+    });
+});
+
+describe("DataRoot table", () => {
+    providerTable(dataRoot, {
+        inputs: { path: "/nonexistent/stagewise-unit/data", owner: OWNER, stage: "production", providerVersion: "4" },
+        outputs: { claimedAt: "2026-01-01T00:00:00.000Z" },
+        bad: [
+            ["a relative path and an owner without a stack, together", { path: "data", owner: "prod" }, [{ property: "path", reason: '"data" is not an absolute path' }, { property: "owner", reason: '"prod" is not "<project>/<stack>"' }]],
+            ["no path at all", { path: undefined as never }, [{ property: "path", reason: "undefined is not an absolute path" }]],
+        ],
+        replacing: [
+            ["another folder", { path: "/nonexistent/stagewise-unit/other" }, ["path"]],
+            ["another owner", { owner: "stagewise/other" }, ["owner"]],
+            ["another OS user", { osUser: "pgrun" }, ["osUser"]],
+        ],
+        inPlace: [["another stage kind", { stage: "test" }, ["stage"]]],
+        placeholders: ["path", "owner", "stage"],
     });
 });
