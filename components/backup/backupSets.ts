@@ -12,12 +12,12 @@
 //   backup's (the previous one kept aside, under a journal), configuration files are put back, an
 //   online backup's process instances are cleaned up, and the units start. An interrupted restore is
 //   rolled back by `recoverInterruptedRestore`: the kept-aside data directories return.
-import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as cluster from "../postgres/cluster";
 import type { ClusterLocation } from "../postgres/cluster";
 import { startEngineUnit, stopEngineUnit, EngineUnitSpec } from "../engine/unitProcesses";
+import { hostOf } from "../platform/local";
 import { withClient } from "../postgres/pg";
 import { waitUntil } from "../postgres/poll";
 import { backupDataDir, directoryBytes, takeBaseBackup } from "./pitrBackups";
@@ -102,7 +102,8 @@ export async function takeBackupSet(req: BackupSetRequest): Promise<BackupSet> {
     const takenAt = new Date();
     const id = idOf(takenAt);
     const incoming = path.join(req.setsDir, id + INCOMING);
-    fs.mkdirSync(incoming, { recursive: true, mode: 0o755 });
+    const host = setsHost();
+    host.makeFolder(incoming, { mode: 0o755, owned: false });
     const stopped = req.mode === "offline" ? req.units : [];
     try {
         for (const unit of stopped) {
@@ -119,7 +120,7 @@ export async function takeBackupSet(req: BackupSetRequest): Promise<BackupSet> {
             const backup = await takeBaseBackup({ ...s.loc, serverDir: dir }, { host: s.loc.host, port: s.loc.port, superuserPassword: s.superuserPassword }, progress);
             servers[s.name] = path.relative(incoming, backupDataDir(dir, backup.id));
         }
-        fs.mkdirSync(path.join(incoming, "config"), { recursive: true });
+        host.makeFolder(path.join(incoming, "config"), { mode: 0o777, owned: false });
         for (const file of req.configFiles) {
             fs.copyFileSync(file, path.join(incoming, "config", configCopyName(file)));
         }
@@ -134,12 +135,12 @@ export async function takeBackupSet(req: BackupSetRequest): Promise<BackupSet> {
             servers,
             configFiles: req.configFiles,
         };
-        fs.writeFileSync(path.join(incoming, SET_MANIFEST), JSON.stringify(set, null, 2) + "\n");
-        fs.renameSync(incoming, path.join(req.setsDir, id));
+        host.writeFile(path.join(incoming, SET_MANIFEST), JSON.stringify(set, null, 2) + "\n", { mode: 0o644, owned: false });
+        host.rename(incoming, path.join(req.setsDir, id));
         progress(`backup ${id} (${req.mode}) complete: ${set.bytes} bytes, verified`);
         return set;
     } catch (err) {
-        fs.rmSync(incoming, { recursive: true, force: true });
+        host.remove(incoming);
         throw err;
     } finally {
         for (const unit of stopped) {
@@ -150,13 +151,11 @@ export async function takeBackupSet(req: BackupSetRequest): Promise<BackupSet> {
 
 /** The complete backup sets, oldest first. */
 export function listBackupSets(setsDir: string): BackupSet[] {
-    if (!fs.existsSync(setsDir)) {
-        return [];
-    }
-    return fs
-        .readdirSync(setsDir)
-        .filter((name) => !name.endsWith(INCOMING) && fs.existsSync(path.join(setsDir, name, SET_MANIFEST)))
-        .map((name) => JSON.parse(fs.readFileSync(path.join(setsDir, name, SET_MANIFEST), "utf8")) as BackupSet)
+    const host = setsHost();
+    return host
+        .list(setsDir)
+        .filter((name) => !name.endsWith(INCOMING) && host.exists(path.join(setsDir, name, SET_MANIFEST)))
+        .map((name) => JSON.parse(host.readText(path.join(setsDir, name, SET_MANIFEST))) as BackupSet)
         .sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
 }
 
@@ -166,7 +165,7 @@ export function pruneBackupSets(setsDir: string, keep: number): string[] {
     for (const safety of [false, true]) {
         const sets = listBackupSets(setsDir).filter((s) => s.safety === safety);
         for (const set of sets.slice(0, Math.max(0, sets.length - keep))) {
-            fs.rmSync(path.join(setsDir, set.id), { recursive: true, force: true });
+            setsHost().remove(path.join(setsDir, set.id));
             removed.push(set.id);
         }
     }
@@ -193,6 +192,9 @@ interface RestoreJournal {
     swapped: string[];
 }
 
+/** The host of the sets folder, where only files are touched: this machine. */
+const setsHost = () => hostOf({ binDir: "" });
+
 const asideOf = (loc: ClusterLocation) => path.join(loc.serverDir, "pgdata.before-restore");
 
 /** Where writing `file` really lands: through every symbolic link on its way (its folder's, when the file is missing). */
@@ -211,13 +213,14 @@ function realLocation(file: string): string {
 /** Puts back the data directories an interrupted restore had set aside; returns the servers put back. */
 export function recoverInterruptedRestore(setsDir: string, servers: StageServerRef[], progress: (line: string) => void = () => undefined): string[] {
     const file = path.join(setsDir, RESTORE_JOURNAL);
-    if (!fs.existsSync(file)) {
+    if (!setsHost().exists(file)) {
         return [];
     }
-    const journal = JSON.parse(fs.readFileSync(file, "utf8")) as RestoreJournal;
+    const journal = JSON.parse(setsHost().readText(file)) as RestoreJournal;
     const putBack: string[] = [];
     for (const s of servers.filter((srv) => journal.swapped.includes(srv.name))) {
-        if (!fs.existsSync(asideOf(s.loc))) {
+        const host = cluster.hostOfServer(s.loc);
+        if (!host.exists(asideOf(s.loc))) {
             continue; // the swap never happened for it
         }
         try {
@@ -225,20 +228,19 @@ export function recoverInterruptedRestore(setsDir: string, servers: StageServerR
         } catch {
             // not running
         }
-        fs.rmSync(cluster.dataDirOf(s.loc), { recursive: true, force: true });
-        fs.renameSync(asideOf(s.loc), cluster.dataDirOf(s.loc));
+        host.remove(cluster.dataDirOf(s.loc));
+        host.rename(asideOf(s.loc), cluster.dataDirOf(s.loc));
         cluster.startCluster(s.loc);
         putBack.push(s.name);
         progress(`restore of ${journal.backup} was interrupted: server ${s.name} has its previous data back (safety backup ${journal.safetyBackup} kept)`);
     }
-    fs.rmSync(file, { force: true });
+    setsHost().remove(file);
     return putBack;
 }
 
 function writeRestoreJournal(setsDir: string, journal: RestoreJournal): void {
     const file = path.join(setsDir, RESTORE_JOURNAL);
-    fs.writeFileSync(file + ".tmp", JSON.stringify(journal) + "\n");
-    fs.renameSync(file + ".tmp", file);
+    setsHost().writeFile(file, JSON.stringify(journal) + "\n", { mode: 0o644, owned: false });
 }
 
 /** Normalizes process instances left running by an online backup, the way a unit taking over would. */
@@ -306,12 +308,13 @@ export async function restoreBackupSet(req: RestoreRequest & { workUrl?: string 
         for (const s of req.servers) {
             progress(`restoring server ${s.name} from ${set.id}`);
             cluster.stopCluster(s.loc);
-            fs.renameSync(cluster.dataDirOf(s.loc), asideOf(s.loc));
+            const host = cluster.hostOfServer(s.loc);
+            host.rename(cluster.dataDirOf(s.loc), asideOf(s.loc));
             journal.swapped.push(s.name);
             writeRestoreJournal(req.setsDir, journal);
             hooks.afterSwap?.(s.name);
-            childProcess.execFileSync("cp", ["-a", path.join(req.setsDir, set.id, set.servers[s.name]), cluster.dataDirOf(s.loc)]);
-            fs.rmSync(path.join(cluster.dataDirOf(s.loc), "backup_manifest"), { force: true });
+            host.copyTree(path.join(req.setsDir, set.id, set.servers[s.name]), cluster.dataDirOf(s.loc));
+            host.remove(path.join(cluster.dataDirOf(s.loc), "backup_manifest"));
             cluster.startCluster(s.loc);
         }
         for (const file of set.configFiles) {
@@ -319,9 +322,9 @@ export async function restoreBackupSet(req: RestoreRequest & { workUrl?: string 
         }
         const cleanup = set.mode === "online" && req.workUrl ? await cleanUpInstances(req.workUrl) : null;
         for (const s of req.servers) {
-            fs.rmSync(asideOf(s.loc), { recursive: true, force: true });
+            cluster.hostOfServer(s.loc).remove(asideOf(s.loc));
         }
-        fs.rmSync(path.join(req.setsDir, RESTORE_JOURNAL), { force: true });
+        setsHost().remove(path.join(req.setsDir, RESTORE_JOURNAL));
         progress(`restored ${set.id}${cleanup ? `; cleanup: ${cleanup.terminated} terminated, ${cleanup.restarted} restarted` : ""}`);
         return { backup: set.id, safetyBackup: safety.id, restoredAt: new Date().toISOString(), cleanup };
     } catch (err) {
