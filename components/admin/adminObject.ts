@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { hashDefinition } from "./adminModel";
 import { withClient } from "../postgres/pg";
 import { UNKNOWN } from "../providers/diffs";
-import { CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
+import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -20,7 +20,7 @@ export interface AdminObjectArgs {
     readonly hash: pulumi.Input<string>;
 }
 
-interface AdminObjectInputs {
+export interface AdminObjectInputs {
     connection: string;
     kind: "process" | "trigger";
     name: string;
@@ -29,7 +29,7 @@ interface AdminObjectInputs {
     providerVersion: string;
 }
 
-interface AdminObjectOutputs extends AdminObjectInputs {
+export interface AdminObjectOutputs extends AdminObjectInputs {
     /** Hash of the definition as read back from the database. */
     appliedHash: string;
     verified: boolean;
@@ -101,9 +101,7 @@ const adminObjectMethods: CrudMethods<AdminObjectInputs, AdminObjectOutputs> = {
 
 export const adminObject = defineResource<AdminObjectInputs, AdminObjectOutputs>(
     {
-        module: "stagewise",
-        type: "AdminObject",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "AdminObject", version: PROVIDER_VERSION,
         replaces: ["connection", "kind", "name"],
         updates: ["hash"],
         // A row changed behind our back shows as drift on the next preview (when it can be read: a
@@ -121,14 +119,9 @@ export const adminObject = defineResource<AdminObjectInputs, AdminObjectOutputs>
 
 export const adminObjectProvider = adminObject.provider;
 
+export interface AdminObject extends OutputsOf<AdminObjectOutputs, "kind" | "name" | "hash" | "appliedHash" | "verified"> {}
 /** One admin object applied to a stage's work-management database and verified by reading it back. */
 export class AdminObject extends DeclaredResource {
-    declare public readonly kind: pulumi.Output<string>;
-    declare public readonly name: pulumi.Output<string>;
-    declare public readonly hash: pulumi.Output<string>;
-    declare public readonly appliedHash: pulumi.Output<string>;
-    declare public readonly verified: pulumi.Output<boolean>;
-
     constructor(name: string, args: AdminObjectArgs, opts?: pulumi.CustomResourceOptions) {
         super(adminObject, name, args, opts);
     }

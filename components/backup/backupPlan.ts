@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as sets from "./backupSets";
 import type { EngineUnitSpec } from "../engine/unitProcesses";
-import { CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
+import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
 
 const PROVIDER_VERSION = "1";
 
@@ -20,7 +20,7 @@ export interface BackupServer {
     databases: string[];
 }
 
-interface PlanInputs {
+export interface PlanInputs {
     setsDir: string;
     mode: sets.BackupMode;
     intervalMs: number;
@@ -43,7 +43,7 @@ export interface BackupListing {
     verified: boolean;
 }
 
-interface PlanOutputs extends PlanInputs {
+export interface PlanOutputs extends PlanInputs {
     backups: BackupListing[];
 }
 
@@ -98,9 +98,7 @@ const backupPlanMethods: CrudMethods<PlanInputs, PlanOutputs> = {
 
 export const backupPlan = defineResource<PlanInputs, PlanOutputs>(
     {
-        module: "stagewise",
-        type: "BackupPlan",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "BackupPlan", version: PROVIDER_VERSION,
         replaces: ["setsDir"],
         updates: ["mode", "intervalMs", "keep", "configFiles", "afterRestore"],
         // The schedule: a backup set that has become too old shows as an update in every preview.
@@ -126,15 +124,14 @@ export interface BackupPlanResourceArgs {
     afterRestore?: pulumi.Input<string>;
 }
 
+export interface BackupPlanResource extends OutputsOf<PlanOutputs, "backups"> {}
 export class BackupPlanResource extends DeclaredResource {
-    declare public readonly backups: pulumi.Output<BackupListing[]>;
-
     constructor(name: string, args: BackupPlanResourceArgs, opts?: pulumi.CustomResourceOptions) {
         super(backupPlan, name, { ...args, afterRestore: args.afterRestore ?? "" }, opts);
     }
 }
 
-interface RestoreInputs {
+export interface RestoreInputs {
     backup: string;
     setsDir: string;
     servers: BackupServer[];
@@ -145,7 +142,7 @@ interface RestoreInputs {
     providerVersion: string;
 }
 
-interface RestoreOutputs extends RestoreInputs {
+export interface RestoreOutputs extends RestoreInputs {
     report: sets.RestoreReport;
 }
 
@@ -177,9 +174,7 @@ const restoreMethods: CrudMethods<RestoreInputs, RestoreOutputs> = {
 
 export const restoreDefinition = defineResource<RestoreInputs, RestoreOutputs>(
     {
-        module: "stagewise",
-        type: "Restore",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "Restore", version: PROVIDER_VERSION,
         refuse: (_olds, news) => {
             const known = sets.listBackupSets(news.setsDir).map((s) => s.id);
             return known.includes(news.backup) ? [] : [{ property: "backup", reason: `backup ${news.backup} does not exist (backups: ${known.join(", ") || "none"})` }];
@@ -199,9 +194,8 @@ export interface RestoreArgs extends Omit<BackupPlanResourceArgs, "mode" | "inte
     workUrl: pulumi.Input<string>;
 }
 
+export interface Restore extends OutputsOf<RestoreOutputs, "report"> {}
 export class Restore extends DeclaredResource {
-    declare public readonly report: pulumi.Output<sets.RestoreReport>;
-
     constructor(name: string, args: RestoreArgs, opts?: pulumi.CustomResourceOptions) {
         super(restoreDefinition, name, args, opts);
     }

@@ -3,7 +3,7 @@
 // the newest older than the interval, the newest N kept, each checked with pg_verifybackup.
 import * as pulumi from "@pulumi/pulumi";
 import { backupsLocation, listBaseBackups, pruneBaseBackups, takeBaseBackup } from "./pitrBackups";
-import { CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
+import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -29,7 +29,7 @@ export interface BaseBackupsArgs {
     readonly frozen?: pulumi.Input<boolean>;
 }
 
-interface BackupsInputs {
+export interface BackupsInputs {
     source: BackupSource;
     folder: string;
     binDir: string;
@@ -49,7 +49,7 @@ export interface BaseBackupSummary {
     endLsn: string;
 }
 
-interface BackupsOutputs extends BackupsInputs {
+export interface BackupsOutputs extends BackupsInputs {
     backups: BaseBackupSummary[];
 }
 
@@ -95,9 +95,7 @@ const baseBackupsMethods: CrudMethods<BackupsInputs, BackupsOutputs> = {
 
 export const baseBackups = defineResource<BackupsInputs, BackupsOutputs>(
     {
-        module: "stagewise",
-        type: "BaseBackups",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "BaseBackups", version: PROVIDER_VERSION,
         replaces: ["folder", "osUser"],
         updates: ["keep", "intervalSeconds"],
         diffRules: (olds, news) => ({
@@ -115,11 +113,9 @@ export const baseBackups = defineResource<BackupsInputs, BackupsOutputs>(
 
 export const baseBackupsProvider = baseBackups.provider;
 
+export interface BaseBackups extends OutputsOf<BackupsOutputs, "folder" | "backups"> {}
 /** Scheduled, verified base backups of a server. */
 export class BaseBackups extends DeclaredResource {
-    declare public readonly folder: pulumi.Output<string>;
-    declare public readonly backups: pulumi.Output<BaseBackupSummary[]>;
-
     constructor(name: string, args: BaseBackupsArgs, opts?: pulumi.CustomResourceOptions) {
         super(baseBackups, name, args, opts);
     }

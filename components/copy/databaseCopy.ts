@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as cluster from "../postgres/cluster";
 import * as copy from "./stagingCopy";
 import * as locks from "../locks/lockRows";
-import { CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
+import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
 import type { ServerLocationArgs } from "../server/location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -39,7 +39,7 @@ export interface DatabaseCopyArgs extends ServerLocationArgs {
     readonly waitSeconds?: pulumi.Input<number>;
 }
 
-interface CopyInputs {
+export interface CopyInputs {
     source: CopySource;
     lockConnection: string;
     holder: string;
@@ -61,7 +61,7 @@ interface CopyInputs {
     providerVersion: string;
 }
 
-interface CopyOutputs extends CopyInputs {
+export interface CopyOutputs extends CopyInputs {
     copiedAt: string;
     bytes: number;
     sourceSystemIdentifier: string;
@@ -126,9 +126,7 @@ const databaseCopyMethods: CrudMethods<CopyInputs, CopyOutputs> = {
 
 export const databaseCopy = defineResource<CopyInputs, CopyOutputs>(
     {
-        module: "stagewise",
-        type: "DatabaseCopy",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "DatabaseCopy", version: PROVIDER_VERSION,
         // A new server (another folder) is a new target: copy onto it. Otherwise only the trigger counts.
         replaces: ["serverDir"],
         updates: ["trigger"],
@@ -140,16 +138,9 @@ export const databaseCopy = defineResource<CopyInputs, CopyOutputs>(
 
 export const databaseCopyProvider = databaseCopy.provider;
 
+export interface DatabaseCopy extends OutputsOf<CopyOutputs, "copiedAt" | "bytes" | "verified" | "identityRowsRestored" | "sourceSystemIdentifier" | "tables" | "trigger"> {}
 /** Production's engine databases, copied onto a staging server. */
 export class DatabaseCopy extends DeclaredResource {
-    declare public readonly copiedAt: pulumi.Output<string>;
-    declare public readonly bytes: pulumi.Output<number>;
-    declare public readonly verified: pulumi.Output<boolean>;
-    declare public readonly identityRowsRestored: pulumi.Output<number>;
-    declare public readonly sourceSystemIdentifier: pulumi.Output<string>;
-    declare public readonly tables: pulumi.Output<copy.TableFigures[]>;
-    declare public readonly trigger: pulumi.Output<string>;
-
     constructor(name: string, args: DatabaseCopyArgs, opts?: pulumi.CustomResourceOptions) {
         super(databaseCopy, name, args, opts);
     }

@@ -12,7 +12,7 @@ import { RecoveryTarget, WarmServerRequest, createWarmServer, warmSettings } fro
 import * as cutover from "./cutover";
 import type { CutoverReport } from "./cutover";
 import { sameData } from "../providers/diffs";
-import { CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
+import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
 import type { ServerLocationArgs } from "../server/location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -38,7 +38,7 @@ export interface DrServerArgs extends ServerLocationArgs {
     readonly cutover: pulumi.Input<RecoveryTarget | null>;
 }
 
-interface DrInputs {
+export interface DrInputs {
     serverName: string;
     tier: "warm" | "cold";
     binDir: string;
@@ -57,7 +57,7 @@ interface DrInputs {
     providerVersion: string;
 }
 
-interface DrOutputs extends DrInputs {
+export interface DrOutputs extends DrInputs {
     state: "standing by" | "cut over";
     running: boolean;
     inRecovery: boolean;
@@ -160,9 +160,7 @@ const drServerMethods: CrudMethods<DrInputs, DrOutputs> = {
 
 export const drServer = defineResource<DrInputs, DrOutputs>(
     {
-        module: "stagewise",
-        type: "DisasterRecoveryServer",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "DisasterRecoveryServer", version: PROVIDER_VERSION,
         replaces: ["serverDir", "port", "osUser", "tier"],
         updates: ["cutover", "applyDelaySeconds"],
         // Drift: a warm server (or a promoted one) that stopped shows in preview; up starts it again.
@@ -179,17 +177,9 @@ export const drServer = defineResource<DrInputs, DrOutputs>(
 
 export const drServerProvider = drServer.provider;
 
+export interface DisasterRecoveryServer extends OutputsOf<DrOutputs, "state" | "running" | "inRecovery" | "replayedTo" | "report" | "serverVersion" | "systemIdentifier" | "startedAt"> {}
 /** The DR site's server: standing by (warm or cold) until cutover, then the promoted primary. */
 export class DisasterRecoveryServer extends DeclaredResource {
-    declare public readonly state: pulumi.Output<"standing by" | "cut over">;
-    declare public readonly running: pulumi.Output<boolean>;
-    declare public readonly inRecovery: pulumi.Output<boolean>;
-    declare public readonly replayedTo: pulumi.Output<string | null>;
-    declare public readonly report: pulumi.Output<CutoverReport | null>;
-    declare public readonly serverVersion: pulumi.Output<string>;
-    declare public readonly systemIdentifier: pulumi.Output<string>;
-    declare public readonly startedAt: pulumi.Output<string>;
-
     constructor(name: string, args: DrServerArgs, opts?: pulumi.CustomResourceOptions) {
         super(drServer, name, args, opts);
     }

@@ -3,7 +3,7 @@
 // stopped: production's archive is no longer followed once the DR server has been promoted.
 import * as pulumi from "@pulumi/pulumi";
 import * as shipping from "../shipping/shipper";
-import { CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
+import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -20,7 +20,7 @@ export interface DrLogShippingArgs {
     readonly stopped: pulumi.Input<boolean>;
 }
 
-interface ShippingInputs {
+export interface ShippingInputs {
     from: string;
     to: string;
     stateDir: string;
@@ -30,7 +30,7 @@ interface ShippingInputs {
     providerVersion: string;
 }
 
-interface ShippingOutputs extends ShippingInputs {
+export interface ShippingOutputs extends ShippingInputs {
     running: boolean;
     newestShipped: string | null;
     lastRunAt: string | null;
@@ -74,9 +74,7 @@ const drShippingMethods: CrudMethods<ShippingInputs, ShippingOutputs> = {
 
 export const drShipping = defineResource<ShippingInputs, ShippingOutputs>(
     {
-        module: "stagewise",
-        type: "DrLogShipping",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "DrLogShipping", version: PROVIDER_VERSION,
         replaces: ["to", "stateDir", "osUser"],
         updates: ["from", "intervalSeconds", "stopped"],
         // Drift: a shipper that stopped shows in preview (unless it should be stopped); up restarts it.
@@ -89,13 +87,9 @@ export const drShipping = defineResource<ShippingInputs, ShippingOutputs>(
 
 export const drShippingProvider = drShipping.provider;
 
+export interface DrLogShipping extends OutputsOf<ShippingOutputs, "running" | "newestShipped" | "lastRunAt" | "lastError"> {}
 /** Shipping of production's archived WAL to the DR site. */
 export class DrLogShipping extends DeclaredResource {
-    declare public readonly running: pulumi.Output<boolean>;
-    declare public readonly newestShipped: pulumi.Output<string | null>;
-    declare public readonly lastRunAt: pulumi.Output<string | null>;
-    declare public readonly lastError: pulumi.Output<string | null>;
-
     constructor(name: string, args: DrLogShippingArgs, opts?: pulumi.CustomResourceOptions) {
         super(drShipping, name, args, opts);
     }

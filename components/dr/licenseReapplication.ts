@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as identityRows from "../engine/identityRows";
 import { withClient } from "../postgres/pg";
 import { sameData } from "../providers/diffs";
-import { CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
+import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "2"; // 2: identity and generated columns survive a re-application
@@ -28,7 +28,7 @@ export interface LicenseReapplicationArgs {
     readonly rows?: pulumi.Input<Record<string, Record<string, unknown>[]>>;
 }
 
-interface ReapplyInputs {
+export interface ReapplyInputs {
     connection: string;
     tables: IdentityTable[];
     reapply: string;
@@ -37,7 +37,7 @@ interface ReapplyInputs {
     providerVersion: string;
 }
 
-interface ReapplyOutputs extends ReapplyInputs {
+export interface ReapplyOutputs extends ReapplyInputs {
     /** The recorded rows, by "Schema.Table" (a secret). */
     rows: Record<string, Record<string, unknown>[]>;
     recordedAt: string;
@@ -83,9 +83,7 @@ const licenseReapplicationMethods: CrudMethods<ReapplyInputs, ReapplyOutputs> = 
 
 export const licenseReapplication = defineResource<ReapplyInputs, ReapplyOutputs>(
     {
-        module: "stagewise",
-        type: "LicenseReapplication",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "LicenseReapplication", version: PROVIDER_VERSION,
         replaces: ["connection", "tables"], // other tables: record anew
         updates: ["reapply"],
         whenGiven: ["rows"], // given rows changed: apply them
@@ -98,12 +96,9 @@ export const licenseReapplication = defineResource<ReapplyInputs, ReapplyOutputs
 
 export const licenseReapplicationProvider = licenseReapplication.provider;
 
+export interface LicenseReapplication extends OutputsOf<ReapplyOutputs, "recordedAt" | "reappliedAt" | "rowsReapplied"> {}
 /** This site's own identity rows, recorded once and put back whenever `reapply` changes. */
 export class LicenseReapplication extends DeclaredResource {
-    declare public readonly recordedAt: pulumi.Output<string>;
-    declare public readonly reappliedAt: pulumi.Output<string>;
-    declare public readonly rowsReapplied: pulumi.Output<number>;
-
     constructor(name: string, args: LicenseReapplicationArgs, opts: pulumi.CustomResourceOptions = {}) {
         super(licenseReapplication, name, args, opts);
     }

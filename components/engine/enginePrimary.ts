@@ -3,7 +3,7 @@
 // failover while the declared one is back shows as drift, and `up` declares the primary again.
 import * as pulumi from "@pulumi/pulumi";
 import * as units from "./unitProcesses";
-import { CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
+import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
 
 const PROVIDER_VERSION = "1";
 
@@ -14,7 +14,7 @@ export interface EnginePrimaryArgs {
     readonly timeoutSeconds?: pulumi.Input<number>;
 }
 
-interface PrimaryInputs {
+export interface PrimaryInputs {
     primary: string;
     workUrl: string;
     timeoutSeconds: number;
@@ -31,7 +31,7 @@ export interface RecoveryFigures {
     terminated: number;
 }
 
-interface PrimaryOutputs extends PrimaryInputs {
+export interface PrimaryOutputs extends PrimaryInputs {
     actingPrimary: string | null;
     lastRecovery: RecoveryFigures | null;
 }
@@ -68,9 +68,7 @@ const enginePrimaryMethods: CrudMethods<PrimaryInputs, PrimaryOutputs> = {
 
 export const enginePrimary = defineResource<PrimaryInputs, PrimaryOutputs>(
     {
-        module: "stagewise",
-        type: "EnginePrimary",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "EnginePrimary", version: PROVIDER_VERSION,
         updates: ["primary"],
         // Drift: another unit acting (after a failover) while the declared one is back; `up` declares it again.
         diffRules: async (olds) => ({ changed: (await observed(olds).catch(() => undefined))?.actingPrimary === olds.primary ? [] : ["actingPrimary"] }),
@@ -82,10 +80,8 @@ export const enginePrimary = defineResource<PrimaryInputs, PrimaryOutputs>(
 
 export const enginePrimaryProvider = enginePrimary.provider;
 
+export interface EnginePrimary extends OutputsOf<PrimaryOutputs, "actingPrimary" | "lastRecovery"> {}
 export class EnginePrimary extends DeclaredResource {
-    declare public readonly actingPrimary: pulumi.Output<string | null>;
-    declare public readonly lastRecovery: pulumi.Output<RecoveryFigures | null>;
-
     constructor(name: string, args: EnginePrimaryArgs, opts?: pulumi.CustomResourceOptions) {
         super(enginePrimary, name, { ...args, timeoutSeconds: args.timeoutSeconds ?? 60 }, opts);
     }

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as units from "./unitProcesses";
 import { changedKnown } from "../providers/diffs";
-import { CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
+import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
 
 const PROVIDER_VERSION = "1";
 
@@ -18,11 +18,11 @@ export interface EngineUnitArgs {
     readonly takeoverMs: pulumi.Input<number>;
 }
 
-interface UnitInputs extends units.EngineUnitSpec {
+export interface UnitInputs extends units.EngineUnitSpec {
     providerVersion: string;
 }
 
-interface UnitOutputs extends UnitInputs {
+export interface UnitOutputs extends UnitInputs {
     pid: number | null;
     running: boolean;
 }
@@ -61,9 +61,7 @@ const engineUnitMethods: CrudMethods<UnitInputs, UnitOutputs> = {
 
 export const engineUnit = defineResource<UnitInputs, UnitOutputs>(
     {
-        module: "stagewise",
-        type: "EngineUnit",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "EngineUnit", version: PROVIDER_VERSION,
         replaces: ["name", "stateDir"],
         updates: RESTARTING_INPUTS,
         diffRules: (olds) => ({ changed: units.unitPid(olds) === undefined ? ["running"] : [] }), // drift: `up` starts it again
@@ -76,10 +74,8 @@ export const engineUnit = defineResource<UnitInputs, UnitOutputs>(
 
 export const engineUnitProvider = engineUnit.provider;
 
+export interface EngineUnit extends OutputsOf<UnitOutputs, "pid" | "running"> {}
 export class EngineUnit extends DeclaredResource {
-    declare public readonly pid: pulumi.Output<number | null>;
-    declare public readonly running: pulumi.Output<boolean>;
-
     constructor(name: string, args: EngineUnitArgs, opts?: pulumi.CustomResourceOptions) {
         super(engineUnit, name, args, opts);
     }

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as locks from "./lockRows";
 import { sameData, UNKNOWN } from "../providers/diffs";
-import { CrudMethods, DeclaredResource, defineResource, rule } from "../providers/kit";
+import { CrudMethods, DeclaredResource, defineResource, OutputsOf, rule } from "../providers/kit";
 
 /** Bumped whenever these providers' behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -29,7 +29,7 @@ export interface AdministrativeLockArgs {
     readonly breakHeldBy?: pulumi.Input<string>;
 }
 
-interface LockInputs {
+export interface LockInputs {
     connection: string;
     scope: string;
     holder: string;
@@ -40,7 +40,7 @@ interface LockInputs {
     providerVersion: string;
 }
 
-interface LockOutputs extends LockInputs {
+export interface LockOutputs extends LockInputs {
     acquiredAt: string;
 }
 
@@ -73,9 +73,7 @@ const lockMethods: CrudMethods<LockInputs, LockOutputs> = {
 
 export const administrativeLock = defineResource<LockInputs, LockOutputs>(
     {
-        module: "stagewise",
-        type: "AdministrativeLock",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "AdministrativeLock", version: PROVIDER_VERSION,
         schema: (z) =>
             z.looseObject({
                 scope: rule(
@@ -101,13 +99,9 @@ export const administrativeLock = defineResource<LockInputs, LockOutputs>(
 
 export const administrativeLockProvider = administrativeLock.provider;
 
+export interface AdministrativeLock extends OutputsOf<LockOutputs, "scope" | "holder" | "reason" | "acquiredAt"> {}
 /** An administrative lock on a server, held by this stack for as long as the resource exists. */
 export class AdministrativeLock extends DeclaredResource {
-    declare public readonly scope: pulumi.Output<string>;
-    declare public readonly holder: pulumi.Output<string>;
-    declare public readonly reason: pulumi.Output<string>;
-    declare public readonly acquiredAt: pulumi.Output<string>;
-
     constructor(name: string, args: AdministrativeLockArgs, opts?: pulumi.CustomResourceOptions) {
         super(administrativeLock, name, args, opts);
     }
@@ -129,7 +123,7 @@ export interface LockBindingArgs {
     readonly endpoint: pulumi.Input<string>;
 }
 
-interface BindingInputs {
+export interface BindingInputs {
     productionConnection: string;
     stagingStack: string;
     stagingServer: string;
@@ -138,7 +132,7 @@ interface BindingInputs {
     providerVersion: string;
 }
 
-interface BindingOutputs extends BindingInputs {
+export interface BindingOutputs extends BindingInputs {
     boundAt: string;
 }
 
@@ -171,9 +165,7 @@ const bindingMethods: CrudMethods<BindingInputs, BindingOutputs> = {
 
 export const lockBinding = defineResource<BindingInputs, BindingOutputs>(
     {
-        module: "stagewise",
-        type: "LockBinding",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "LockBinding", version: PROVIDER_VERSION,
         replaces: ["productionConnection", "stagingStack", "stagingServer"],
         updates: ["endpoint", "stage"],
         deleteBeforeReplace: true,
@@ -185,11 +177,9 @@ export const lockBinding = defineResource<BindingInputs, BindingOutputs>(
 
 export const lockBindingProvider = lockBinding.provider;
 
+export interface LockBinding extends OutputsOf<BindingOutputs, "stagingServer" | "boundAt"> {}
 /** The record on production that a staging server is bound to it. */
 export class LockBinding extends DeclaredResource {
-    declare public readonly stagingServer: pulumi.Output<string>;
-    declare public readonly boundAt: pulumi.Output<string>;
-
     constructor(name: string, args: LockBindingArgs, opts?: pulumi.CustomResourceOptions) {
         super(lockBinding, name, args, opts);
     }
@@ -203,12 +193,12 @@ export interface BindingRegistryArgs {
     readonly connection: pulumi.Input<string>;
 }
 
-interface RegistryInputs {
+export interface RegistryInputs {
     connection: string;
     providerVersion: string;
 }
 
-interface RegistryOutputs extends RegistryInputs {
+export interface RegistryOutputs extends RegistryInputs {
     bindings: { stagingStack: string; stagingServer: string; stage: string; endpoint: string }[];
 }
 
@@ -235,9 +225,7 @@ const registryMethods: CrudMethods<RegistryInputs, RegistryOutputs> = {
 
 export const bindingRegistry = defineResource<RegistryInputs, RegistryOutputs>(
     {
-        module: "stagewise",
-        type: "BindingRegistry",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "BindingRegistry", version: PROVIDER_VERSION,
         updates: ["connection"],
         // Staging stacks bind and unbind on their own schedule: every preview compares with the live list
         // (when it can be read; a stopped server is reported by the server itself).
@@ -257,10 +245,9 @@ export const bindingRegistry = defineResource<RegistryInputs, RegistryOutputs>(
 
 export const bindingRegistryProvider = bindingRegistry.provider;
 
+export interface BindingRegistry extends OutputsOf<RegistryOutputs, "bindings"> {}
 /** Production's list of the staging servers bound to it, as of the last `up` or `refresh`. */
 export class BindingRegistry extends DeclaredResource {
-    declare public readonly bindings: pulumi.Output<RegistryOutputs["bindings"]>;
-
     constructor(name: string, args: BindingRegistryArgs, opts?: pulumi.CustomResourceOptions) {
         super(bindingRegistry, name, args, opts);
     }

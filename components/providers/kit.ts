@@ -169,3 +169,6 @@ export abstract class DeclaredResource extends pulumi.dynamic.Resource {
         super(definition.provider, name, definition.propsOf(args), definition.optionsOf(opts), definition.module, definition.type);
     }
 }
+
+/** A declared resource's output properties, typed from its outputs: `interface X extends OutputsOf<XOutputs, "a" | "b"> {}` beside `class X`. */
+export type OutputsOf<Out, K extends keyof Out> = { readonly [P in K]: pulumi.Output<Out[P]> };

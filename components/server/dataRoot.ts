@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { SHARED_DATA_BASE } from "../platform/local";
 import { PREPARED_DIR, sweepPrepared } from "./prepared";
 import type { z as zod, ZodType } from "zod";
-import { CrudMethods, DeclaredResource, defineResource, rule } from "../providers/kit";
+import { CrudMethods, DeclaredResource, defineResource, OutputsOf, rule } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "4";
@@ -21,7 +21,7 @@ export interface DataRootArgs {
     readonly osUser?: pulumi.Input<string>;
 }
 
-interface DataRootInputs {
+export interface DataRootInputs {
     path: string;
     owner: string;
     stage: string;
@@ -29,7 +29,7 @@ interface DataRootInputs {
     providerVersion: string;
 }
 
-interface DataRootOutputs extends DataRootInputs {
+export interface DataRootOutputs extends DataRootInputs {
     /** When the folder was claimed (ISO time). */
     claimedAt: string;
 }
@@ -162,9 +162,7 @@ const dataRootMethods: CrudMethods<DataRootInputs, DataRootOutputs> = {
 
 export const dataRoot = defineResource<DataRootInputs, DataRootOutputs>(
     {
-        module: "stagewise",
-        type: "DataRoot",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "DataRoot", version: PROVIDER_VERSION,
         schema: dataRootSchema,
         // Here, not only in create, so that `pulumi preview` refuses it too. The folder this resource
         // already claimed stays its own while it is replaced (a new owner deletes the old claim first).
@@ -183,12 +181,9 @@ export const dataRoot = defineResource<DataRootInputs, DataRootOutputs>(
 export const dataRootProvider = dataRoot.provider;
 
 
+export interface DataRoot extends OutputsOf<DataRootOutputs, "path" | "owner" | "claimedAt"> {}
 /** The folder under which a stage keeps its servers' data, claimed for one stack. */
 export class DataRoot extends DeclaredResource {
-    declare public readonly path: pulumi.Output<string>;
-    declare public readonly owner: pulumi.Output<string>;
-    declare public readonly claimedAt: pulumi.Output<string>;
-
     constructor(name: string, args: DataRootArgs, opts?: pulumi.CustomResourceOptions) {
         super(dataRoot, name, args, opts);
     }

@@ -11,7 +11,7 @@ import { recoverInterruptedCopy } from "../copy/stagingCopy";
 import * as standby from "../standby/hot/replication";
 import { sameData } from "../providers/diffs";
 import type { z as zod, ZodType } from "zod";
-import { absolutePath, CrudMethods, DeclaredResource, defineResource, rule } from "../providers/kit";
+import { absolutePath, CrudMethods, DeclaredResource, defineResource, OutputsOf, rule } from "../providers/kit";
 import { assertCanCreate, converge, newCluster, newPassword, rebuildAsStandby, ServerInputs, ServerOutputs } from "./serverLifecycle";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -209,9 +209,7 @@ const serverMethods: CrudMethods<ServerInputs, ServerOutputs> = {
 
 export const postgresServer = defineResource<ServerInputs, ServerOutputs>(
     {
-        module: "stagewise",
-        type: "PostgresServer",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "PostgresServer", version: PROVIDER_VERSION,
         schema: serverSchema,
         defaults: { host: "127.0.0.1", settings: {}, retain: false, role: "primary" },
         replaces: ["serverDir", "port", "osUser"],
@@ -233,20 +231,9 @@ export const postgresServer = defineResource<ServerInputs, ServerOutputs>(
 
 export const postgresServerProvider = postgresServer.provider;
 
+export interface PostgresServer extends OutputsOf<ServerOutputs, "serverName" | "host" | "port" | "serverDir" | "superuserPassword" | "applicationPassword" | "running" | "startedAt" | "systemIdentifier" | "serverVersion" | "lastSettingsChange"> {}
 /** A PostgreSQL server on this machine. */
 export class PostgresServer extends DeclaredResource {
-    declare public readonly serverName: pulumi.Output<string>;
-    declare public readonly host: pulumi.Output<string>;
-    declare public readonly port: pulumi.Output<number>;
-    declare public readonly serverDir: pulumi.Output<string>;
-    declare public readonly superuserPassword: pulumi.Output<string>;
-    declare public readonly applicationPassword: pulumi.Output<string>;
-    declare public readonly running: pulumi.Output<boolean>;
-    declare public readonly startedAt: pulumi.Output<string>;
-    declare public readonly systemIdentifier: pulumi.Output<string>;
-    declare public readonly serverVersion: pulumi.Output<string>;
-    declare public readonly lastSettingsChange: pulumi.Output<string>;
-
     constructor(name: string, args: PostgresServerArgs, opts: pulumi.CustomResourceOptions = {}) {
         super(postgresServer, name, args, opts);
     }

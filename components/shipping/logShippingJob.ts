@@ -10,7 +10,7 @@ import * as cluster from "../postgres/cluster";
 import * as shipping from "./shipper";
 import type { PrimaryEndpoint } from "../standby/hot/replication";
 import { changedKnown } from "../providers/diffs";
-import { absolutePath, CrudMethods, DeclaredResource, defineResource, rule } from "../providers/kit";
+import { absolutePath, CrudMethods, DeclaredResource, defineResource, OutputsOf, rule } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -30,7 +30,7 @@ export interface LogShippingJobArgs {
     readonly osUser?: pulumi.Input<string>;
 }
 
-interface JobInputs {
+export interface JobInputs {
     archive: string;
     receiversDir: string;
     receivers: string[];
@@ -48,7 +48,7 @@ interface ReceiverState {
     lastError: string | null;
 }
 
-interface JobOutputs extends JobInputs {
+export interface JobOutputs extends JobInputs {
     /** The primary's last archive attempt failed (pg_stat_archiver). */
     archiveFailing: boolean;
     /** Which WAL file, since when, and what to check; null while archiving works. */
@@ -160,9 +160,7 @@ const logShippingJobMethods: CrudMethods<JobInputs, JobOutputs> = {
 
 export const logShippingJob = defineResource<JobInputs, JobOutputs>(
     {
-        module: "stagewise",
-        type: "LogShippingJob",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "LogShippingJob", version: PROVIDER_VERSION,
         schema: (z) =>
             z.looseObject({
                 archive: absolutePath(z),
@@ -187,13 +185,9 @@ export const logShippingJob = defineResource<JobInputs, JobOutputs>(
 
 export const logShippingJobProvider = logShippingJob.provider;
 
+export interface LogShippingJob extends OutputsOf<JobOutputs, "archiveFailing" | "lastArchiveError" | "receiverStates" | "newestShippedLogAgeSeconds"> {}
 /** Production's log shipping: one shipper per receiving standby, and the archiver's health. */
 export class LogShippingJob extends DeclaredResource {
-    declare public readonly archiveFailing: pulumi.Output<boolean>;
-    declare public readonly lastArchiveError: pulumi.Output<string | null>;
-    declare public readonly receiverStates: pulumi.Output<Record<string, ReceiverState>>;
-    declare public readonly newestShippedLogAgeSeconds: pulumi.Output<number | null>;
-
     constructor(name: string, args: LogShippingJobArgs, opts?: pulumi.CustomResourceOptions) {
         super(logShippingJob, name, args, opts);
     }

@@ -4,7 +4,7 @@
 // and kept on delete when the primary server is retained.
 import * as pulumi from "@pulumi/pulumi";
 import * as shipping from "./shipper";
-import { absolutePath, CrudMethods, DeclaredResource, defineResource } from "../providers/kit";
+import { absolutePath, CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -18,7 +18,7 @@ export interface WalArchiveArgs {
     readonly retain?: pulumi.Input<boolean>;
 }
 
-interface ArchiveInputs {
+export interface ArchiveInputs {
     path: string;
     osUser?: string;
     retain: boolean;
@@ -48,9 +48,7 @@ const walArchiveMethods: CrudMethods<ArchiveInputs, ArchiveInputs> = {
 
 export const walArchive = defineResource<ArchiveInputs, ArchiveInputs>(
     {
-        module: "stagewise",
-        type: "WalArchive",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "WalArchive", version: PROVIDER_VERSION,
         schema: (z) => z.looseObject({ path: absolutePath(z) }),
         defaults: { retain: false },
         replaces: ["path", "osUser"],
@@ -65,10 +63,9 @@ export const walArchive = defineResource<ArchiveInputs, ArchiveInputs>(
 
 export const walArchiveProvider = walArchive.provider;
 
+export interface WalArchive extends OutputsOf<ArchiveInputs, "path"> {}
 /** The folder production's primary archives WAL into. */
 export class WalArchive extends DeclaredResource {
-    declare public readonly path: pulumi.Output<string>;
-
     constructor(name: string, args: WalArchiveArgs, opts?: pulumi.CustomResourceOptions) {
         super(walArchive, name, args, opts);
     }

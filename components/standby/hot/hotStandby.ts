@@ -9,7 +9,7 @@ import { assertPortFree } from "../../platform/ports";
 import * as standby from "./replication";
 import * as switchover from "./switchover";
 import { endpointMoved, sameData } from "../../providers/diffs";
-import { CrudMethods, DeclaredResource, defineResource } from "../../providers/kit";
+import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../../providers/kit";
 import type { ServerLocationArgs } from "../../server/location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -28,7 +28,7 @@ export interface HotStandbyArgs extends ServerLocationArgs {
     readonly settings?: pulumi.Input<Record<string, string>>;
 }
 
-interface StandbyInputs {
+export interface StandbyInputs {
     standbyName: string;
     primary: standby.PrimaryEndpoint;
     binDir: string;
@@ -42,7 +42,7 @@ interface StandbyInputs {
     providerVersion: string;
 }
 
-interface StandbyOutputs extends StandbyInputs {
+export interface StandbyOutputs extends StandbyInputs {
     slot: string;
     running: boolean;
     inRecovery: boolean;
@@ -178,9 +178,7 @@ const hotStandbyMethods: CrudMethods<StandbyInputs, StandbyOutputs> = {
 
 export const hotStandby = defineResource<StandbyInputs, StandbyOutputs>(
     {
-        module: "stagewise",
-        type: "HotStandby",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "HotStandby", version: PROVIDER_VERSION,
         defaults: { settings: {}, role: "standby", synchronous: false },
         replaces: ["serverDir", "port", "standbyName", "osUser"],
         updates: ["role", "synchronous", "settings"],
@@ -201,16 +199,9 @@ export const hotStandby = defineResource<StandbyInputs, StandbyOutputs>(
 
 export const hotStandbyProvider = hotStandby.provider;
 
+export interface HotStandby extends OutputsOf<StandbyOutputs, "host" | "port" | "slot" | "running" | "streaming" | "lagBytes" | "syncState"> {}
 /** A hot standby of a production server. */
 export class HotStandby extends DeclaredResource {
-    declare public readonly host: pulumi.Output<string>;
-    declare public readonly port: pulumi.Output<number>;
-    declare public readonly slot: pulumi.Output<string>;
-    declare public readonly running: pulumi.Output<boolean>;
-    declare public readonly streaming: pulumi.Output<boolean>;
-    declare public readonly lagBytes: pulumi.Output<number | null>;
-    declare public readonly syncState: pulumi.Output<string | null>;
-
     constructor(name: string, args: HotStandbyArgs, opts?: pulumi.CustomResourceOptions) {
         super(hotStandby, name, args, opts);
     }

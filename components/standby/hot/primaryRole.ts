@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ClusterLocation } from "../../postgres/cluster";
 import * as switchover from "./switchover";
 import { UNKNOWN } from "../../providers/diffs";
-import { CrudMethods, DeclaredResource, defineResource } from "../../providers/kit";
+import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -32,7 +32,7 @@ export interface PrimaryRoleArgs {
     readonly superuserPassword: pulumi.Input<string>;
 }
 
-interface RoleInputs {
+export interface RoleInputs {
     declared: string;
     members: GroupMember[];
     synchronous: string[];
@@ -42,7 +42,7 @@ interface RoleInputs {
     providerVersion: string;
 }
 
-interface RoleOutputs extends RoleInputs {
+export interface RoleOutputs extends RoleInputs {
     /** The member that is the primary after the last up. */
     primary: string;
     /** The last role change this resource made. */
@@ -133,9 +133,7 @@ const primaryRoleMethods: CrudMethods<RoleInputs, RoleOutputs> = {
 
 export const primaryRole = defineResource<RoleInputs, RoleOutputs>(
     {
-        module: "stagewise",
-        type: "PrimaryRole",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "PrimaryRole", version: PROVIDER_VERSION,
         schema: (z) =>
             z.looseObject({}).superRefine((inputs, ctx) => {
                 const { declared, members } = inputs as Partial<RoleInputs>;
@@ -159,12 +157,9 @@ export const primaryRole = defineResource<RoleInputs, RoleOutputs>(
 
 export const primaryRoleProvider = primaryRole.provider;
 
+export interface PrimaryRole extends OutputsOf<RoleOutputs, "primary" | "lastChange" | "replication"> {}
 /** Which member of production's replication group is the primary. */
 export class PrimaryRole extends DeclaredResource {
-    declare public readonly primary: pulumi.Output<string>;
-    declare public readonly lastChange: pulumi.Output<RoleOutputs["lastChange"]>;
-    declare public readonly replication: pulumi.Output<Record<string, switchover.ReplicaState>>;
-
     constructor(name: string, args: PrimaryRoleArgs, opts?: pulumi.CustomResourceOptions) {
         super(primaryRole, name, args, opts);
     }

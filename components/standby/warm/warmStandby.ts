@@ -7,7 +7,7 @@ import { assertPortFree } from "../../platform/ports";
 import type { PrimaryEndpoint } from "../hot/replication";
 import * as warm from "./warmReplay";
 import { endpointMoved, sameData } from "../../providers/diffs";
-import { CrudMethods, DeclaredResource, defineResource } from "../../providers/kit";
+import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../../providers/kit";
 import type { ServerLocationArgs } from "../../server/location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -22,7 +22,7 @@ export interface WarmStandbyArgs extends ServerLocationArgs {
     readonly settings: pulumi.Input<Record<string, string>>;
 }
 
-interface WarmInputs {
+export interface WarmInputs {
     standbyName: string;
     primary: PrimaryEndpoint;
     binDir: string;
@@ -34,7 +34,7 @@ interface WarmInputs {
     providerVersion: string;
 }
 
-interface WarmOutputs extends WarmInputs, warm.WarmStandbyStatus {}
+export interface WarmOutputs extends WarmInputs, warm.WarmStandbyStatus {}
 
 function specOf(props: WarmInputs): warm.WarmStandbySpec {
     return { loc: cluster.locationOf(props), primary: props.primary, settings: props.settings };
@@ -86,9 +86,7 @@ function isRunning(props: WarmInputs): boolean {
 
 export const warmStandby = defineResource<WarmInputs, WarmOutputs>(
     {
-        module: "stagewise",
-        type: "WarmStandby",
-        version: PROVIDER_VERSION,
+        module: "stagewise", type: "WarmStandby", version: PROVIDER_VERSION,
         replaces: ["serverDir", "port", "standbyName", "osUser"],
         updates: ["settings"],
         diffRules: (olds, news) => ({
@@ -104,15 +102,9 @@ export const warmStandby = defineResource<WarmInputs, WarmOutputs>(
 
 export const warmStandbyProvider = warmStandby.provider;
 
+export interface WarmStandby extends OutputsOf<WarmOutputs, "host" | "port" | "running" | "inRecovery" | "lastReplayedAt" | "lagSeconds"> {}
 /** A warm standby of a production server. */
 export class WarmStandby extends DeclaredResource {
-    declare public readonly host: pulumi.Output<string>;
-    declare public readonly port: pulumi.Output<number>;
-    declare public readonly running: pulumi.Output<boolean>;
-    declare public readonly inRecovery: pulumi.Output<boolean>;
-    declare public readonly lastReplayedAt: pulumi.Output<string | null>;
-    declare public readonly lagSeconds: pulumi.Output<number | null>;
-
     constructor(name: string, args: WarmStandbyArgs, opts?: pulumi.CustomResourceOptions) {
         super(warmStandby, name, args, opts);
     }
