@@ -39,17 +39,13 @@ export interface DatabaseCopyArgs extends ServerLocationArgs {
     readonly waitSeconds?: pulumi.Input<number>;
 }
 
-export interface CopyInputs {
+/** The resolved inputs, the server's location among them. */
+export interface CopyInputs extends cluster.ClusterLocation {
     source: CopySource;
     lockConnection: string;
     holder: string;
     stage: string;
     serverName: string;
-    binDir: string;
-    serverDir: string;
-    host: string;
-    port: number;
-    osUser?: string;
     settings: Record<string, string>;
     superuserPassword: string;
     ownerRole: string;

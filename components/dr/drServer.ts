@@ -38,14 +38,10 @@ export interface DrServerArgs extends ServerLocationArgs {
     readonly cutover: pulumi.Input<RecoveryTarget | null>;
 }
 
-export interface DrInputs {
+/** The resolved inputs, the server's location among them. */
+export interface DrInputs extends cluster.ClusterLocation {
     serverName: string;
     tier: "warm" | "cold";
-    binDir: string;
-    serverDir: string;
-    host: string;
-    port: number;
-    osUser?: string;
     backupsDir: string;
     incoming: string;
     tailFolder: string;

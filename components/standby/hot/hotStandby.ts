@@ -28,14 +28,10 @@ export interface HotStandbyArgs extends ServerLocationArgs {
     readonly settings?: pulumi.Input<Record<string, string>>;
 }
 
-export interface StandbyInputs {
+/** The resolved inputs, the server's location among them. */
+export interface StandbyInputs extends cluster.ClusterLocation {
     standbyName: string;
     primary: standby.PrimaryEndpoint;
-    binDir: string;
-    serverDir: string;
-    host: string;
-    port: number;
-    osUser?: string;
     settings: Record<string, string>;
     role: "primary" | "standby";
     synchronous: boolean;

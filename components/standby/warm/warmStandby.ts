@@ -22,14 +22,10 @@ export interface WarmStandbyArgs extends ServerLocationArgs {
     readonly settings: pulumi.Input<Record<string, string>>;
 }
 
-export interface WarmInputs {
+/** The resolved inputs, the server's location among them. */
+export interface WarmInputs extends cluster.ClusterLocation {
     standbyName: string;
     primary: PrimaryEndpoint;
-    binDir: string;
-    serverDir: string;
-    host: string;
-    port: number;
-    osUser?: string;
     settings: Record<string, string>;
     providerVersion: string;
 }
