@@ -117,8 +117,6 @@ export const adminObject = defineResource<AdminObjectInputs, AdminObjectOutputs>
     adminObjectMethods,
 );
 
-export const adminObjectProvider = adminObject.provider;
-
 export interface AdminObject extends OutputsOf<AdminObjectOutputs, "kind" | "name" | "hash" | "appliedHash" | "verified"> {}
 /** One admin object applied to a stage's work-management database and verified by reading it back. */
 export class AdminObject extends DeclaredResource {

@@ -109,8 +109,6 @@ export const backupPlan = defineResource<PlanInputs, PlanOutputs>(
     backupPlanMethods,
 );
 
-export const backupPlanProvider = backupPlan.provider;
-
 export interface BackupPlanResourceArgs {
     setsDir: string;
     mode: sets.BackupMode;
@@ -186,8 +184,6 @@ export const restoreDefinition = defineResource<RestoreInputs, RestoreOutputs>(
     },
     restoreMethods,
 );
-
-export const restoreProvider = restoreDefinition.provider;
 
 export interface RestoreArgs extends Omit<BackupPlanResourceArgs, "mode" | "intervalMs" | "keep" | "afterRestore"> {
     backup: string;

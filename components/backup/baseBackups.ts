@@ -111,8 +111,6 @@ export const baseBackups = defineResource<BackupsInputs, BackupsOutputs>(
     baseBackupsMethods,
 );
 
-export const baseBackupsProvider = baseBackups.provider;
-
 export interface BaseBackups extends OutputsOf<BackupsOutputs, "folder" | "backups"> {}
 /** Scheduled, verified base backups of a server. */
 export class BaseBackups extends DeclaredResource {

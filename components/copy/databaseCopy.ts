@@ -132,8 +132,6 @@ export const databaseCopy = defineResource<CopyInputs, CopyOutputs>(
     databaseCopyMethods,
 );
 
-export const databaseCopyProvider = databaseCopy.provider;
-
 export interface DatabaseCopy extends OutputsOf<CopyOutputs, "copiedAt" | "bytes" | "verified" | "identityRowsRestored" | "sourceSystemIdentifier" | "tables" | "trigger"> {}
 /** Production's engine databases, copied onto a staging server. */
 export class DatabaseCopy extends DeclaredResource {

@@ -171,8 +171,6 @@ export const drServer = defineResource<DrInputs, DrOutputs>(
     drServerMethods,
 );
 
-export const drServerProvider = drServer.provider;
-
 export interface DisasterRecoveryServer extends OutputsOf<DrOutputs, "state" | "running" | "inRecovery" | "replayedTo" | "report" | "serverVersion" | "systemIdentifier" | "startedAt"> {}
 /** The DR site's server: standing by (warm or cold) until cutover, then the promoted primary. */
 export class DisasterRecoveryServer extends DeclaredResource {

@@ -85,8 +85,6 @@ export const drShipping = defineResource<ShippingInputs, ShippingOutputs>(
     drShippingMethods,
 );
 
-export const drShippingProvider = drShipping.provider;
-
 export interface DrLogShipping extends OutputsOf<ShippingOutputs, "running" | "newestShipped" | "lastRunAt" | "lastError"> {}
 /** Shipping of production's archived WAL to the DR site. */
 export class DrLogShipping extends DeclaredResource {

@@ -94,8 +94,6 @@ export const licenseReapplication = defineResource<ReapplyInputs, ReapplyOutputs
     licenseReapplicationMethods,
 );
 
-export const licenseReapplicationProvider = licenseReapplication.provider;
-
 export interface LicenseReapplication extends OutputsOf<ReapplyOutputs, "recordedAt" | "reappliedAt" | "rowsReapplied"> {}
 /** This site's own identity rows, recorded once and put back whenever `reapply` changes. */
 export class LicenseReapplication extends DeclaredResource {

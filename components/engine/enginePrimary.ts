@@ -78,8 +78,6 @@ export const enginePrimary = defineResource<PrimaryInputs, PrimaryOutputs>(
     enginePrimaryMethods,
 );
 
-export const enginePrimaryProvider = enginePrimary.provider;
-
 export interface EnginePrimary extends OutputsOf<PrimaryOutputs, "actingPrimary" | "lastRecovery"> {}
 export class EnginePrimary extends DeclaredResource {
     constructor(name: string, args: EnginePrimaryArgs, opts?: pulumi.CustomResourceOptions) {

@@ -72,8 +72,6 @@ export const engineUnit = defineResource<UnitInputs, UnitOutputs>(
     engineUnitMethods,
 );
 
-export const engineUnitProvider = engineUnit.provider;
-
 export interface EngineUnit extends OutputsOf<UnitOutputs, "pid" | "running"> {}
 export class EngineUnit extends DeclaredResource {
     constructor(name: string, args: EngineUnitArgs, opts?: pulumi.CustomResourceOptions) {

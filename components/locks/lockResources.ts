@@ -97,8 +97,6 @@ export const administrativeLock = defineResource<LockInputs, LockOutputs>(
     lockMethods,
 );
 
-export const administrativeLockProvider = administrativeLock.provider;
-
 export interface AdministrativeLock extends OutputsOf<LockOutputs, "scope" | "holder" | "reason" | "acquiredAt"> {}
 /** An administrative lock on a server, held by this stack for as long as the resource exists. */
 export class AdministrativeLock extends DeclaredResource {
@@ -175,8 +173,6 @@ export const lockBinding = defineResource<BindingInputs, BindingOutputs>(
     bindingMethods,
 );
 
-export const lockBindingProvider = lockBinding.provider;
-
 export interface LockBinding extends OutputsOf<BindingOutputs, "stagingServer" | "boundAt"> {}
 /** The record on production that a staging server is bound to it. */
 export class LockBinding extends DeclaredResource {
@@ -242,8 +238,6 @@ export const bindingRegistry = defineResource<RegistryInputs, RegistryOutputs>(
     },
     registryMethods,
 );
-
-export const bindingRegistryProvider = bindingRegistry.provider;
 
 export interface BindingRegistry extends OutputsOf<RegistryOutputs, "bindings"> {}
 /** Production's list of the staging servers bound to it, as of the last `up` or `refresh`. */

@@ -183,8 +183,6 @@ export const logShippingJob = defineResource<JobInputs, JobOutputs>(
     logShippingJobMethods,
 );
 
-export const logShippingJobProvider = logShippingJob.provider;
-
 export interface LogShippingJob extends OutputsOf<JobOutputs, "archiveFailing" | "lastArchiveError" | "receiverStates" | "newestShippedLogAgeSeconds"> {}
 /** Production's log shipping: one shipper per receiving standby, and the archiver's health. */
 export class LogShippingJob extends DeclaredResource {

@@ -61,8 +61,6 @@ export const walArchive = defineResource<ArchiveInputs, ArchiveInputs>(
     walArchiveMethods,
 );
 
-export const walArchiveProvider = walArchive.provider;
-
 export interface WalArchive extends OutputsOf<ArchiveInputs, "path"> {}
 /** The folder production's primary archives WAL into. */
 export class WalArchive extends DeclaredResource {

@@ -193,8 +193,6 @@ export const hotStandby = defineResource<StandbyInputs, StandbyOutputs>(
     hotStandbyMethods,
 );
 
-export const hotStandbyProvider = hotStandby.provider;
-
 export interface HotStandby extends OutputsOf<StandbyOutputs, "host" | "port" | "slot" | "running" | "streaming" | "lagBytes" | "syncState"> {}
 /** A hot standby of a production server. */
 export class HotStandby extends DeclaredResource {

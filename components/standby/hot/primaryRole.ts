@@ -155,8 +155,6 @@ export const primaryRole = defineResource<RoleInputs, RoleOutputs>(
     primaryRoleMethods,
 );
 
-export const primaryRoleProvider = primaryRole.provider;
-
 export interface PrimaryRole extends OutputsOf<RoleOutputs, "primary" | "lastChange" | "replication"> {}
 /** Which member of production's replication group is the primary. */
 export class PrimaryRole extends DeclaredResource {

@@ -96,8 +96,6 @@ export const warmStandby = defineResource<WarmInputs, WarmOutputs>(
     warmStandbyMethods,
 );
 
-export const warmStandbyProvider = warmStandby.provider;
-
 export interface WarmStandby extends OutputsOf<WarmOutputs, "host" | "port" | "running" | "inRecovery" | "lastReplayedAt" | "lagSeconds"> {}
 /** A warm standby of a production server. */
 export class WarmStandby extends DeclaredResource {

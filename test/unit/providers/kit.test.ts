@@ -38,27 +38,28 @@ test.each<[string, object, { property: string; reason: string }[]]>([
     expect(schemaFailures(schema, inputs)).toEqual(failures);
 });
 
+// Each resource definition, whose provider object Pulumi serializes.
 const PROVIDERS: [string, string][] = [
-    ["server/postgresServer", "postgresServerProvider"],
-    ["server/dataRoot", "dataRootProvider"],
-    ["standby/hot/hotStandby", "hotStandbyProvider"],
-    ["standby/hot/primaryRole", "primaryRoleProvider"],
-    ["standby/warm/warmStandby", "warmStandbyProvider"],
-    ["shipping/logShippingJob", "logShippingJobProvider"],
-    ["shipping/walArchive", "walArchiveProvider"],
-    ["copy/databaseCopy", "databaseCopyProvider"],
-    ["locks/lockResources", "administrativeLockProvider"],
-    ["locks/lockResources", "lockBindingProvider"],
-    ["locks/lockResources", "bindingRegistryProvider"],
-    ["admin/adminObject", "adminObjectProvider"],
-    ["engine/engineUnit", "engineUnitProvider"],
-    ["engine/enginePrimary", "enginePrimaryProvider"],
-    ["backup/backupPlan", "backupPlanProvider"],
-    ["backup/backupPlan", "restoreProvider"],
-    ["backup/baseBackups", "baseBackupsProvider"],
-    ["dr/drServer", "drServerProvider"],
-    ["dr/drShipping", "drShippingProvider"],
-    ["dr/licenseReapplication", "licenseReapplicationProvider"],
+    ["server/postgresServer", "postgresServer"],
+    ["server/dataRoot", "dataRoot"],
+    ["standby/hot/hotStandby", "hotStandby"],
+    ["standby/hot/primaryRole", "primaryRole"],
+    ["standby/warm/warmStandby", "warmStandby"],
+    ["shipping/logShippingJob", "logShippingJob"],
+    ["shipping/walArchive", "walArchive"],
+    ["copy/databaseCopy", "databaseCopy"],
+    ["locks/lockResources", "administrativeLock"],
+    ["locks/lockResources", "lockBinding"],
+    ["locks/lockResources", "bindingRegistry"],
+    ["admin/adminObject", "adminObject"],
+    ["engine/engineUnit", "engineUnit"],
+    ["engine/enginePrimary", "enginePrimary"],
+    ["backup/backupPlan", "backupPlan"],
+    ["backup/backupPlan", "restoreDefinition"],
+    ["backup/baseBackups", "baseBackups"],
+    ["dr/drServer", "drServer"],
+    ["dr/drShipping", "drShipping"],
+    ["dr/licenseReapplication", "licenseReapplication"],
 ];
 
 test("every provider serializes as Pulumi does, and the loaded copy checks and diffs", () => {
@@ -67,7 +68,7 @@ test("every provider serializes as Pulumi does, and the loaded copy checks and d
         require("./runtime/typescript").register();
         const pulumi = require("@pulumi/pulumi");
         const load = async (file, name) => {
-            const serialized = await pulumi.runtime.serializeFunction(() => require("./components/" + file + ".ts")[name], { allowSecrets: true });
+            const serialized = await pulumi.runtime.serializeFunction(() => require("./components/" + file + ".ts")[name].provider, { allowSecrets: true });
             return require("require-from-string")(serialized.text).handler();
         };
         (async () => {
@@ -76,9 +77,9 @@ test("every provider serializes as Pulumi does, and the loaded copy checks and d
                 const p = await load(file, name);
                 loaded[name] = ["check", "diff", "create", "read", "update", "delete"].filter((m) => typeof p[m] === "function");
             }
-            const server = await load("server/postgresServer", "postgresServerProvider");
-            const lock = await load("locks/lockResources", "administrativeLockProvider");
-            const role = await load("standby/hot/primaryRole", "primaryRoleProvider");
+            const server = await load("server/postgresServer", "postgresServer");
+            const lock = await load("locks/lockResources", "administrativeLock");
+            const role = await load("standby/hot/primaryRole", "primaryRole");
             const lockInputs = { connection: "c", scope: "copy", holder: "p/t", stage: "test", reason: "r", providerVersion: "1" };
             console.log(JSON.stringify({
                 loaded,
@@ -93,26 +94,26 @@ test("every provider serializes as Pulumi does, and the loaded copy checks and d
     const crud = (...methods: string[]) => ["check", "diff", ...methods];
     expect(result).toEqual({
         loaded: {
-            postgresServerProvider: crud("create", "read", "update", "delete"),
-            dataRootProvider: crud("create", "read", "update", "delete"),
-            hotStandbyProvider: crud("create", "read", "update", "delete"),
-            primaryRoleProvider: crud("create", "read", "update", "delete"),
-            warmStandbyProvider: crud("create", "read", "update", "delete"),
-            logShippingJobProvider: crud("create", "read", "update", "delete"),
-            walArchiveProvider: crud("create", "read", "update", "delete"),
-            databaseCopyProvider: crud("create", "update", "delete"),
-            administrativeLockProvider: crud("create", "read", "update", "delete"),
-            lockBindingProvider: crud("create", "read", "update", "delete"),
-            bindingRegistryProvider: crud("create", "read", "update"),
-            adminObjectProvider: crud("create", "read", "update", "delete"),
-            engineUnitProvider: crud("create", "read", "update", "delete"),
-            enginePrimaryProvider: crud("create", "read", "update", "delete"),
-            backupPlanProvider: crud("create", "read", "update", "delete"),
-            restoreProvider: crud("create", "update", "delete"),
-            baseBackupsProvider: crud("create", "read", "update", "delete"),
-            drServerProvider: crud("create", "read", "update", "delete"),
-            drShippingProvider: crud("create", "read", "update", "delete"),
-            licenseReapplicationProvider: crud("create", "update"),
+            postgresServer: crud("create", "read", "update", "delete"),
+            dataRoot: crud("create", "read", "update", "delete"),
+            hotStandby: crud("create", "read", "update", "delete"),
+            primaryRole: crud("create", "read", "update", "delete"),
+            warmStandby: crud("create", "read", "update", "delete"),
+            logShippingJob: crud("create", "read", "update", "delete"),
+            walArchive: crud("create", "read", "update", "delete"),
+            databaseCopy: crud("create", "update", "delete"),
+            administrativeLock: crud("create", "read", "update", "delete"),
+            lockBinding: crud("create", "read", "update", "delete"),
+            bindingRegistry: crud("create", "read", "update"),
+            adminObject: crud("create", "read", "update", "delete"),
+            engineUnit: crud("create", "read", "update", "delete"),
+            enginePrimary: crud("create", "read", "update", "delete"),
+            backupPlan: crud("create", "read", "update", "delete"),
+            restoreDefinition: crud("create", "update", "delete"),
+            baseBackups: crud("create", "read", "update", "delete"),
+            drServer: crud("create", "read", "update", "delete"),
+            drShipping: crud("create", "read", "update", "delete"),
+            licenseReapplication: crud("create", "update"),
         },
         serverCheck: [
             { property: "binDir", reason: '"bin" is not an absolute path' },
