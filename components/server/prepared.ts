@@ -18,7 +18,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { chownToServerUser, ClusterLocation, dataDirOf, initdbArgs, programCommand } from "../postgres/cluster";
 import { processAlive, processStartTime } from "../postgres/liveness";
-import { waitUntilSync } from "../postgres/poll";
+import { waitUntil, waitUntilSync } from "../postgres/poll";
 
 /** Folder of the data root that holds prepared clusters. */
 export const PREPARED_DIR = ".stagewise-prepared";
@@ -233,13 +233,13 @@ export interface PreparedCluster {
 export async function claimPrepared(loc: ClusterLocation, server: string): Promise<PreparedCluster | undefined> {
     const dataRoot = path.dirname(loc.serverDir);
     const root = preparedRootOf(dataRoot);
-    const deadline = Date.now() + WAIT_LIMIT_MS;
-    for (;;) {
+    // Each look: a claimed cluster, "gone" (no prepared folder: nothing to sweep), "none" (nothing being prepared), or undefined (wait).
+    const look = (): PreparedCluster | "gone" | "none" | undefined => {
         let entries: string[];
         try {
             entries = fs.readdirSync(root);
         } catch {
-            return undefined;
+            return "gone";
         }
         // Only a live preparer's: the program of this very `up` (a dead one's folder is swept, never adopted).
         const candidates = entries
@@ -252,13 +252,13 @@ export async function claimPrepared(loc: ClusterLocation, server: string): Promi
                 return { dataDir: preparedDataDir(claimed), password, folder: claimed };
             }
         }
-        const stillPreparing = candidates.some(({ entry }) => entry.endsWith(".preparing"));
-        if (!stillPreparing || Date.now() > deadline) {
-            sweepPrepared(dataRoot);
-            return undefined;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        return candidates.some(({ entry }) => entry.endsWith(".preparing")) ? undefined : "none";
+    };
+    const found = await waitUntil(look, { timeoutMs: WAIT_LIMIT_MS, intervalMs: 20 }).catch(() => "none" as const);
+    if (found === "none") {
+        sweepPrepared(dataRoot);
     }
+    return typeof found === "string" ? undefined : found;
 }
 
 /** Removes an adopted cluster's folder once its data directory has moved into place. */
