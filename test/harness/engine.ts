@@ -64,7 +64,7 @@ export function throwawayWorkspace(): ThrowawayWorkspace {
             "    typescript: false", // the project's program.js loads the TypeScript (runtime/typescript.js)
             // As the project's Pulumi.yaml (nodeargs are split at spaces: without it, program.js starts initdb ahead).
             ...(/\s/.test(REPO_ROOT) ? [] : [`    nodeargs: --require ${path.join(REPO_ROOT, "runtime", "programPreload.js")}`]),
-            `main: ${path.relative(projectDir, REPO_ROOT)}`,
+            `main: ${path.join(path.relative(projectDir, REPO_ROOT), "program.js")}`, // the stack program, not the library package.json exports
             "",
         ].join("\n"),
     );
