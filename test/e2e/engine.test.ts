@@ -56,7 +56,7 @@ test("preview after a config change reports exactly that change, as the pull-req
         expect(lines.slice(-3)).toEqual(["</pre>", "</details>", ""]);
         expect(markdown).toMatch(/~ pulumi-nodejs:dynamic\/stagewise:DataRoot: \(update\)/);
         expect(markdown).toMatch(/~ stage\s*: "development" => "test"/);
-        expect(markdown).toMatch(/Resources:\n\s+~ 1 to update\n\s+10 unchanged\n/);
+        expect(markdown).toMatch(/Resources:\n\s+~ 1 to update\n\s+11 unchanged\n/);
     } finally {
         await project.stack.setConfig("stagewise:stage", { value: "development" });
     }
