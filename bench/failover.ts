@@ -14,6 +14,7 @@
 import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import type { Stack } from "@pulumi/pulumi/automation";
 import { ClusterLocation, bootstrap, dataDirOf, initCluster, startCluster, stopCluster, writeSettings } from "../components/postgres/cluster";
 import { findPostgresBinDir } from "../components/platform/local";
 import { withClient } from "../components/postgres/pg";
