@@ -4,7 +4,6 @@
 // anything past the target recovers in place (only the rest of the WAL); otherwise the newest base
 // backup before the target is restored, the warm folder set aside and put back, standing by again,
 // should that fail. Plain Node (no Pulumi).
-import * as fs from "fs";
 import * as path from "path";
 import * as cluster from "../postgres/cluster";
 import type { ClusterLocation } from "../postgres/cluster";
@@ -91,22 +90,26 @@ export function cutoverRefusal(backupsDir: string, target: RecoveryTarget, now =
 /** Copies archived WAL the DR site does not have yet into its incoming folder (copy, then link: never overwrites). */
 export function shipNow(archive: string, incoming: string, own: (file: string) => void): string[] {
     const shipped: string[] = [];
-    fs.mkdirSync(incoming, { recursive: true });
-    for (const name of fs.readdirSync(archive).filter((f) => !f.startsWith(".")).sort()) {
+    const host = hostOf({ binDir: "" }); // the WAL folders: only files are touched
+    host.makeFolder(incoming, { mode: 0o777, owned: false });
+    if (!host.exists(archive)) {
+        throw Object.assign(new Error(`ENOENT: no such file or directory, scandir '${archive}'`), { code: "ENOENT" });
+    }
+    for (const name of host.list(archive).filter((f) => !f.startsWith(".")).sort()) {
         const dest = path.join(incoming, name);
-        if (fs.existsSync(dest)) {
+        if (host.exists(dest)) {
             continue;
         }
         const temp = path.join(incoming, `.${name}.cutover`);
-        fs.copyFileSync(path.join(archive, name), temp);
+        host.copyFile(path.join(archive, name), temp);
         own(temp);
         try {
-            fs.linkSync(temp, dest);
+            host.link(temp, dest);
             shipped.push(name);
         } catch (err) {
             if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err; // the shipper was quicker
         } finally {
-            fs.rmSync(temp, { force: true });
+            host.remove(temp);
         }
     }
     return shipped;
@@ -124,7 +127,7 @@ export async function cutOver(req: CutoverRequest): Promise<CutoverReport> {
     const paused = req.standingBy ? await pauseReplay(req) : false;
     const tailOfLog = await saveTailOfLog({ primary: req.production, primaryDataDir: req.productionDataDir, archive: req.archive, tailFolder: req.tailFolder, own });
     progress(`tail of the log: ${tailOfLog.detail}`);
-    if (fs.existsSync(req.archive)) {
+    if (hostOf({ binDir: "" }).exists(req.archive)) {
         progress(`shipped ${shipNow(req.archive, req.incoming, own).length} archived WAL file(s) not shipped yet`);
     }
     const inPlace = paused ? await recoverInPlace(req, progress) : undefined;

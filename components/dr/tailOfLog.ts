@@ -4,8 +4,8 @@
 // archived yet are copied out of its pg_wal — into a folder of the DR site's own, never into the
 // archive, so the old primary's archiver can still archive its complete segments should it return.
 // Plain Node (no Pulumi), plain functions.
-import * as fs from "fs";
 import * as path from "path";
+import { hostOf } from "../platform/local";
 import { withClient } from "../postgres/pg";
 import { waitUntil } from "../postgres/poll";
 import type { SourceServer } from "../backup/pitrBackups";
@@ -49,7 +49,7 @@ export async function saveTailOfLog(req: TailOfLogRequest): Promise<TailOfLog> {
             unreachable = (err as Error).message;
         }
     }
-    if (req.primaryDataDir && fs.existsSync(path.join(req.primaryDataDir, "pg_wal"))) {
+    if (req.primaryDataDir && filesHost().exists(path.join(req.primaryDataDir, "pg_wal"))) {
         const segments = copyUnarchivedSegments(req.primaryDataDir, req.archive, req.tailFolder, req.own);
         return {
             method: "copied",
@@ -76,7 +76,7 @@ async function archiveTail(primary: SourceServer, archive: string, timeoutMs: nu
     let archiver: { last_archived_wal: string | null; last_failed_wal: string | null; last_failed_time: Date | null } | undefined;
     const archived = async () => {
         archiver = await withClient(connection, async (c) => (await c.query("SELECT last_archived_wal, last_failed_wal, last_failed_time FROM pg_stat_archiver")).rows[0]);
-        return fs.existsSync(path.join(archive, segment)) || Boolean(archiver!.last_archived_wal && archiver!.last_archived_wal >= segment);
+        return filesHost().exists(path.join(archive, segment)) || Boolean(archiver!.last_archived_wal && archiver!.last_archived_wal >= segment);
     };
     const failure = () => {
         const failing = archiver?.last_failed_wal ? `; its archiver last failed on ${archiver.last_failed_wal} at ${archiver.last_failed_time}` : "";
@@ -91,27 +91,33 @@ async function archiveTail(primary: SourceServer, archive: string, timeoutMs: nu
  * written) and newer than the newest archived one into `tailFolder`, atomically; returns their names.
  */
 export function copyUnarchivedSegments(dataDir: string, archive: string, tailFolder: string, own: (file: string) => void = () => undefined): string[] {
+    const host = filesHost();
     const walDir = path.join(dataDir, "pg_wal");
-    const archived = fs.existsSync(archive) ? fs.readdirSync(archive).filter((f) => SEGMENT.test(f)).sort() : [];
+    if (!host.exists(walDir)) {
+        throw Object.assign(new Error(`ENOENT: no such file or directory, scandir '${walDir}'`), { code: "ENOENT" });
+    }
+    const archived = host.list(archive).filter((f) => SEGMENT.test(f)).sort();
     const newestArchived = archived[archived.length - 1] ?? "";
-    const candidates = fs.readdirSync(walDir).filter((f) => SEGMENT.test(f) && f > newestArchived);
-    const ready = new Set(
-        fs.existsSync(path.join(walDir, "archive_status"))
-            ? fs.readdirSync(path.join(walDir, "archive_status")).filter((f) => f.endsWith(".ready")).map((f) => f.replace(/\.ready$/, ""))
-            : [],
-    );
+    const candidates = host.list(walDir).filter((f) => SEGMENT.test(f) && f > newestArchived);
+    const ready = new Set(host.list(path.join(walDir, "archive_status")).filter((f) => f.endsWith(".ready")).map((f) => f.replace(/\.ready$/, "")));
     // Preallocated (recycled) segments carry old content under future names: the one being written is the newest by time.
-    const beingWritten = candidates.sort((a, b) => fs.statSync(path.join(walDir, b)).mtimeMs - fs.statSync(path.join(walDir, a)).mtimeMs)[0];
+    const modified = (name: string) => host.facts(path.join(walDir, name))!.modifiedAt.getTime();
+    const beingWritten = candidates.sort((a, b) => modified(b) - modified(a))[0];
     const chosen = candidates.filter((f) => ready.has(f) || f === beingWritten).sort();
-    fs.mkdirSync(tailFolder, { recursive: true });
+    host.makeFolder(tailFolder, { mode: 0o777, owned: false });
     own(tailFolder);
     for (const name of chosen) {
         const temp = path.join(tailFolder, `.${name}.tmp`);
-        fs.copyFileSync(path.join(walDir, name), temp);
+        host.copyFile(path.join(walDir, name), temp);
         own(temp);
-        fs.renameSync(temp, path.join(tailFolder, name));
+        host.rename(temp, path.join(tailFolder, name));
     }
     return chosen;
+}
+
+/** The host of the WAL folders, where only files are touched: this machine. */
+function filesHost() {
+    return hostOf({ binDir: "" });
 }
 
 /** Creates a named restore point on the primary (pg_create_restore_point) and returns its WAL position. */

@@ -254,6 +254,14 @@ export class LocalHost implements Host {
         return Number(out.split(/\s/)[0]);
     }
 
+    copyFile(from: string, to: string): void {
+        fs.copyFileSync(from, to);
+    }
+
+    link(from: string, to: string): void {
+        fs.linkSync(from, to);
+    }
+
     copyTree(from: string, to: string): void {
         childProcess.execFileSync("cp", ["-a", from, to]);
     }

@@ -205,6 +205,10 @@ export interface Host {
     syncFolder(dir: string): void;
     /** Bytes under a folder. */
     folderBytes(dir: string): number;
+    /** Copies one file on this host (its mode kept, the copy the deployer's). */
+    copyFile(from: string, to: string): void;
+    /** Gives a file a second name; fails with code EEXIST when `to` is there (never overwrites). */
+    link(from: string, to: string): void;
     /** Copies a folder whole on this host, keeping modes and owners (cp -a). */
     copyTree(from: string, to: string): void;
     /** Gives an existing file or folder to the servers' OS user. */
