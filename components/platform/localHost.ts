@@ -280,6 +280,7 @@ export class LocalHost implements Host {
         // detached: its own session, so it outlives the deployment (and the engine's provider process group).
         const child = childProcess.spawn(command, [...args], { cwd: options.cwd, detached: true, stdio: ["ignore", log, log], env: options.env, ...(ids ?? {}) });
         fs.closeSync(log);
+        child.on("error", () => undefined); // a program that cannot start: reported below, not as an unhandled event
         child.unref();
         if (child.pid === undefined) {
             throw new Error(`${options.what ?? command} could not be started`);

@@ -122,3 +122,49 @@ describe("LocalHost files", () => {
         expect(() => host.readText(path.join(dir, "z"))).toThrow(expect.objectContaining({ code: "ENOENT" }));
     });
 });
+
+describe("LocalHost exclusive writes, links and processes", () => {
+    let dir: string;
+    const host = new LocalHost({ binDir: "/nonexistent" });
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "stagewise-host-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    test("an exclusive write fails with EEXIST when the file is there, keeping it, and leaves no temporary file", () => {
+        const journal = path.join(dir, "journal.json");
+        host.writeFile(journal, "first\n", { exclusive: true, durable: true });
+        expect(() => host.writeFile(journal, "second\n", { exclusive: true })).toThrow(expect.objectContaining({ code: "EEXIST" }));
+        expect(host.readText(journal)).toBe("first\n");
+        expect(host.list(dir)).toEqual(["journal.json"]);
+    });
+
+    test("copyFile keeps the mode; link never overwrites", () => {
+        const from = path.join(dir, "segment");
+        fs.writeFileSync(from, "wal", { mode: 0o640 });
+        host.copyFile(from, path.join(dir, "copy"));
+        expect(fs.statSync(path.join(dir, "copy")).mode & 0o777).toBe(0o640);
+        host.link(path.join(dir, "copy"), path.join(dir, "linked"));
+        expect(host.readText(path.join(dir, "linked"))).toBe("wal");
+        expect(() => host.link(from, path.join(dir, "linked"))).toThrow(expect.objectContaining({ code: "EEXIST" }));
+    });
+
+    test("a detached process is found by its arguments and environment, and ends on a signal", async () => {
+        const started = host.startDetached("sleep", ["300"], {
+            logFile: path.join(dir, "sleep.log"),
+            env: { PATH: process.env.PATH ?? "/usr/bin:/bin", STAGEWISE_TEST_MARK: "kit" },
+        });
+        try {
+            expect(host.isAlive(started)).toBe(true);
+            expect(host.commandOf(started.pid)).toEqual(["sleep", "300", ""]);
+            expect(host.environmentOf(started.pid)).toContain("STAGEWISE_TEST_MARK=kit");
+            expect(host.isAlive({ pid: started.pid, startTime: "not its start time" })).toBe(false);
+        } finally {
+            host.signal(started.pid, "SIGKILL");
+        }
+        await waitUntil(() => !host.isAlive(started), { timeoutMs: 10_000, intervalMs: 20, failure: "sleep did not end" });
+        expect(host.commandOf(started.pid)).toBeUndefined();
+    });
+
+    test("a program that cannot start is named in the error", () => {
+        expect(() => host.startDetached(path.join(dir, "missing"), [], { logFile: path.join(dir, "x.log"), what: "the shipper" })).toThrow("the shipper could not be started");
+    });
+});
