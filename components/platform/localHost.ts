@@ -249,6 +249,15 @@ export class LocalHost implements Host {
         fs.rmSync(target, { recursive: true, force: true });
     }
 
+    removeIfEmpty(dir: string): boolean {
+        try {
+            fs.rmdirSync(dir);
+            return true;
+        } catch {
+            return false;
+        }
+    }
+
     folderBytes(dir: string): number {
         const out = childProcess.execFileSync("du", ["-sb", dir], { encoding: "utf8" });
         return Number(out.split(/\s/)[0]);

@@ -201,6 +201,8 @@ export interface Host {
     rename(from: string, to: string): void;
     /** Removes a file or a whole folder; nothing when it is missing. */
     remove(target: string): void;
+    /** Removes a folder only when it is empty; false when it is not (or is gone). */
+    removeIfEmpty(dir: string): boolean;
     /** Syncs a folder's entries to disk (after renames that must survive a crash). */
     syncFolder(dir: string): void;
     /** Bytes under a folder. */

@@ -14,10 +14,10 @@
 // Plain Node (no Pulumi), so the program, the provider and tests share it.
 import * as childProcess from "child_process";
 import * as crypto from "crypto";
-import * as fs from "fs";
 import * as path from "path";
-import { chownToServerUser, ClusterLocation, dataDirOf, initdbArgs, programCommand } from "../postgres/cluster";
-import { processAlive, processStartTime } from "../postgres/liveness";
+import { ClusterLocation, dataDirOf, hostOfServer, initdbArgs, programCommand } from "../postgres/cluster";
+import { processStartTime } from "../postgres/liveness";
+import { hostOf } from "../platform/local";
 import { waitUntil, waitUntilSync } from "../postgres/poll";
 
 /** Folder of the data root that holds prepared clusters. */
@@ -58,7 +58,7 @@ function preparedDataDir(folder: string): string {
 
 function readPreparer(dir: string): Preparer | undefined {
     try {
-        return JSON.parse(fs.readFileSync(path.join(dir, "preparer.json"), "utf8")) as Preparer;
+        return JSON.parse(filesHost().readText(path.join(dir, "preparer.json"))) as Preparer;
     } catch {
         return undefined;
     }
@@ -67,7 +67,7 @@ function readPreparer(dir: string): Preparer | undefined {
 /** Renames `from` to `to`; false when another process renamed or removed it first. */
 function takeOver(from: string, to: string): boolean {
     try {
-        fs.renameSync(from, to);
+        filesHost().rename(from, to);
         return true;
     } catch {
         return false;
@@ -79,7 +79,7 @@ function discard(dir: string): void {
     const doomed = dir.endsWith(".discard") ? dir : `${dir.replace(/\.(preparing|ready|claimed-\d+)$/, "")}.discard`;
     if (dir === doomed || takeOver(dir, doomed)) {
         try {
-            fs.rmSync(doomed, { recursive: true, force: true });
+            filesHost().remove(doomed);
         } catch {
             // another sweep is removing it too
         }
@@ -94,7 +94,7 @@ export function sweepPrepared(dataRoot: string, everything = false): void {
     const root = preparedRootOf(dataRoot);
     let entries: string[];
     try {
-        entries = fs.readdirSync(root);
+        entries = filesHost().list(root);
     } catch {
         return;
     }
@@ -102,32 +102,31 @@ export function sweepPrepared(dataRoot: string, everything = false): void {
         const dir = path.join(root, entry);
         const claimer = /\.claimed-(\d+)$/.exec(entry);
         const preparer = readPreparer(dir);
-        const alive = claimer ? processStartTime(Number(claimer[1])) !== null : preparer !== undefined && processAlive(preparer.pid, preparer.pidStartTime);
+        const alive = claimer
+            ? filesHost().isAlive({ pid: Number(claimer[1]), startTime: null })
+            : preparer !== undefined && filesHost().isAlive({ pid: preparer.pid, startTime: preparer.pidStartTime });
         if (everything || entry.endsWith(".discard") || !alive) {
             discard(dir);
         }
     }
-    try {
-        fs.rmdirSync(root); // only when empty
-    } catch {
-        // something is still being prepared, or the folder is already gone
-    }
+    filesHost().removeIfEmpty(root); // not while something is still being prepared
 }
 
 /** Whether the program may write into `dataRoot`: missing, empty, or claimed by this stack (never someone else's folder). */
 function dataRootIsOurs(spec: PrepareSpec): boolean {
-    if (!fs.existsSync(spec.dataRoot)) {
+    const host = filesHost();
+    if (!host.exists(spec.dataRoot)) {
         return true;
     }
     const marker = path.join(spec.dataRoot, spec.dataRootMarker);
-    if (fs.existsSync(marker)) {
+    if (host.exists(marker)) {
         try {
-            return (JSON.parse(fs.readFileSync(marker, "utf8")) as { owner?: string }).owner === spec.owner;
+            return (JSON.parse(host.readText(marker)) as { owner?: string }).owner === spec.owner;
         } catch {
             return false;
         }
     }
-    return fs.readdirSync(spec.dataRoot).every((entry) => entry === PREPARED_DIR);
+    return host.list(spec.dataRoot).every((entry) => entry === PREPARED_DIR);
 }
 
 /** The clusters this process is preparing (folder name without state, and its initdb), removed at exit unless a create adopted them. */
@@ -135,6 +134,9 @@ const ownFolders = new Map<string, childProcess.ChildProcess>();
 /** Data roots this process made itself: removed at exit when still empty (no DataRoot claimed them). */
 const madeDataRoots = new Set<string>();
 let exitHookInstalled = false;
+
+/** The host of the prepared folders, where only files are touched: this machine. */
+const filesHost = () => hostOf({ binDir: "" });
 
 /** Stops an initdb still running (runuser passes SIGTERM on, initdb then removes what it wrote) and waits for it, at most 5 s. */
 function stopAndWait(pid: number): void {
@@ -157,18 +159,14 @@ function discardOwnAtExit(): void {
             stopAndWait(initdb.pid);
         }
         for (const state of [".preparing", ".ready"]) {
-            if (fs.existsSync(base + state)) {
+            if (filesHost().exists(base + state)) {
                 discard(base + state);
             }
         }
         sweepPrepared(path.dirname(path.dirname(base)));
     }
     for (const dataRoot of madeDataRoots) {
-        try {
-            fs.rmdirSync(dataRoot); // only when empty
-        } catch {
-            // claimed by its DataRoot, or still holding a cluster being removed
-        }
+        filesHost().removeIfEmpty(dataRoot); // not when claimed by its DataRoot, or still holding a cluster being removed
     }
 }
 
@@ -177,7 +175,7 @@ function discardOwnAtExit(): void {
  * nothing) when it should not: the server's folder exists, or the data root is not this stack's.
  */
 export function prepareCluster(spec: PrepareSpec): boolean {
-    if (fs.existsSync(path.join(spec.dataRoot, spec.server)) || !dataRootIsOurs(spec)) {
+    if (filesHost().exists(path.join(spec.dataRoot, spec.server)) || !dataRootIsOurs(spec)) {
         return false;
     }
     const loc: ClusterLocation = { binDir: spec.binDir, serverDir: spec.dataRoot, host: "", port: 0, osUser: spec.osUser };
@@ -185,21 +183,18 @@ export function prepareCluster(spec: PrepareSpec): boolean {
     const root = preparedRootOf(spec.dataRoot);
     const base = path.join(root, `${spec.server}-${crypto.randomBytes(6).toString("hex")}`);
     const dir = `${base}.preparing`;
+    const host = hostOfServer(loc);
     try {
-        if (!fs.existsSync(spec.dataRoot)) {
-            fs.mkdirSync(spec.dataRoot, { recursive: true, mode: 0o755 });
+        if (!host.exists(spec.dataRoot)) {
+            host.makeFolder(spec.dataRoot, { mode: 0o755 });
             madeDataRoots.add(spec.dataRoot);
-            chownToServerUser(loc, spec.dataRoot);
         }
-        fs.mkdirSync(root, { recursive: true, mode: 0o700 });
-        chownToServerUser(loc, root);
-        fs.mkdirSync(dir, { mode: 0o700 });
-        chownToServerUser(loc, dir);
+        host.makeFolder(root);
+        host.makeFolder(dir);
         const preparer: Preparer = { server: spec.server, binDir: spec.binDir, osUser: spec.osUser, pid: process.pid, pidStartTime: processStartTime(process.pid) };
-        fs.writeFileSync(path.join(dir, "preparer.json"), JSON.stringify(preparer) + "\n", { mode: 0o600 });
+        host.writeFile(path.join(dir, "preparer.json"), JSON.stringify(preparer) + "\n", { mode: 0o600, owned: false });
         const pwfile = path.join(dir, "password");
-        fs.writeFileSync(pwfile, crypto.randomBytes(24).toString("base64url") + "\n", { mode: 0o600 });
-        chownToServerUser(loc, pwfile);
+        host.writeFile(pwfile, crypto.randomBytes(24).toString("base64url") + "\n", { mode: 0o600 });
         const [cmd, argv] = programCommand(loc, "initdb", initdbArgs(preparedDataDir(dir), pwfile));
         const child = childProcess.spawn(cmd, argv, { cwd: dir, stdio: "ignore" });
         ownFolders.set(base, child);
@@ -237,18 +232,21 @@ export async function claimPrepared(loc: ClusterLocation, server: string): Promi
     const look = (): PreparedCluster | "gone" | "none" | undefined => {
         let entries: string[];
         try {
-            entries = fs.readdirSync(root);
+            if (!filesHost().exists(root)) {
+                return "gone";
+            }
+            entries = filesHost().list(root);
         } catch {
             return "gone";
         }
         // Only a live preparer's: the program of this very `up` (a dead one's folder is swept, never adopted).
         const candidates = entries
             .map((entry) => ({ entry, preparer: readPreparer(path.join(root, entry)) }))
-            .filter(({ preparer: p }) => p !== undefined && p.server === server && p.binDir === loc.binDir && p.osUser === loc.osUser && processAlive(p.pid, p.pidStartTime));
+            .filter(({ preparer: p }) => p !== undefined && p.server === server && p.binDir === loc.binDir && p.osUser === loc.osUser && filesHost().isAlive({ pid: p.pid, startTime: p.pidStartTime }));
         for (const { entry } of candidates.filter(({ entry }) => entry.endsWith(".ready"))) {
             const claimed = path.join(root, entry.replace(/\.ready$/, `.claimed-${process.pid}`));
             if (takeOver(path.join(root, entry), claimed)) {
-                const password = fs.readFileSync(path.join(claimed, "password"), "utf8").trim();
+                const password = filesHost().readText(path.join(claimed, "password")).trim();
                 return { dataDir: preparedDataDir(claimed), password, folder: claimed };
             }
         }
