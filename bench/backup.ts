@@ -6,14 +6,13 @@ import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { listBackupSets, restoreBackupSet, takeBackupSet, StageServerRef } from "../components/backup/backupSets";
-import { bootstrap, chownToServerUser, ClusterLocation, dataDirOf, initCluster, runProgram, startCluster, stopCluster, writeSettings } from "../components/postgres/cluster";
-import { DATABASE_ROLES, referenceSchemaSql } from "../components/engine/referenceSchema";
-import { clusterLocation, removeCluster, tempDir } from "../test/harness/postgres";
+import { bootstrap, chownToServerUser, ClusterLocation, dataDirOf, runProgram, startCluster, stopCluster } from "../components/postgres/cluster";
+import { DATABASE_ROLES } from "../components/engine/referenceSchema";
+import { clusterLocation, engineBootstrap, removeCluster, runCluster, tempDir } from "../test/harness/postgres";
 import { seedBusinessDocuments } from "./seed";
 
 const MB = Number(process.env.BENCH_MB ?? 200);
 const PASSWORD = "bench-super";
-const TABLES = { server: { schema: "Server", table: "Server" }, licenseKey: { schema: "HostServer", table: "LicenseKey" } };
 
 async function timed(work: () => unknown): Promise<number> {
     const started = process.hrtime.bigint();
@@ -36,14 +35,8 @@ async function main(): Promise<void> {
     const root = tempDir("stagewise-bench-backup-");
     const loc = await clusterLocation(root, "db");
     try {
-        initCluster(loc, PASSWORD);
-        writeSettings(loc, {});
-        startCluster(loc);
-        await bootstrap(loc, PASSWORD, {
-            ownerRole: "engine",
-            ownerPassword: "bench-engine",
-            databases: DATABASE_ROLES.map((role) => ({ name: role, schemaSql: referenceSchemaSql(role, TABLES) })),
-        });
+        runCluster(loc, PASSWORD);
+        await bootstrap(loc, PASSWORD, engineBootstrap("bench-engine"));
         await seedBusinessDocuments(loc, PASSWORD, MB);
         const megabytes = Number(childProcess.execFileSync("du", ["-sm", dataDirOf(loc)], { encoding: "utf8" }).split("\t")[0]);
 

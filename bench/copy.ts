@@ -7,26 +7,18 @@
 import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { bootstrap, chownToServerUser, ClusterLocation, initCluster, startCluster, writeSettings } from "../components/postgres/cluster";
+import { bootstrap, chownToServerUser, ClusterLocation } from "../components/postgres/cluster";
 import { copyDatabases } from "../components/copy/stagingCopy";
-import { DATABASE_ROLES, referenceSchemaSql } from "../components/engine/referenceSchema";
-import { clusterLocation, removeCluster, tempDir } from "../test/harness/postgres";
+import { DATABASE_ROLES } from "../components/engine/referenceSchema";
+import { engineBootstrap, removeCluster, startedCluster, tempDir, ENGINE_TABLES } from "../test/harness/postgres";
 import { seedBusinessDocuments } from "./seed";
 
 const MB = Number(process.env.BENCH_MB ?? 200);
 const PASSWORD = "bench-super";
-const TABLES = { server: { schema: "Server", table: "Server" }, licenseKey: { schema: "HostServer", table: "LicenseKey" } };
 
 async function server(root: string, name: string): Promise<ClusterLocation> {
-    const loc = await clusterLocation(root, name);
-    initCluster(loc, PASSWORD);
-    writeSettings(loc, {});
-    startCluster(loc);
-    await bootstrap(loc, PASSWORD, {
-        ownerRole: "engine",
-        ownerPassword: "bench-engine",
-        databases: DATABASE_ROLES.map((role) => ({ name: role, schemaSql: referenceSchemaSql(role, TABLES) })),
-    });
+    const loc = await startedCluster(root, PASSWORD, {}, name);
+    await bootstrap(loc, PASSWORD, engineBootstrap("bench-engine"));
     return loc;
 }
 
@@ -84,7 +76,7 @@ async function main(): Promise<void> {
                 ownerRole: "engine",
                 ownerPassword: "bench-engine",
                 databases: [...DATABASE_ROLES],
-                identity: { database: "config", tables: [TABLES.server, TABLES.licenseKey] },
+                identity: { database: "config", tables: [ENGINE_TABLES.server, ENGINE_TABLES.licenseKey] },
             });
             stagewise = Number(process.hrtime.bigint() - started) / 1e6;
         }

@@ -4,7 +4,8 @@ import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ClusterLocation, chownToServerUser, stopCluster } from "../../components/postgres/cluster";
+import { Bootstrap, ClusterLocation, chownToServerUser, initCluster, startCluster, stopCluster, writeSettings } from "../../components/postgres/cluster";
+import { DATABASE_ROLES, EngineTables, referenceSchemaSql } from "../../components/engine/referenceSchema";
 import { findPostgresBinDir, serverOsUser } from "../../components/platform/local";
 import { withClient } from "../../components/postgres/pg";
 import { freePort } from "./engine";
@@ -28,6 +29,38 @@ export async function clusterLocation(root: string, name = "db"): Promise<Cluste
     fs.mkdirSync(loc.serverDir, { mode: 0o700 });
     chownToServerUser(loc, loc.serverDir);
     return loc;
+}
+
+/** initdb with `superuserPassword`, the given settings, then start: a running cluster at `loc`. */
+export function runCluster(loc: ClusterLocation, superuserPassword: string, settings: Record<string, string> = {}): void {
+    initCluster(loc, superuserPassword);
+    writeSettings(loc, settings);
+    startCluster(loc);
+}
+
+/** A new cluster folder under `root` (see clusterLocation), initialised, configured and started. */
+export async function startedCluster(root: string, superuserPassword: string, settings: Record<string, string> = {}, name = "db"): Promise<ClusterLocation> {
+    const loc = await clusterLocation(root, name);
+    runCluster(loc, superuserPassword, settings);
+    return loc;
+}
+
+/** The engine's identity tables, as the reference schema names them. */
+export const ENGINE_TABLES: EngineTables = { server: { schema: "Server", table: "Server" }, licenseKey: { schema: "HostServer", table: "LicenseKey" } };
+
+/** What bootstrap makes for the engine: its three databases with the reference schema, owned by role engine. */
+export function engineBootstrap(ownerPassword: string, tables: EngineTables = ENGINE_TABLES): Bootstrap {
+    return {
+        ownerRole: "engine",
+        ownerPassword,
+        databases: DATABASE_ROLES.map((role) => ({ name: role, schemaSql: referenceSchemaSql(role, tables) })),
+    };
+}
+
+/** Removes the cluster (see removeCluster) and then the whole folder `root`. */
+export function removeClusterAndRoot(loc: ClusterLocation, root: string): void {
+    removeCluster(loc);
+    fs.rmSync(root, { recursive: true, force: true });
 }
 
 /** Stops the cluster if it runs and removes its folder; never throws. */

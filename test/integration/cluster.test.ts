@@ -10,14 +10,12 @@ import {
     clusterStatus,
     connect,
     dataDirOf,
-    initCluster,
     liveFacts,
     startCluster,
     stopCluster,
-    writeSettings,
     ClusterLocation,
 } from "../../components/postgres/cluster";
-import { clusterLocation, removeCluster, tempDir } from "../harness/postgres";
+import { removeClusterAndRoot, startedCluster, tempDir } from "../harness/postgres";
 
 jest.setTimeout(120_000);
 
@@ -27,16 +25,10 @@ let loc: ClusterLocation;
 
 beforeAll(async () => {
     root = tempDir("stagewise-cluster-");
-    loc = await clusterLocation(root);
-    initCluster(loc, PASSWORD);
-    writeSettings(loc, { work_mem: "4MB" });
-    startCluster(loc);
+    loc = await startedCluster(root, PASSWORD, { work_mem: "4MB" });
 });
 
-afterAll(() => {
-    removeCluster(loc);
-    fs.rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => removeClusterAndRoot(loc, root));
 
 test("initdb enabled data checksums and SCRAM, and the server listens on its loopback port", async () => {
     const client = await connect(loc, PASSWORD);

@@ -9,11 +9,9 @@ import {
     clusterStatus,
     connect,
     dataDirOf,
-    initCluster,
     liveFacts,
     startCluster,
     stopCluster,
-    writeSettings,
     ClusterLocation,
 } from "../../components/postgres/cluster";
 import {
@@ -24,8 +22,7 @@ import {
     CopyRequest,
     TableFigures,
 } from "../../components/copy/stagingCopy";
-import { referenceSchemaSql, DATABASE_ROLES } from "../../components/engine/referenceSchema";
-import { clusterLocation, processesMentioning, removeCluster, tempDir } from "../harness/postgres";
+import { clusterLocation, engineBootstrap, processesMentioning, removeCluster, runCluster, tempDir, ENGINE_TABLES } from "../harness/postgres";
 
 jest.setTimeout(300_000);
 
@@ -35,7 +32,6 @@ const PROD_SUPER = "prod-superuser-pw";
 const PROD_ENGINE = "prod-engine-pw";
 const TEST_SUPER = "test-superuser-pw:with\\odd:chars";
 const TEST_ENGINE = "test-engine-pw";
-const ENGINE_TABLES = { server: { schema: "Server", table: "Server" }, licenseKey: { schema: "HostServer", table: "LicenseKey" } };
 const DATABASES = ["work", "business", "config"];
 const PROD_SETTINGS = { work_mem: "16MB", shared_buffers: "32MB" };
 const TEST_SETTINGS = { work_mem: "8MB" };
@@ -51,14 +47,8 @@ const messages: string[] = [];
 const children: ChildProcess[] = [];
 
 async function createServer(loc: ClusterLocation, superPw: string, enginePw: string, settings: Record<string, string>): Promise<void> {
-    initCluster(loc, superPw);
-    writeSettings(loc, settings);
-    startCluster(loc);
-    await bootstrap(loc, superPw, {
-        ownerRole: "engine",
-        ownerPassword: enginePw,
-        databases: DATABASE_ROLES.map((role) => ({ name: role, schemaSql: referenceSchemaSql(role, ENGINE_TABLES) })),
-    });
+    runCluster(loc, superPw, settings);
+    await bootstrap(loc, superPw, engineBootstrap(enginePw));
 }
 
 async function sql<T = Record<string, unknown>>(loc: ClusterLocation, password: string, database: string, text: string): Promise<T[]> {

@@ -1,12 +1,11 @@
 // The identity rows shared by LicenseReapplication and the staging copy (engine/identityRows.ts),
 // against a real server: what is read comes back exactly, identity and generated columns included,
 // and a failed put-back changes nothing.
-import * as fs from "fs";
-import { bootstrap, initCluster, startCluster, writeSettings } from "../../components/postgres/cluster";
+import { bootstrap } from "../../components/postgres/cluster";
 import type { ClusterLocation } from "../../components/postgres/cluster";
 import { readIdentityRows, replaceIdentityRows } from "../../components/engine/identityRows";
 import { withClient } from "../../components/postgres/pg";
-import { clusterLocation, removeCluster, tempDir } from "../harness/postgres";
+import { removeClusterAndRoot, startedCluster, tempDir } from "../harness/postgres";
 
 const PASSWORD = "identity-super";
 const TABLES = [
@@ -20,10 +19,7 @@ const on = (sql: string) => withClient(config(), async (c) => (await c.query(sql
 
 beforeAll(async () => {
     root = tempDir("stagewise-identity-");
-    loc = await clusterLocation(root);
-    initCluster(loc, PASSWORD);
-    writeSettings(loc, {});
-    startCluster(loc);
+    loc = await startedCluster(root, PASSWORD);
     await bootstrap(loc, PASSWORD, { ownerRole: "engine", ownerPassword: "app", databases: [{ name: "config", schemaSql: "" }] });
     await on(`
         CREATE SCHEMA "Server"; CREATE SCHEMA "HostServer";
@@ -34,10 +30,7 @@ beforeAll(async () => {
         INSERT INTO "HostServer"."LicenseKey" VALUES (1, 'LIC-DR', '2027-01-31 00:00:00+00');`);
 });
 
-afterAll(() => {
-    removeCluster(loc);
-    fs.rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => removeClusterAndRoot(loc, root));
 
 const current = () =>
     on(`SELECT s."Id", s."Name", s.r, s."Upper", k."Key", k."ValidUntil"::text AS "ValidUntil"

@@ -1,9 +1,8 @@
 // The committed list of setting names (components/config/pgSettingNames.ts) against a real server's
 // pg_settings: a stale list fails here (regenerate it with scripts/pg-setting-names.ts).
-import * as fs from "fs";
-import { ClusterLocation, connect, initCluster, startCluster, writeSettings } from "../../components/postgres/cluster";
+import { ClusterLocation, connect } from "../../components/postgres/cluster";
 import { PG_READ_ONLY_SETTING_NAMES, PG_SETTING_NAMES, PG_SETTING_NAMES_MAJOR } from "../../components/config/pgSettingNames";
-import { clusterLocation, removeCluster, tempDir } from "../harness/postgres";
+import { removeClusterAndRoot, startedCluster, tempDir } from "../harness/postgres";
 
 jest.setTimeout(120_000);
 
@@ -13,16 +12,10 @@ let loc: ClusterLocation;
 
 beforeAll(async () => {
     root = tempDir("stagewise-setting-names-");
-    loc = await clusterLocation(root);
-    initCluster(loc, PASSWORD);
-    writeSettings(loc, {});
-    startCluster(loc);
+    loc = await startedCluster(root, PASSWORD);
 });
 
-afterAll(() => {
-    removeCluster(loc);
-    fs.rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => removeClusterAndRoot(loc, root));
 
 test("the committed names are exactly the server's pg_settings, and its read-only ones exactly those of context internal", async () => {
     const client = await connect(loc, PASSWORD);
