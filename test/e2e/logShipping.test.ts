@@ -7,6 +7,7 @@ import * as path from "path";
 import { archiverStatus, shipperStatus, stopShipper } from "../../components/shipping/shipper";
 import { freePort, stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
 import { queryUrl } from "../harness/postgres";
+import { eventually as pollUntil } from "../harness/wait";
 
 jest.setTimeout(600_000);
 
@@ -16,19 +17,8 @@ let warmPort: number;
 let dataRoot: string;
 const stateDir = () => path.join(dataRoot, "shipping", "prod-warm", "state");
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const value = await probe().catch(() => undefined);
-        if (value !== undefined) {
-            return value;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`${what}: not seen within ${timeoutMs / 1000} s`);
-        }
-        await new Promise((r) => setTimeout(r, 250));
-    }
-}
+/** Polled every 250 ms, for 90 s unless told. */
+const eventually = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> => pollUntil(what, probe, timeoutMs, 250);
 
 /** Production's primary as its superuser (from the copySource output). */
 async function superuserUrl(): Promise<string> {

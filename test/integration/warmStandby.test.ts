@@ -5,13 +5,14 @@ import * as childProcess from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { bootstrap, ClusterLocation, initCluster, startCluster, writeSettings } from "../../components/postgres/cluster";
+import { bootstrap, ClusterLocation } from "../../components/postgres/cluster";
 import { withClient } from "../../components/postgres/pg";
 import { archiverStatus, ensureFolder, shipperStatus, startShipper, stopShipper, waitForShippingRun } from "../../components/shipping/shipper";
 import { createWarmStandby, removeWarmStandby, WarmStandbySpec, warmStandbyStatus } from "../../components/standby/warm/warmReplay";
 import { planLogShipping, shippingSettings } from "../../components/shipping/schedule";
 import { freePort } from "../harness/engine";
-import { clusterLocation, processesMentioning, removeCluster, tempDir } from "../harness/postgres";
+import { clusterLocation, processesMentioning, removeCluster, runCluster, tempDir } from "../harness/postgres";
+import { eventually as pollUntil } from "../harness/wait";
 
 jest.setTimeout(240_000);
 
@@ -34,19 +35,8 @@ let spec: WarmStandbySpec;
 const superuser = (loc: ClusterLocation) => ({ host: loc.host, port: loc.port, user: "postgres", password: PASSWORD, database: "work" });
 const on = (loc: ClusterLocation, sql: string) => withClient(superuser(loc), async (c) => (await c.query(sql)).rows);
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const value = await probe().catch(() => undefined);
-        if (value !== undefined) {
-            return value;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`${what}: not seen within ${timeoutMs / 1000} s`);
-        }
-        await new Promise((r) => setTimeout(r, 200));
-    }
-}
+/** Polled every 200 ms, for 60 s unless told. */
+const eventually = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> => pollUntil(what, probe, timeoutMs, 200);
 
 beforeAll(async () => {
     root = tempDir("stagewise-warm-");
@@ -57,9 +47,7 @@ beforeAll(async () => {
     }
     stateDir = path.join(root, "ship", "state");
     const settings = shippingSettings(plan, folders, primary.binDir);
-    initCluster(primary, PASSWORD);
-    writeSettings(primary, settings.primary);
-    startCluster(primary);
+    runCluster(primary, PASSWORD, settings.primary);
     await bootstrap(primary, PASSWORD, { ownerRole: "engine", ownerPassword: "app", databases: [{ name: "work", schemaSql: "CREATE TABLE IF NOT EXISTS marker (id int, note text)" }] });
     spec = {
         loc: { ...primary, serverDir: path.join(root, "warm"), port: await freePort() },
