@@ -4,14 +4,14 @@
 // the warm server standing by.
 import * as fs from "fs";
 import * as path from "path";
-import { bootstrap, chownToServerUser, clusterStatus, ClusterLocation, initCluster, startCluster, stopCluster, writeSettings } from "../../components/postgres/cluster";
+import { bootstrap, chownToServerUser, clusterStatus, ClusterLocation, stopCluster } from "../../components/postgres/cluster";
 import { withClient } from "../../components/postgres/pg";
 import { backupsLocation, takeBaseBackup } from "../../components/backup/pitrBackups";
 import { createWarmServer } from "../../components/backup/restore";
 import { cutOver, shipNow } from "../../components/dr/cutover";
 import { archiveSettings, planLogShipping } from "../../components/shipping/schedule";
 import { freePort } from "../harness/engine";
-import { clusterLocation, removeCluster, tempDir } from "../harness/postgres";
+import { clusterLocation, removeCluster, runCluster, tempDir } from "../harness/postgres";
 
 jest.setTimeout(240_000);
 
@@ -36,9 +36,7 @@ beforeAll(async () => {
     chownToServerUser(prod, folders.archive);
     const plan = planLogShipping({ rpo: "4h" });
     if (!plan.ok) throw new Error(plan.problems.join("; "));
-    initCluster(prod, PASSWORD);
-    writeSettings(prod, archiveSettings(plan.plan, folders.archive));
-    startCluster(prod);
+    runCluster(prod, PASSWORD, archiveSettings(plan.plan, folders.archive));
     await bootstrap(prod, PASSWORD, {
         ownerRole: "engine",
         ownerPassword: "app",
@@ -89,6 +87,24 @@ async function waitForMarkers(loc: ClusterLocation, count: number, incoming: str
     return applied;
 }
 
+/** Cuts the warm server `loc` (standing by on `incoming`) over to the instant halfway between markers 2 and 3. */
+async function cutOverBetweenTwoAndThree(loc: ClusterLocation, incoming: string, tailFolder: string) {
+    const [, two, three] = markers;
+    const target = new Date(two.after.getTime() + (three.before.getTime() - two.after.getTime()) / 2).toISOString();
+    const report = await cutOver({
+        target: { time: target },
+        production: { host: prod.host, port: prod.port, superuserPassword: PASSWORD },
+        archive: folders.archive,
+        incoming,
+        tailFolder,
+        backupsDir: folders.backups,
+        loc,
+        superuserPassword: PASSWORD,
+        standingBy: warmRequest(loc, incoming),
+    });
+    return { target, report };
+}
+
 afterAll(() => {
     removeCluster(behind);
     removeCluster(warm);
@@ -117,19 +133,7 @@ test("a refused cutover changes nothing: the warm server still stands by", async
 });
 
 test("cutover to an instant the warm server has passed: exactly markers 1 and 2 in both databases, promoted", async () => {
-    const [, two, three] = markers;
-    const target = new Date(two.after.getTime() + (three.before.getTime() - two.after.getTime()) / 2).toISOString();
-    const report = await cutOver({
-        target: { time: target },
-        production: { host: prod.host, port: prod.port, superuserPassword: PASSWORD },
-        archive: folders.archive,
-        incoming: folders.incoming,
-        tailFolder: folders.tail,
-        backupsDir: folders.backups,
-        loc: warm,
-        superuserPassword: PASSWORD,
-        standingBy: warmRequest(warm, folders.incoming),
-    });
+    const { target, report } = await cutOverBetweenTwoAndThree(warm, folders.incoming, folders.tail);
     expect(report).toMatchObject({ target: `time ${target}`, tailOfLog: { method: "archived" }, method: "from base backup" });
     for (const db of ["work", "business"]) {
         expect(await sql(warm, db, "SELECT n FROM marker ORDER BY n")).toEqual([{ n: 1 }, { n: 2 }]);
@@ -141,19 +145,8 @@ test("cutover to an instant the warm server has passed: exactly markers 1 and 2 
 });
 
 test("cutover of a warm server that has not passed the target: it replays the rest in place, to exactly that instant", async () => {
-    const [, two, three] = markers;
-    const target = new Date(two.after.getTime() + (three.before.getTime() - two.after.getTime()) / 2).toISOString();
-    const report = await cutOver({
-        target: { time: target },
-        production: { host: prod.host, port: prod.port, superuserPassword: PASSWORD },
-        archive: folders.archive,
-        incoming: folders.incomingBehind,
-        tailFolder: path.join(root, "tail-behind"),
-        backupsDir: folders.backups,
-        loc: behind,
-        superuserPassword: PASSWORD,
-        standingBy: warmRequest(behind, folders.incomingBehind),
-    });
+    const [, two] = markers;
+    const { target, report } = await cutOverBetweenTwoAndThree(behind, folders.incomingBehind, path.join(root, "tail-behind"));
     expect(report).toMatchObject({ target: `time ${target}`, method: "in place" });
     expect(new Date(report.recoveredTo!).getTime()).toBeGreaterThanOrEqual(two.before.getTime());
     expect(new Date(report.recoveredTo!).getTime()).toBeLessThanOrEqual(new Date(target).getTime());
