@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { hashDefinition } from "./adminModel";
 import { withClient } from "../postgres/pg";
 import { UNKNOWN } from "../providers/diffs";
-import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
+import { CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -117,10 +117,5 @@ export const adminObject = defineResource<AdminObjectInputs, AdminObjectOutputs>
     adminObjectMethods,
 );
 
-export interface AdminObject extends OutputsOf<AdminObjectOutputs, "kind" | "name" | "hash" | "appliedHash" | "verified"> {}
 /** One admin object applied to a stage's work-management database and verified by reading it back. */
-export class AdminObject extends DeclaredResource {
-    constructor(name: string, args: AdminObjectArgs, opts?: pulumi.CustomResourceOptions) {
-        super(adminObject, name, args, opts);
-    }
-}
+export class AdminObject extends declaredClass<AdminObjectArgs, AdminObjectOutputs, "kind" | "name" | "hash" | "appliedHash" | "verified">(adminObject) {}

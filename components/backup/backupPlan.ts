@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as sets from "./backupSets";
 import type { EngineUnitSpec } from "../engine/unitProcesses";
-import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
+import { CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 const PROVIDER_VERSION = "1";
 
@@ -122,10 +122,9 @@ export interface BackupPlanResourceArgs {
     afterRestore?: pulumi.Input<string>;
 }
 
-export interface BackupPlanResource extends OutputsOf<PlanOutputs, "backups"> {}
-export class BackupPlanResource extends DeclaredResource {
+export class BackupPlanResource extends declaredClass<BackupPlanResourceArgs, PlanOutputs, "backups">(backupPlan) {
     constructor(name: string, args: BackupPlanResourceArgs, opts?: pulumi.CustomResourceOptions) {
-        super(backupPlan, name, { ...args, afterRestore: args.afterRestore ?? "" }, opts);
+        super(name, { ...args, afterRestore: args.afterRestore ?? "" }, opts);
     }
 }
 
@@ -190,9 +189,4 @@ export interface RestoreArgs extends Omit<BackupPlanResourceArgs, "mode" | "inte
     workUrl: pulumi.Input<string>;
 }
 
-export interface Restore extends OutputsOf<RestoreOutputs, "report"> {}
-export class Restore extends DeclaredResource {
-    constructor(name: string, args: RestoreArgs, opts?: pulumi.CustomResourceOptions) {
-        super(restoreDefinition, name, args, opts);
-    }
-}
+export class Restore extends declaredClass<RestoreArgs, RestoreOutputs, "report">(restoreDefinition) {}

@@ -3,7 +3,7 @@
 // the newest older than the interval, the newest N kept, each checked with pg_verifybackup.
 import * as pulumi from "@pulumi/pulumi";
 import { backupsLocation, listBaseBackups, pruneBaseBackups, takeBaseBackup } from "./pitrBackups";
-import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
+import { CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -111,10 +111,5 @@ export const baseBackups = defineResource<BackupsInputs, BackupsOutputs>(
     baseBackupsMethods,
 );
 
-export interface BaseBackups extends OutputsOf<BackupsOutputs, "folder" | "backups"> {}
 /** Scheduled, verified base backups of a server. */
-export class BaseBackups extends DeclaredResource {
-    constructor(name: string, args: BaseBackupsArgs, opts?: pulumi.CustomResourceOptions) {
-        super(baseBackups, name, args, opts);
-    }
-}
+export class BaseBackups extends declaredClass<BaseBackupsArgs, BackupsOutputs, "folder" | "backups">(baseBackups) {}

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as cluster from "../postgres/cluster";
 import * as copy from "./stagingCopy";
 import * as locks from "../locks/lockRows";
-import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
+import { CrudMethods, declaredClass, defineResource } from "../providers/kit";
 import type { ServerLocationArgs } from "../server/location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -132,10 +132,5 @@ export const databaseCopy = defineResource<CopyInputs, CopyOutputs>(
     databaseCopyMethods,
 );
 
-export interface DatabaseCopy extends OutputsOf<CopyOutputs, "copiedAt" | "bytes" | "verified" | "identityRowsRestored" | "sourceSystemIdentifier" | "tables" | "trigger"> {}
 /** Production's engine databases, copied onto a staging server. */
-export class DatabaseCopy extends DeclaredResource {
-    constructor(name: string, args: DatabaseCopyArgs, opts?: pulumi.CustomResourceOptions) {
-        super(databaseCopy, name, args, opts);
-    }
-}
+export class DatabaseCopy extends declaredClass<DatabaseCopyArgs, CopyOutputs, "copiedAt" | "bytes" | "verified" | "identityRowsRestored" | "sourceSystemIdentifier" | "tables" | "trigger">(databaseCopy) {}

@@ -12,7 +12,7 @@ import { RecoveryTarget, WarmServerRequest, createWarmServer, warmSettings } fro
 import * as cutover from "./cutover";
 import type { CutoverReport } from "./cutover";
 import { sameData } from "../providers/diffs";
-import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
+import { CrudMethods, declaredClass, defineResource } from "../providers/kit";
 import type { ServerLocationArgs } from "../server/location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -171,10 +171,5 @@ export const drServer = defineResource<DrInputs, DrOutputs>(
     drServerMethods,
 );
 
-export interface DisasterRecoveryServer extends OutputsOf<DrOutputs, "state" | "running" | "inRecovery" | "replayedTo" | "report" | "serverVersion" | "systemIdentifier" | "startedAt"> {}
 /** The DR site's server: standing by (warm or cold) until cutover, then the promoted primary. */
-export class DisasterRecoveryServer extends DeclaredResource {
-    constructor(name: string, args: DrServerArgs, opts?: pulumi.CustomResourceOptions) {
-        super(drServer, name, args, opts);
-    }
-}
+export class DisasterRecoveryServer extends declaredClass<DrServerArgs, DrOutputs, "state" | "running" | "inRecovery" | "replayedTo" | "report" | "serverVersion" | "systemIdentifier" | "startedAt">(drServer) {}

@@ -3,7 +3,7 @@
 // stopped: production's archive is no longer followed once the DR server has been promoted.
 import * as pulumi from "@pulumi/pulumi";
 import * as shipping from "../shipping/shipper";
-import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
+import { CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -85,10 +85,5 @@ export const drShipping = defineResource<ShippingInputs, ShippingOutputs>(
     drShippingMethods,
 );
 
-export interface DrLogShipping extends OutputsOf<ShippingOutputs, "running" | "newestShipped" | "lastRunAt" | "lastError"> {}
 /** Shipping of production's archived WAL to the DR site. */
-export class DrLogShipping extends DeclaredResource {
-    constructor(name: string, args: DrLogShippingArgs, opts?: pulumi.CustomResourceOptions) {
-        super(drShipping, name, args, opts);
-    }
-}
+export class DrLogShipping extends declaredClass<DrLogShippingArgs, ShippingOutputs, "running" | "newestShipped" | "lastRunAt" | "lastError">(drShipping) {}

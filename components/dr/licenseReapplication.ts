@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as identityRows from "../engine/identityRows";
 import { withClient } from "../postgres/pg";
 import { sameData } from "../providers/diffs";
-import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
+import { CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "2"; // 2: identity and generated columns survive a re-application
@@ -94,10 +94,5 @@ export const licenseReapplication = defineResource<ReapplyInputs, ReapplyOutputs
     licenseReapplicationMethods,
 );
 
-export interface LicenseReapplication extends OutputsOf<ReapplyOutputs, "recordedAt" | "reappliedAt" | "rowsReapplied"> {}
 /** This site's own identity rows, recorded once and put back whenever `reapply` changes. */
-export class LicenseReapplication extends DeclaredResource {
-    constructor(name: string, args: LicenseReapplicationArgs, opts: pulumi.CustomResourceOptions = {}) {
-        super(licenseReapplication, name, args, opts);
-    }
-}
+export class LicenseReapplication extends declaredClass<LicenseReapplicationArgs, ReapplyOutputs, "recordedAt" | "reappliedAt" | "rowsReapplied">(licenseReapplication) {}

@@ -3,7 +3,7 @@
 // failover while the declared one is back shows as drift, and `up` declares the primary again.
 import * as pulumi from "@pulumi/pulumi";
 import * as units from "./unitProcesses";
-import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
+import { CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 const PROVIDER_VERSION = "1";
 
@@ -78,9 +78,8 @@ export const enginePrimary = defineResource<PrimaryInputs, PrimaryOutputs>(
     enginePrimaryMethods,
 );
 
-export interface EnginePrimary extends OutputsOf<PrimaryOutputs, "actingPrimary" | "lastRecovery"> {}
-export class EnginePrimary extends DeclaredResource {
+export class EnginePrimary extends declaredClass<EnginePrimaryArgs, PrimaryOutputs, "actingPrimary" | "lastRecovery">(enginePrimary) {
     constructor(name: string, args: EnginePrimaryArgs, opts?: pulumi.CustomResourceOptions) {
-        super(enginePrimary, name, { ...args, timeoutSeconds: args.timeoutSeconds ?? 60 }, opts);
+        super(name, { ...args, timeoutSeconds: args.timeoutSeconds ?? 60 }, opts);
     }
 }

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as units from "./unitProcesses";
 import { changedKnown } from "../providers/diffs";
-import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
+import { CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 const PROVIDER_VERSION = "1";
 
@@ -72,9 +72,4 @@ export const engineUnit = defineResource<UnitInputs, UnitOutputs>(
     engineUnitMethods,
 );
 
-export interface EngineUnit extends OutputsOf<UnitOutputs, "pid" | "running"> {}
-export class EngineUnit extends DeclaredResource {
-    constructor(name: string, args: EngineUnitArgs, opts?: pulumi.CustomResourceOptions) {
-        super(engineUnit, name, args, opts);
-    }
-}
+export class EngineUnit extends declaredClass<EngineUnitArgs, UnitOutputs, "pid" | "running">(engineUnit) {}

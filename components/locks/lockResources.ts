@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as locks from "./lockRows";
 import { sameData, UNKNOWN } from "../providers/diffs";
-import { CrudMethods, DeclaredResource, defineResource, OutputsOf, rule } from "../providers/kit";
+import { CrudMethods, declaredClass, defineResource, rule } from "../providers/kit";
 
 /** Bumped whenever these providers' behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -97,13 +97,8 @@ export const administrativeLock = defineResource<LockInputs, LockOutputs>(
     lockMethods,
 );
 
-export interface AdministrativeLock extends OutputsOf<LockOutputs, "scope" | "holder" | "reason" | "acquiredAt"> {}
 /** An administrative lock on a server, held by this stack for as long as the resource exists. */
-export class AdministrativeLock extends DeclaredResource {
-    constructor(name: string, args: AdministrativeLockArgs, opts?: pulumi.CustomResourceOptions) {
-        super(administrativeLock, name, args, opts);
-    }
-}
+export class AdministrativeLock extends declaredClass<AdministrativeLockArgs, LockOutputs, "scope" | "holder" | "reason" | "acquiredAt">(administrativeLock) {}
 
 // ---------------------------------------------------------------------------------------------
 // LockBinding
@@ -173,13 +168,8 @@ export const lockBinding = defineResource<BindingInputs, BindingOutputs>(
     bindingMethods,
 );
 
-export interface LockBinding extends OutputsOf<BindingOutputs, "stagingServer" | "boundAt"> {}
 /** The record on production that a staging server is bound to it. */
-export class LockBinding extends DeclaredResource {
-    constructor(name: string, args: LockBindingArgs, opts?: pulumi.CustomResourceOptions) {
-        super(lockBinding, name, args, opts);
-    }
-}
+export class LockBinding extends declaredClass<LockBindingArgs, BindingOutputs, "stagingServer" | "boundAt">(lockBinding) {}
 
 // ---------------------------------------------------------------------------------------------
 // BindingRegistry
@@ -239,10 +229,5 @@ export const bindingRegistry = defineResource<RegistryInputs, RegistryOutputs>(
     registryMethods,
 );
 
-export interface BindingRegistry extends OutputsOf<RegistryOutputs, "bindings"> {}
 /** Production's list of the staging servers bound to it, as of the last `up` or `refresh`. */
-export class BindingRegistry extends DeclaredResource {
-    constructor(name: string, args: BindingRegistryArgs, opts?: pulumi.CustomResourceOptions) {
-        super(bindingRegistry, name, args, opts);
-    }
-}
+export class BindingRegistry extends declaredClass<BindingRegistryArgs, RegistryOutputs, "bindings">(bindingRegistry) {}

@@ -170,5 +170,34 @@ export abstract class DeclaredResource extends pulumi.dynamic.Resource {
     }
 }
 
-/** A declared resource's output properties, typed from its outputs: `interface X extends OutputsOf<XOutputs, "a" | "b"> {}` beside `class X`. */
+/** A declared resource's output properties, typed from its outputs. */
 export type OutputsOf<Out, K extends keyof Out> = { readonly [P in K]: pulumi.Output<Out[P]> };
+
+/** Every resolved input as the caller gives it: readonly, a `pulumi.Input`, its TSDoc kept; `providerVersion` is the kit's. */
+type InputsGiven<In> = { readonly [P in keyof In as P extends "providerVersion" ? never : P]: pulumi.Input<Exclude<In[P], undefined>> };
+
+/**
+ * A declared resource's public args, derived from its resolved inputs (write the TSDoc and `@default`
+ * once, there): `interface XArgs extends ArgsOf<XInputs, "a"> {}`. `Optional` names inputs the caller
+ * may leave out though the provider always has them (check or the constructor fills them in).
+ */
+export type ArgsOf<In, Optional extends keyof In = never> = [Optional] extends [never]
+    ? InputsGiven<In>
+    : Omit<InputsGiven<In>, Optional> & Partial<Pick<InputsGiven<In>, Optional & keyof InputsGiven<In>>>;
+
+/** What `declaredClass` returns: a constructor of the resource with its output properties. */
+export type DeclaredClass<Args, Out, K extends keyof Out> = new (name: string, args: Args, opts?: pulumi.CustomResourceOptions) => DeclaredResource & OutputsOf<Out, K>;
+
+/**
+ * The class of a resource declared with `defineResource`, its outputs `K` typed from `Out`:
+ * `export class X extends declaredClass<XArgs, XOutputs, "a" | "b">(x) {}`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any resource's definition
+export function declaredClass<Args extends object, Out, K extends keyof Out = never>(definition: ResourceDefinition<any, any>): DeclaredClass<Args, Out, K> {
+    class Declared extends DeclaredResource {
+        constructor(name: string, args: Args, opts?: pulumi.CustomResourceOptions) {
+            super(definition, name, args, opts);
+        }
+    }
+    return Declared as DeclaredClass<Args, Out, K>;
+}

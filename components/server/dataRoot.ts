@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { SHARED_DATA_BASE } from "../platform/local";
 import { PREPARED_DIR, sweepPrepared } from "./prepared";
 import type { z as zod, ZodType } from "zod";
-import { CrudMethods, DeclaredResource, defineResource, OutputsOf, rule } from "../providers/kit";
+import { CrudMethods, declaredClass, defineResource, rule } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "4";
@@ -181,10 +181,5 @@ export const dataRoot = defineResource<DataRootInputs, DataRootOutputs>(
 export const dataRootProvider = dataRoot.provider;
 
 
-export interface DataRoot extends OutputsOf<DataRootOutputs, "path" | "owner" | "claimedAt"> {}
 /** The folder under which a stage keeps its servers' data, claimed for one stack. */
-export class DataRoot extends DeclaredResource {
-    constructor(name: string, args: DataRootArgs, opts?: pulumi.CustomResourceOptions) {
-        super(dataRoot, name, args, opts);
-    }
-}
+export class DataRoot extends declaredClass<DataRootArgs, DataRootOutputs, "path" | "owner" | "claimedAt">(dataRoot) {}

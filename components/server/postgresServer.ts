@@ -11,7 +11,7 @@ import { recoverInterruptedCopy } from "../copy/stagingCopy";
 import * as standby from "../standby/hot/replication";
 import { sameData } from "../providers/diffs";
 import type { z as zod, ZodType } from "zod";
-import { absolutePath, CrudMethods, DeclaredResource, defineResource, OutputsOf, rule } from "../providers/kit";
+import { absolutePath, CrudMethods, declaredClass, defineResource, rule } from "../providers/kit";
 import { assertCanCreate, converge, newCluster, newPassword, rebuildAsStandby, ServerInputs, ServerOutputs } from "./serverLifecycle";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -231,10 +231,5 @@ export const postgresServer = defineResource<ServerInputs, ServerOutputs>(
 
 export const postgresServerProvider = postgresServer.provider;
 
-export interface PostgresServer extends OutputsOf<ServerOutputs, "serverName" | "host" | "port" | "serverDir" | "superuserPassword" | "applicationPassword" | "running" | "startedAt" | "systemIdentifier" | "serverVersion" | "lastSettingsChange"> {}
 /** A PostgreSQL server on this machine. */
-export class PostgresServer extends DeclaredResource {
-    constructor(name: string, args: PostgresServerArgs, opts: pulumi.CustomResourceOptions = {}) {
-        super(postgresServer, name, args, opts);
-    }
-}
+export class PostgresServer extends declaredClass<PostgresServerArgs, ServerOutputs, "serverName" | "host" | "port" | "serverDir" | "superuserPassword" | "applicationPassword" | "running" | "startedAt" | "systemIdentifier" | "serverVersion" | "lastSettingsChange">(postgresServer) {}

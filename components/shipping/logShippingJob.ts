@@ -10,7 +10,7 @@ import * as cluster from "../postgres/cluster";
 import * as shipping from "./shipper";
 import type { PrimaryEndpoint } from "../standby/hot/replication";
 import { changedKnown } from "../providers/diffs";
-import { absolutePath, CrudMethods, DeclaredResource, defineResource, OutputsOf, rule } from "../providers/kit";
+import { absolutePath, CrudMethods, declaredClass, defineResource, rule } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -183,10 +183,5 @@ export const logShippingJob = defineResource<JobInputs, JobOutputs>(
     logShippingJobMethods,
 );
 
-export interface LogShippingJob extends OutputsOf<JobOutputs, "archiveFailing" | "lastArchiveError" | "receiverStates" | "newestShippedLogAgeSeconds"> {}
 /** Production's log shipping: one shipper per receiving standby, and the archiver's health. */
-export class LogShippingJob extends DeclaredResource {
-    constructor(name: string, args: LogShippingJobArgs, opts?: pulumi.CustomResourceOptions) {
-        super(logShippingJob, name, args, opts);
-    }
-}
+export class LogShippingJob extends declaredClass<LogShippingJobArgs, JobOutputs, "archiveFailing" | "lastArchiveError" | "receiverStates" | "newestShippedLogAgeSeconds">(logShippingJob) {}

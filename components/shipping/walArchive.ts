@@ -4,7 +4,7 @@
 // and kept on delete when the primary server is retained.
 import * as pulumi from "@pulumi/pulumi";
 import * as shipping from "./shipper";
-import { absolutePath, CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../providers/kit";
+import { absolutePath, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -61,10 +61,5 @@ export const walArchive = defineResource<ArchiveInputs, ArchiveInputs>(
     walArchiveMethods,
 );
 
-export interface WalArchive extends OutputsOf<ArchiveInputs, "path"> {}
 /** The folder production's primary archives WAL into. */
-export class WalArchive extends DeclaredResource {
-    constructor(name: string, args: WalArchiveArgs, opts?: pulumi.CustomResourceOptions) {
-        super(walArchive, name, args, opts);
-    }
-}
+export class WalArchive extends declaredClass<WalArchiveArgs, ArchiveInputs, "path">(walArchive) {}

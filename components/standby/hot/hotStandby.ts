@@ -9,7 +9,7 @@ import { assertPortFree } from "../../platform/ports";
 import * as standby from "./replication";
 import * as switchover from "./switchover";
 import { endpointMoved, sameData } from "../../providers/diffs";
-import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../../providers/kit";
+import { CrudMethods, declaredClass, defineResource } from "../../providers/kit";
 import type { ServerLocationArgs } from "../../server/location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -193,10 +193,5 @@ export const hotStandby = defineResource<StandbyInputs, StandbyOutputs>(
     hotStandbyMethods,
 );
 
-export interface HotStandby extends OutputsOf<StandbyOutputs, "host" | "port" | "slot" | "running" | "streaming" | "lagBytes" | "syncState"> {}
 /** A hot standby of a production server. */
-export class HotStandby extends DeclaredResource {
-    constructor(name: string, args: HotStandbyArgs, opts?: pulumi.CustomResourceOptions) {
-        super(hotStandby, name, args, opts);
-    }
-}
+export class HotStandby extends declaredClass<HotStandbyArgs, StandbyOutputs, "host" | "port" | "slot" | "running" | "streaming" | "lagBytes" | "syncState">(hotStandby) {}

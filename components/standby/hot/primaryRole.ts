@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ClusterLocation } from "../../postgres/cluster";
 import * as switchover from "./switchover";
 import { UNKNOWN } from "../../providers/diffs";
-import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../../providers/kit";
+import { CrudMethods, declaredClass, defineResource } from "../../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -155,10 +155,5 @@ export const primaryRole = defineResource<RoleInputs, RoleOutputs>(
     primaryRoleMethods,
 );
 
-export interface PrimaryRole extends OutputsOf<RoleOutputs, "primary" | "lastChange" | "replication"> {}
 /** Which member of production's replication group is the primary. */
-export class PrimaryRole extends DeclaredResource {
-    constructor(name: string, args: PrimaryRoleArgs, opts?: pulumi.CustomResourceOptions) {
-        super(primaryRole, name, args, opts);
-    }
-}
+export class PrimaryRole extends declaredClass<PrimaryRoleArgs, RoleOutputs, "primary" | "lastChange" | "replication">(primaryRole) {}

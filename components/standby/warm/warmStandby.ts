@@ -7,7 +7,7 @@ import { assertPortFree } from "../../platform/ports";
 import type { PrimaryEndpoint } from "../hot/replication";
 import * as warm from "./warmReplay";
 import { endpointMoved, sameData } from "../../providers/diffs";
-import { CrudMethods, DeclaredResource, defineResource, OutputsOf } from "../../providers/kit";
+import { CrudMethods, declaredClass, defineResource } from "../../providers/kit";
 import type { ServerLocationArgs } from "../../server/location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -96,10 +96,5 @@ export const warmStandby = defineResource<WarmInputs, WarmOutputs>(
     warmStandbyMethods,
 );
 
-export interface WarmStandby extends OutputsOf<WarmOutputs, "host" | "port" | "running" | "inRecovery" | "lastReplayedAt" | "lagSeconds"> {}
 /** A warm standby of a production server. */
-export class WarmStandby extends DeclaredResource {
-    constructor(name: string, args: WarmStandbyArgs, opts?: pulumi.CustomResourceOptions) {
-        super(warmStandby, name, args, opts);
-    }
-}
+export class WarmStandby extends declaredClass<WarmStandbyArgs, WarmOutputs, "host" | "port" | "running" | "inRecovery" | "lastReplayedAt" | "lagSeconds">(warmStandby) {}
