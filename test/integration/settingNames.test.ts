@@ -2,6 +2,7 @@
 // pg_settings: a stale list fails here (regenerate it with scripts/pg-setting-names.ts).
 import { ClusterLocation, connect } from "../../components/postgres/cluster";
 import { PG_READ_ONLY_SETTING_NAMES, PG_SETTING_NAMES, PG_SETTING_NAMES_MAJOR } from "../../components/config/pgSettingNames";
+import { settingNamesOfMinor } from "../../components/config/pgSettingMinors";
 import { removeClusterAndRoot, startedCluster, tempDir } from "../harness/postgres";
 
 jest.setTimeout(120_000);
@@ -17,12 +18,13 @@ beforeAll(async () => {
 
 afterAll(() => removeClusterAndRoot(loc, root));
 
-test("the committed names are exactly the server's pg_settings, and its read-only ones exactly those of context internal", async () => {
+test("the committed names (as the server's minor release has them) are exactly the server's pg_settings, and its read-only ones exactly those of context internal", async () => {
     const client = await connect(loc, PASSWORD);
     try {
-        const major = (await client.query("SELECT current_setting('server_version_num')::int / 10000 AS major")).rows[0].major;
+        const { major, minor } = (await client.query("SELECT current_setting('server_version_num')::int / 10000 AS major, current_setting('server_version_num')::int % 100 AS minor")).rows[0];
         const { rows } = await client.query("SELECT name, context FROM pg_settings ORDER BY name COLLATE \"C\"");
-        expect({ major, names: PG_SETTING_NAMES, readOnly: PG_READ_ONLY_SETTING_NAMES }).toEqual({
+        // Exactly the server's, as its minor release lists them (components/config/pgSettingMinors.ts).
+        expect({ major, names: settingNamesOfMinor(PG_SETTING_NAMES, minor), readOnly: settingNamesOfMinor(PG_READ_ONLY_SETTING_NAMES, minor) }).toEqual({
             major: PG_SETTING_NAMES_MAJOR,
             names: rows.map((r) => r.name),
             readOnly: rows.filter((r) => r.context === "internal").map((r) => r.name),
