@@ -4,6 +4,16 @@ import { installMocks, newStage, settled } from "../../harness/mocks";
 
 jest.mock("@pulumi/pulumi/runtime/closure/serializeClosure", () => require("../../harness/fakeSerializeClosure"));
 
+/** The components under test, imported once installMocks has run, with the loaded config and the stage `name` made of it. */
+async function loadStage(name: string) {
+    const { loadStageConfig } = await import("../../../components/config/config");
+    const { Coordination } = await import("../../../components/locks/coordination");
+    const { AdminObjects, planAdminObjects } = await import("../../../components/admin/promotion");
+    const config = loadStageConfig();
+    const stage = await newStage(name, config);
+    return { Coordination, AdminObjects, planAdminObjects, config, stage };
+}
+
 const platform = JSON.stringify({ kind: "local", binDir: "/usr/lib/postgresql/15/bin", dataRoot: "/srv/stagewise-mock" });
 
 test("a staging stage (mocks) binds its server to production, takes its locks there, copies from it and applies its admin objects", async () => {
@@ -15,11 +25,7 @@ test("a staging stage (mocks) binds its server to production, takes its locks th
         "stagewise:locks": JSON.stringify({ admin: { reason: "release 42", waitSeconds: 30 } }),
         "stagewise:copy": JSON.stringify({ trigger: "2026-11-22" }),
     });
-    const { loadStageConfig } = await import("../../../components/config/config");
-    const { Coordination } = await import("../../../components/locks/coordination");
-    const { AdminObjects, planAdminObjects } = await import("../../../components/admin/promotion");
-    const config = loadStageConfig();
-    const stage = await newStage("test", config);
+    const { Coordination, AdminObjects, planAdminObjects, config, stage } = await loadStage("test");
     const production = {
         stack: "organization/stagewise/prod",
         configConnection: pulumi.secret("postgresql://engine:pw@127.0.0.1:55432/config"),
@@ -74,11 +80,7 @@ test("production (mocks) reports its bindings and holds its admin objects back w
         "stagewise:platform": platform,
         "stagewise:promotion": JSON.stringify({ from: "organization/stagewise/test" }),
     });
-    const { loadStageConfig } = await import("../../../components/config/config");
-    const { Coordination } = await import("../../../components/locks/coordination");
-    const { AdminObjects, planAdminObjects } = await import("../../../components/admin/promotion");
-    const config = loadStageConfig();
-    const stage = await newStage("prod", config);
+    const { Coordination, AdminObjects, planAdminObjects, config, stage } = await loadStage("prod");
     new Coordination("prod", { locks: config.locks, copy: config.copy, stage, connectionStrings: stage.connectionStrings });
     const plan = planAdminObjects(config, undefined, process.cwd());
     const admin = new AdminObjects("prod", { stage, connectionStrings: stage.connectionStrings, plan });
