@@ -55,56 +55,20 @@ export async function recoverCopy(loc: ClusterLocation, ownCopyId: string | unde
     // write into a new copy's folder), or a pg_ctl still starting or stopping a server.
     await settleStrayPrograms(loc, [p.incoming, p.data, p.previous], act);
 
-    let outcome: RecoveryReport["outcome"] = "none";
-    if (host.exists(p.incoming)) {
-        if (stopServerOn(loc, p.incoming)) {
-            act("stopped the server running on the incoming copy");
-        }
-        host.remove(p.incoming);
-        act("removed the unfinished copy pgdata.incoming");
-        outcome = "cleaned";
-    }
-    if (host.exists(p.discarded)) {
-        host.remove(p.discarded);
-        act("removed pgdata.discarded");
-        outcome = "cleaned";
-    }
+    let outcome: RecoveryReport["outcome"] = removeUnfinished(loc, p, act) ? "cleaned" : "none";
     // A pgdata holding this copy's completion mark is the complete, verified copy with the staging
     // server's identity: the swap had reached its commit point, so the copy is completed, never undone.
     const complete = completeCopyIn(loc, p.data, journal);
     if (host.exists(p.previous)) {
-        if (phase === "committed" || complete) {
-            host.remove(p.previous);
-            act(`the copy had ${phase === "committed" ? "committed" : "reached its commit point (pgdata is the complete copy)"}: removed the previous databases pgdata.previous`);
-            outcome = "completed";
-        } else {
-            if (host.exists(p.data)) {
-                if (stopServerOn(loc, p.data)) {
-                    act("stopped the server running on the uncommitted copy");
-                }
-                host.rename(p.data, p.discarded);
-            }
-            host.rename(p.previous, p.data);
-            fsyncDir(loc.serverDir);
-            act("put the previous databases back in place (pgdata.previous -> pgdata)");
-            host.remove(p.discarded);
-            outcome = "rolled back";
-        }
+        outcome = settleSwap(loc, p, phase === "committed" ? "committed" : complete ? "complete" : "uncommitted", act);
     } else if (journal !== undefined && outcome === "none") {
         outcome = phase === "committed" || complete ? "completed" : "cleaned";
     }
     if (host.exists(path.join(p.data, COPY_COMPLETE_MARK))) {
         host.remove(path.join(p.data, COPY_COMPLETE_MARK));
     }
-    if (journal !== undefined && journal !== "unreadable" && cluster.clusterStatus(loc) !== "missing") {
-        const running = cluster.clusterStatus(loc) === "running";
-        if (journal.wasRunning && !running) {
-            cluster.startCluster(loc);
-            act("started the server again (it ran before the copy)");
-        } else if (!journal.wasRunning && running) {
-            cluster.stopCluster(loc);
-            act("stopped the server (it was stopped before the copy)");
-        }
+    if (journal !== undefined && journal !== "unreadable") {
+        restoreRunningState(loc, journal.wasRunning, act);
     }
     for (const name of strayFiles) {
         host.remove(path.join(loc.serverDir, name));
@@ -115,6 +79,62 @@ export async function recoverCopy(loc: ClusterLocation, ownCopyId: string | unde
         act("removed the copy journal");
     }
     return { outcome, actions };
+}
+
+/** Removes an unfinished incoming copy (stopping a server on it) and a discarded one; true when there was any. */
+function removeUnfinished(loc: ClusterLocation, p: ReturnType<typeof copyPathsOf>, act: (message: string) => void): boolean {
+    const host = cluster.hostOfServer(loc);
+    let removed = false;
+    if (host.exists(p.incoming)) {
+        if (stopServerOn(loc, p.incoming)) {
+            act("stopped the server running on the incoming copy");
+        }
+        host.remove(p.incoming);
+        act("removed the unfinished copy pgdata.incoming");
+        removed = true;
+    }
+    if (host.exists(p.discarded)) {
+        host.remove(p.discarded);
+        act("removed pgdata.discarded");
+        removed = true;
+    }
+    return removed;
+}
+
+/** With pgdata.previous still there: a copy past its commit point is completed, any other is rolled back. */
+function settleSwap(loc: ClusterLocation, p: ReturnType<typeof copyPathsOf>, state: "committed" | "complete" | "uncommitted", act: (message: string) => void): RecoveryReport["outcome"] {
+    const host = cluster.hostOfServer(loc);
+    if (state !== "uncommitted") {
+        host.remove(p.previous);
+        act(`the copy had ${state === "committed" ? "committed" : "reached its commit point (pgdata is the complete copy)"}: removed the previous databases pgdata.previous`);
+        return "completed";
+    }
+    if (host.exists(p.data)) {
+        if (stopServerOn(loc, p.data)) {
+            act("stopped the server running on the uncommitted copy");
+        }
+        host.rename(p.data, p.discarded);
+    }
+    host.rename(p.previous, p.data);
+    fsyncDir(loc.serverDir);
+    act("put the previous databases back in place (pgdata.previous -> pgdata)");
+    host.remove(p.discarded);
+    return "rolled back";
+}
+
+/** The server runs again, or stays stopped, as it did before the copy. */
+function restoreRunningState(loc: ClusterLocation, wasRunning: boolean, act: (message: string) => void): void {
+    const status = cluster.clusterStatus(loc);
+    if (status === "missing") {
+        return;
+    }
+    if (wasRunning && status !== "running") {
+        cluster.startCluster(loc);
+        act("started the server again (it ran before the copy)");
+    } else if (!wasRunning && status === "running") {
+        cluster.stopCluster(loc);
+        act("stopped the server (it was stopped before the copy)");
+    }
 }
 
 /** Does `dataDir` hold the completion mark of the journal's copy (any copy's, when the journal is unreadable)? */
