@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { REPO_ROOT } from "./engine";
+import { processesWhere } from "./postgres";
 
 /** The example's own files (what a user copies): not its node_modules, lockfile or tarball. */
 const EXAMPLE_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "admin/objects.json"];
@@ -83,22 +84,7 @@ export function libraryProject(): LibraryProject {
 /** Processes (other than this one) whose working directory or an argument lies inside `dir`; zombies excluded. */
 function processesInside(dir: string): string[] {
     const inside = (p: string) => p === dir || p.startsWith(dir + path.sep);
-    const found: string[] = [];
-    for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)) {
-        try {
-            const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-            if (stat.slice(stat.lastIndexOf(")") + 2)[0] === "Z") {
-                continue;
-            }
-            const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
-            if (inside(fs.readlinkSync(`/proc/${pid}/cwd`)) || argv.some(inside)) {
-                found.push(`${pid} ${argv.join(" ")}`);
-            }
-        } catch {
-            // ended while we looked, or not ours to read
-        }
-    }
-    return found;
+    return processesWhere((pid, argv) => inside(fs.readlinkSync(`/proc/${pid}/cwd`)) || argv.some(inside));
 }
 
 /** Stops, by PID, the PostgreSQL servers left under `dir` (a failed test): SIGINT is PostgreSQL's fast shutdown. */

@@ -73,24 +73,32 @@ export function removeCluster(loc: ClusterLocation): void {
     fs.rmSync(loc.serverDir, { recursive: true, force: true });
 }
 
-/** Processes (other than this one) with an argument inside `dir`, as "pid argv…" lines; zombies excluded. */
-export function processesMentioning(dir: string): string[] {
+/**
+ * Processes (other than this one) for which `matches(pid, argv)` holds, as "pid argv…" lines; zombies
+ * excluded, and so is a process that ends while we look or is not ours to read (`matches` may throw then).
+ */
+export function processesWhere(matches: (pid: string, argv: string[]) => boolean): string[] {
     const found: string[] = [];
-    for (const entry of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)) {
+    for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)) {
         try {
-            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+            const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
             if (stat.slice(stat.lastIndexOf(")") + 2)[0] === "Z") {
                 continue;
             }
-            const argv = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter(Boolean);
-            if (argv.some((a) => a === dir || a.startsWith(dir + path.sep))) {
-                found.push(`${entry} ${argv.join(" ")}`);
+            const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+            if (matches(pid, argv)) {
+                found.push(`${pid} ${argv.join(" ")}`);
             }
         } catch {
-            // ended while we looked
+            // ended while we looked, or not ours to read
         }
     }
     return found;
+}
+
+/** Processes (other than this one) with an argument inside `dir`, as "pid argv…" lines; zombies excluded. */
+export function processesMentioning(dir: string): string[] {
+    return processesWhere((_pid, argv) => argv.some((a) => a === dir || a.startsWith(dir + path.sep)));
 }
 
 /** The rows of `sql` on the database a libpq URL names. */
