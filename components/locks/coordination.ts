@@ -17,7 +17,7 @@ export interface CoordinationArgs {
     readonly stage: Stage;
     /** The stage's connection strings for writers (secret): they wait for production's role change (server/stage.ts writesAfter). */
     readonly connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
-    /** For a staging stage: production, as read from its outputs (references.ts). */
+    /** For a staging stage: production, as read from its outputs (references.ts). @default none (production itself, or a staging stage bound to nothing) */
     readonly production?: ProductionReference;
 }
 

@@ -32,7 +32,7 @@ export interface DockerServerArgs {
     readonly binDir: string;
     /** Keep the volumes when the server is deleted. */
     readonly retain: boolean;
-    /** The stage's Docker provider (its host). */
+    /** The stage's Docker provider (its host). @default the default provider (DOCKER_HOST or the local socket) */
     readonly dockerProvider?: docker.Provider;
 }
 
