@@ -2,7 +2,7 @@
 // repeated before the interval, restore as code (data back to the backup instant, safety backup
 // listed, engine running again), a stale-backup warning on preview, and an unknown backup refused.
 import { Stack } from "@pulumi/pulumi/automation";
-import { stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
+import { destroyAndDispose, stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
 import { queryUrl } from "../harness/postgres";
 
 jest.setTimeout(300_000);
@@ -20,10 +20,7 @@ beforeAll(async () => {
     });
 });
 
-afterAll(async () => {
-    await stack?.destroy({ color: "never" }).catch(() => undefined);
-    workspace?.dispose();
-});
+afterAll(() => destroyAndDispose(stack, workspace));
 
 test("the first up takes a verified online backup, listed in the outputs", async () => {
     await stack.up({ color: "never" });

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { engineState } from "../../components/engine/unitProcesses";
-import { stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
+import { destroyAndDispose, stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
 
 jest.setTimeout(300_000);
 
@@ -17,10 +17,7 @@ beforeAll(async () => {
     stack = await stageStack(workspace, "dev", "development", { engine: engine("unit-a") });
 });
 
-afterAll(async () => {
-    await stack?.destroy({ color: "never" }).catch(() => undefined);
-    workspace?.dispose();
-});
+afterAll(() => destroyAndDispose(stack, workspace));
 
 test("up starts both units; the declared primary acts and reports its state recovery", async () => {
     await stack.up({ color: "never" });

@@ -176,6 +176,12 @@ export async function stageStack(workspace: ThrowawayWorkspace, name: string, st
     return workspace.createStack(name, config);
 }
 
+/** A test file's end: destroys `stack` (a failed destroy is left to dispose) and removes `workspace`; either may never have been made. */
+export async function destroyAndDispose(stack: Stack | undefined, workspace: ThrowawayWorkspace | undefined): Promise<void> {
+    await stack?.destroy({ color: "never" }).catch(() => undefined);
+    workspace?.dispose();
+}
+
 /** A stack's outputs, secrets shown, checked against the outputs contract. */
 export async function stageOutputs(stack: Stack): Promise<StageOutputs> {
     return stageOutputsSchema.parse(Object.fromEntries(Object.entries(await stack.outputs()).map(([k, v]) => [k, v.value])));
