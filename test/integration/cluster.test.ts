@@ -4,17 +4,7 @@ import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { userCanEnter } from "../../components/platform/local";
-import {
-    applySettings,
-    bootstrap,
-    clusterStatus,
-    connect,
-    dataDirOf,
-    liveFacts,
-    startCluster,
-    stopCluster,
-    ClusterLocation,
-} from "../../components/postgres/cluster";
+import { applySettings, bootstrap, clusterStatus, connect, dataDirOf, liveFacts, startCluster, stopCluster, ClusterLocation } from "../../components/postgres/cluster";
 import { removeClusterAndRoot, startedCluster, tempDir } from "../harness/postgres";
 
 jest.setTimeout(120_000);
