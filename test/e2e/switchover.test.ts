@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { findPostgresBinDir } from "../../components/platform/local";
 import { freePort, stageOutputs, stageStack, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
+import type { StageOutputs } from "../../components/outputs";
 import { queryUrl, stopByHand } from "../harness/postgres";
 import { streamingHotStandby } from "../harness/expected";
 import { missingCountSql, startWriters, waitForCommits } from "../harness/writers";
@@ -49,6 +50,14 @@ async function inRecovery(url: string): Promise<boolean> {
     return (await queryUrl<{ r: boolean }>(url, "SELECT pg_is_in_recovery() AS r"))[0].r;
 }
 
+/** Production stack `name` with hot standby `<name>-hot` on a free port (`standby`: its further settings), brought up: the stack, that port and its outputs. */
+async function upWithHotStandby(name: string, standby: Record<string, unknown> = {}): Promise<{ stack: Stack; standbyPort: number; out: StageOutputs }> {
+    const standbyPort = await freePort();
+    const stack = await stageStack(workspace, name, "production", { standbys: { [`${name}-hot`]: { tier: "hot", port: standbyPort, ...standby } } });
+    await stack.up({ color: "never" });
+    return { stack, standbyPort, out: await stageOutputs(stack) };
+}
+
 describe("failover to a synchronous hot standby", () => {
     let prod: Stack;
     let standbyPort: number;
@@ -56,10 +65,8 @@ describe("failover to a synchronous hot standby", () => {
     let business: string;
 
     test("up: the standby is synchronous (application_name, sync_state sync)", async () => {
-        standbyPort = await freePort();
-        prod = await stageStack(workspace, "prod", "production", { standbys: { "prod-hot": { tier: "hot", port: standbyPort, synchronous: true } } });
-        await prod.up({ color: "never" });
-        const out = await stageOutputs(prod);
+        let out: StageOutputs;
+        ({ stack: prod, standbyPort, out } = await upWithHotStandby("prod", { synchronous: true }));
         primaryPort = out.servers["prod-db"].port;
         expect(out.standbys?.["prod-hot"]).toEqual(streamingHotStandby(standbyPort, "stagewise_prod_hot", true));
         expect(out.primary).toEqual({ name: "prod-db", endpoint: `127.0.0.1:${primaryPort}`, lastChange: null });
@@ -185,10 +192,8 @@ describe("planned switchover with writes running", () => {
     let business: string;
 
     test("switchover to the standby loses no acknowledged commit; the old primary streams from the new one", async () => {
-        standbyPort = await freePort();
-        sw = await stageStack(workspace, "sw", "production", { standbys: { "sw-hot": { tier: "hot", port: standbyPort } } });
-        await sw.up({ color: "never" });
-        let out = await stageOutputs(sw);
+        let out: StageOutputs;
+        ({ stack: sw, standbyPort, out } = await upWithHotStandby("sw"));
         serverPort = out.servers["sw-db"].port;
         business = (out.connectionStrings as Record<string, string>).business;
         expect(out.standbys?.["sw-hot"]).toMatchObject({ synchronous: false, syncState: "async", role: "standby" });
