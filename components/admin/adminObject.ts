@@ -1,30 +1,23 @@
 // AdminObject: one of the engine's admin-provided objects (a process definition or a trigger) as a
 // row of the work-management database, applied and read back so every object is verified.
-import * as pulumi from "@pulumi/pulumi";
 import { hashDefinition } from "./adminModel";
 import { withClient } from "../postgres/pg";
 import { UNKNOWN } from "../providers/diffs";
-import { CrudMethods, declaredClass, defineResource } from "../providers/kit";
+import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
 
-export interface AdminObjectArgs {
-    /** libpq URL of the stage's work-management database (a secret). */
-    readonly connection: pulumi.Input<string>;
-    readonly kind: pulumi.Input<"process" | "trigger">;
-    readonly name: pulumi.Input<string>;
-    /** The declared definition. */
-    readonly definition: pulumi.Input<Record<string, unknown>>;
-    /** sha256 of the canonical definition (components/admin/adminModel.ts). */
-    readonly hash: pulumi.Input<string>;
-}
+export interface AdminObjectArgs extends ArgsOf<AdminObjectInputs> {}
 
 export interface AdminObjectInputs {
+    /** libpq URL of the stage's work-management database (a secret). */
     connection: string;
     kind: "process" | "trigger";
     name: string;
+    /** The declared definition. */
     definition: Record<string, unknown>;
+    /** sha256 of the canonical definition (components/admin/adminModel.ts). */
     hash: string;
     providerVersion: string;
 }

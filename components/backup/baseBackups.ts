@@ -1,9 +1,8 @@
 // BaseBackups: scheduled base backups of a production server (the runbook's scheduled backups of a
 // cold standby, and the DR site's starting points): one when created, another on any `up` that finds
 // the newest older than the interval, the newest N kept, each checked with pg_verifybackup.
-import * as pulumi from "@pulumi/pulumi";
 import { backupsLocation, listBaseBackups, pruneBaseBackups, takeBaseBackup } from "./pitrBackups";
-import { CrudMethods, declaredClass, defineResource } from "../providers/kit";
+import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -14,28 +13,20 @@ export interface BackupSource {
     superuserPassword: string;
 }
 
-export interface BaseBackupsArgs {
-    /** The server backed up (a secret: it carries the superuser password). */
-    readonly source: pulumi.Input<BackupSource>;
-    /** Folder of the backups. */
-    readonly folder: pulumi.Input<string>;
-    readonly binDir: pulumi.Input<string>;
-    readonly osUser?: pulumi.Input<string>;
-    /** A new backup when the newest is older than this many seconds. */
-    readonly intervalSeconds: pulumi.Input<number>;
-    /** How many to keep. */
-    readonly keep: pulumi.Input<number>;
-    /** No new backups and no pruning (a DR site at cutover must keep the backups it recovers from). @default false */
-    readonly frozen?: pulumi.Input<boolean>;
-}
+export interface BaseBackupsArgs extends ArgsOf<BackupsInputs> {}
 
 export interface BackupsInputs {
+    /** The server backed up (a secret: it carries the superuser password). */
     source: BackupSource;
+    /** Folder of the backups. */
     folder: string;
     binDir: string;
     osUser?: string;
+    /** A new backup when the newest is older than this many seconds. */
     intervalSeconds: number;
+    /** How many to keep. */
     keep: number;
+    /** No new backups and no pruning (a DR site at cutover must keep the backups it recovers from). @default false */
     frozen?: boolean;
     providerVersion: string;
 }

@@ -1,10 +1,9 @@
 // DatabaseCopy: production's engine databases copied onto a staging server (platform/copy.ts) under
 // an administrative lock on production. Done on create and again only when `trigger` changes.
-import * as pulumi from "@pulumi/pulumi";
 import * as cluster from "../postgres/cluster";
 import * as copy from "./stagingCopy";
 import * as locks from "../locks/lockRows";
-import { CrudMethods, declaredClass, defineResource } from "../providers/kit";
+import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 import type { ServerLocationArgs } from "../server/location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -16,43 +15,29 @@ export interface CopySource {
     superuserPassword: string;
 }
 
-export interface DatabaseCopyArgs extends ServerLocationArgs {
-    /** Production's server holding the engine databases (a secret: it carries the superuser password). */
-    readonly source: pulumi.Input<CopySource>;
-    /** libpq URL of production's configuration database, where the copy lock is taken (a secret). */
-    readonly lockConnection: pulumi.Input<string>;
-    /** `<project>/<stack>` of the staging stack. */
-    readonly holder: pulumi.Input<string>;
-    readonly stage: pulumi.Input<string>;
-    /** The staging server. */
-    readonly serverName: pulumi.Input<string>;
-    readonly settings: pulumi.Input<Record<string, string>>;
-    readonly superuserPassword: pulumi.Input<string>;
-    readonly ownerRole: pulumi.Input<string>;
-    readonly ownerPassword: pulumi.Input<string>;
-    readonly databases: pulumi.Input<string[]>;
-    /** The staging server's own rows, kept across the copy. */
-    readonly identity: pulumi.Input<{ database: string; tables: { schema: string; table: string }[] }>;
-    /** Change it to copy again; the copy is not repeated on every `up`. */
-    readonly trigger: pulumi.Input<string>;
-    /** Seconds to wait for another holder of production's copy lock. @default 0 */
-    readonly waitSeconds?: pulumi.Input<number>;
-}
+export interface DatabaseCopyArgs extends ServerLocationArgs, ArgsOf<Omit<CopyInputs, keyof cluster.ClusterLocation>> {}
 
 /** The resolved inputs, the server's location among them. */
 export interface CopyInputs extends cluster.ClusterLocation {
+    /** Production's server holding the engine databases (a secret: it carries the superuser password). */
     source: CopySource;
+    /** libpq URL of production's configuration database, where the copy lock is taken (a secret). */
     lockConnection: string;
+    /** `<project>/<stack>` of the staging stack. */
     holder: string;
     stage: string;
+    /** The staging server. */
     serverName: string;
     settings: Record<string, string>;
     superuserPassword: string;
     ownerRole: string;
     ownerPassword: string;
     databases: string[];
+    /** The staging server's own rows, kept across the copy. */
     identity: { database: string; tables: { schema: string; table: string }[] };
+    /** Change it to copy again; the copy is not repeated on every `up`. */
     trigger: string;
+    /** Seconds to wait for another holder of production's copy lock. @default 0 */
     waitSeconds?: number;
     providerVersion: string;
 }

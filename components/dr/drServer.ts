@@ -3,7 +3,6 @@
 // applying shipped WAL older than the apply delay; cold: no server at all, only base backups and
 // shipped WAL. Setting a cutover target recovers it to that one instant and promotes it
 // (dr/cutover.ts); a cutover is made once and never silently redone.
-import * as pulumi from "@pulumi/pulumi";
 import * as cluster from "../postgres/cluster";
 import { withClient } from "../postgres/pg";
 import { assertPortFree } from "../platform/ports";
@@ -12,43 +11,32 @@ import { RecoveryTarget, WarmServerRequest, createWarmServer, warmSettings } fro
 import * as cutover from "./cutover";
 import type { CutoverReport } from "./cutover";
 import { sameData } from "../providers/diffs";
-import { CrudMethods, declaredClass, defineResource } from "../providers/kit";
+import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 import type { ServerLocationArgs } from "../server/location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "2";
 
-export interface DrServerArgs extends ServerLocationArgs {
-    readonly serverName: pulumi.Input<string>;
-    readonly tier: pulumi.Input<"warm" | "cold">;
-    readonly backupsDir: pulumi.Input<string>;
-    /** The DR site's shipped WAL. */
-    readonly incoming: pulumi.Input<string>;
-    /** Where segments copied from production's pg_wal go at cutover. */
-    readonly tailFolder: pulumi.Input<string>;
-    /** Production's archive folder. */
-    readonly archive: pulumi.Input<string>;
-    /** Production's server (a secret: its superuser password is the restored cluster's). */
-    readonly production: pulumi.Input<SourceServer>;
-    /** Production's data directory, for the tail of the log when production does not answer ("" when unknown). */
-    readonly productionDataDir: pulumi.Input<string>;
-    /** warm: recovery_min_apply_delay in seconds. */
-    readonly applyDelaySeconds: pulumi.Input<number>;
-    /** The cutover target, or null while standing by. */
-    readonly cutover: pulumi.Input<RecoveryTarget | null>;
-}
+export interface DrServerArgs extends ServerLocationArgs, ArgsOf<Omit<DrInputs, keyof cluster.ClusterLocation>> {}
 
 /** The resolved inputs, the server's location among them. */
 export interface DrInputs extends cluster.ClusterLocation {
     serverName: string;
     tier: "warm" | "cold";
     backupsDir: string;
+    /** The DR site's shipped WAL. */
     incoming: string;
+    /** Where segments copied from production's pg_wal go at cutover. */
     tailFolder: string;
+    /** Production's archive folder. */
     archive: string;
+    /** Production's server (a secret: its superuser password is the restored cluster's). */
     production: SourceServer;
+    /** Production's data directory, for the tail of the log when production does not answer ("" when unknown). */
     productionDataDir: string;
+    /** warm: recovery_min_apply_delay in seconds. */
     applyDelaySeconds: number;
+    /** The cutover target, or null while standing by. */
     cutover: RecoveryTarget | null;
     providerVersion: string;
 }

@@ -1,31 +1,23 @@
 // DrLogShipping: the runbook's shipping job to the DR site — production's archived WAL copied into the
 // DR site's incoming folder at an interval (components/shipping/shipper.ts runs it). At cutover it is
 // stopped: production's archive is no longer followed once the DR server has been promoted.
-import * as pulumi from "@pulumi/pulumi";
 import * as shipping from "../shipping/shipper";
-import { CrudMethods, declaredClass, defineResource } from "../providers/kit";
+import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
 
-export interface DrLogShippingArgs {
-    /** Production's archive folder. */
-    readonly from: pulumi.Input<string>;
-    /** The DR site's incoming folder. */
-    readonly to: pulumi.Input<string>;
-    readonly stateDir: pulumi.Input<string>;
-    readonly intervalSeconds: pulumi.Input<number>;
-    readonly osUser?: pulumi.Input<string>;
-    /** After cutover: stopped. */
-    readonly stopped: pulumi.Input<boolean>;
-}
+export interface DrLogShippingArgs extends ArgsOf<ShippingInputs> {}
 
 export interface ShippingInputs {
+    /** Production's archive folder. */
     from: string;
+    /** The DR site's incoming folder. */
     to: string;
     stateDir: string;
     intervalSeconds: number;
     osUser?: string;
+    /** After cutover: stopped. */
     stopped: boolean;
     providerVersion: string;
 }

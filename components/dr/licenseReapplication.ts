@@ -1,11 +1,10 @@
 // LicenseReapplication: a site's own rows of its identity tables (the runbook's Server.Server and
 // HostServer.LicenseKey), recorded while they are right and re-applied after a restore, copy or
 // cutover has replaced them with another site's. The recorded rows are Pulumi secrets.
-import * as pulumi from "@pulumi/pulumi";
 import * as identityRows from "../engine/identityRows";
 import { withClient } from "../postgres/pg";
 import { sameData } from "../providers/diffs";
-import { CrudMethods, declaredClass, defineResource } from "../providers/kit";
+import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "2"; // 2: identity and generated columns survive a re-application
@@ -13,26 +12,20 @@ const PROVIDER_VERSION = "2"; // 2: identity and generated columns survive a re-
 export type { IdentityTable } from "../engine/identityRows";
 type IdentityTable = identityRows.IdentityTable;
 
-export interface LicenseReapplicationArgs {
+export interface LicenseReapplicationArgs extends ArgsOf<ReapplyInputs> {}
+
+export interface ReapplyInputs {
     /** libpq URL of the site's configuration database (a secret). */
-    readonly connection: pulumi.Input<string>;
+    connection: string;
     /** The tables whose rows are this site's own. */
-    readonly tables: pulumi.Input<IdentityTable[]>;
+    tables: IdentityTable[];
     /** Change it to put the recorded rows back. */
-    readonly reapply: pulumi.Input<string>;
+    reapply: string;
     /**
      * The site's own rows given up front, by "Schema.Table" (a secret), instead of recorded from the
      * database: for a DR site whose database only arrives at cutover. They are applied at once on create.
      * @default recorded from the database on create
      */
-    readonly rows?: pulumi.Input<Record<string, Record<string, unknown>[]>>;
-}
-
-export interface ReapplyInputs {
-    connection: string;
-    tables: IdentityTable[];
-    reapply: string;
-    /** Given rows (see LicenseReapplicationArgs.rows). */
     rows?: Record<string, Record<string, unknown>[]>;
     providerVersion: string;
 }

@@ -3,19 +3,15 @@
 // failover while the declared one is back shows as drift, and `up` declares the primary again.
 import * as pulumi from "@pulumi/pulumi";
 import * as units from "./unitProcesses";
-import { CrudMethods, declaredClass, defineResource } from "../providers/kit";
+import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 const PROVIDER_VERSION = "1";
 
-export interface EnginePrimaryArgs {
-    readonly primary: pulumi.Input<string>;
-    /** libpq URL of the work database (secret). */
-    readonly workUrl: pulumi.Input<string>;
-    readonly timeoutSeconds?: pulumi.Input<number>;
-}
+export interface EnginePrimaryArgs extends ArgsOf<PrimaryInputs, "timeoutSeconds"> {}
 
 export interface PrimaryInputs {
     primary: string;
+    /** libpq URL of the work database (secret). */
     workUrl: string;
     timeoutSeconds: number;
     providerVersion: string;

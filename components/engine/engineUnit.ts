@@ -1,22 +1,13 @@
 // EngineUnit: one unit of the engine as a process on this machine (engine/unitProcesses.ts). A unit
 // that died shows in every preview and is started again by `up`; it then waits as a backup until the
 // declared primary is re-asserted (EnginePrimary).
-import * as pulumi from "@pulumi/pulumi";
 import * as units from "./unitProcesses";
 import { changedKnown } from "../providers/diffs";
-import { CrudMethods, declaredClass, defineResource } from "../providers/kit";
+import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 const PROVIDER_VERSION = "1";
 
-export interface EngineUnitArgs {
-    readonly name: pulumi.Input<string>;
-    readonly command: pulumi.Input<string[]>;
-    /** libpq URL of the work database (secret). */
-    readonly workUrl: pulumi.Input<string>;
-    readonly stateDir: pulumi.Input<string>;
-    readonly stepMs: pulumi.Input<number>;
-    readonly takeoverMs: pulumi.Input<number>;
-}
+export interface EngineUnitArgs extends ArgsOf<UnitInputs> {}
 
 export interface UnitInputs extends units.EngineUnitSpec {
     providerVersion: string;

@@ -1,10 +1,9 @@
 // Dynamic providers for the two-stage runbook's coordination records, kept in a server's
 // configuration database (locks/lockRows.ts): AdministrativeLock, LockBinding and, on production,
 // BindingRegistry, which reports the staging servers bound to it.
-import * as pulumi from "@pulumi/pulumi";
 import * as locks from "./lockRows";
 import { sameData, UNKNOWN } from "../providers/diffs";
-import { CrudMethods, declaredClass, defineResource, rule } from "../providers/kit";
+import { ArgsOf, CrudMethods, declaredClass, defineResource, rule } from "../providers/kit";
 
 /** Bumped whenever these providers' behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -12,31 +11,18 @@ const PROVIDER_VERSION = "1";
 // ---------------------------------------------------------------------------------------------
 // AdministrativeLock
 
-export interface AdministrativeLockArgs {
-    /** libpq URL of the locked server's configuration database (a secret). */
-    readonly connection: pulumi.Input<string>;
-    /** What is locked, e.g. "copy"; one holder per scope and server. */
-    readonly scope: pulumi.Input<string>;
-    /** `<project>/<stack>` holding the lock. */
-    readonly holder: pulumi.Input<string>;
-    /** The holder's stage kind. */
-    readonly stage: pulumi.Input<string>;
-    /** Why, for whoever finds the lock. */
-    readonly reason: pulumi.Input<string>;
-    /** Seconds to wait for another holder to release it. @default 0 */
-    readonly waitSeconds?: pulumi.Input<number>;
-    /** Take over a lock held by exactly this holder (explicit break of a stale lock). */
-    readonly breakHeldBy?: pulumi.Input<string>;
-}
+export interface AdministrativeLockArgs extends ArgsOf<LockInputs> {}
 
-export interface LockInputs {
+/** The lock request (holder, waitSeconds, breakHeldBy as lockRows.ts documents them) and where the lock is kept. */
+export interface LockInputs extends locks.LockRequest {
+    /** libpq URL of the locked server's configuration database (a secret). */
     connection: string;
+    /** What is locked, e.g. "copy"; one holder per scope and server. */
     scope: string;
-    holder: string;
+    /** The holder's stage kind. */
     stage: string;
+    /** Why, for whoever finds the lock. */
     reason: string;
-    waitSeconds?: number;
-    breakHeldBy?: string;
     providerVersion: string;
 }
 
@@ -103,24 +89,18 @@ export class AdministrativeLock extends declaredClass<AdministrativeLockArgs, Lo
 // ---------------------------------------------------------------------------------------------
 // LockBinding
 
-export interface LockBindingArgs {
-    /** libpq URL of production's configuration database (a secret). */
-    readonly productionConnection: pulumi.Input<string>;
-    /** `<project>/<stack>` of the staging stack. */
-    readonly stagingStack: pulumi.Input<string>;
-    /** The staging server bound to production. */
-    readonly stagingServer: pulumi.Input<string>;
-    /** The staging stage kind (test or development). */
-    readonly stage: pulumi.Input<string>;
-    /** "host:port" of the staging server. */
-    readonly endpoint: pulumi.Input<string>;
-}
+export interface LockBindingArgs extends ArgsOf<BindingInputs> {}
 
 export interface BindingInputs {
+    /** libpq URL of production's configuration database (a secret). */
     productionConnection: string;
+    /** `<project>/<stack>` of the staging stack. */
     stagingStack: string;
+    /** The staging server bound to production. */
     stagingServer: string;
+    /** The staging stage kind (test or development). */
     stage: string;
+    /** "host:port" of the staging server. */
     endpoint: string;
     providerVersion: string;
 }
@@ -174,12 +154,10 @@ export class LockBinding extends declaredClass<LockBindingArgs, BindingOutputs, 
 // ---------------------------------------------------------------------------------------------
 // BindingRegistry
 
-export interface BindingRegistryArgs {
-    /** libpq URL of production's own configuration database (a secret). */
-    readonly connection: pulumi.Input<string>;
-}
+export interface BindingRegistryArgs extends ArgsOf<RegistryInputs> {}
 
 export interface RegistryInputs {
+    /** libpq URL of production's own configuration database (a secret). */
     connection: string;
     providerVersion: string;
 }

@@ -1,30 +1,24 @@
 // DataRoot: the folder under which a stage keeps its servers' data directories, claimed for one stack
 // by a marker file. A folder that holds anything else, or another stack's servers, is refused: a
 // stage never takes over (or later deletes) data it did not create.
-import * as pulumi from "@pulumi/pulumi";
 import { SHARED_DATA_BASE } from "../platform/local";
 import { PREPARED_DIR, sweepPrepared } from "./prepared";
 import type { z as zod, ZodType } from "zod";
-import { CrudMethods, declaredClass, defineResource, rule } from "../providers/kit";
+import { ArgsOf, CrudMethods, declaredClass, defineResource, rule } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "4";
 
-export interface DataRootArgs {
-    /** Absolute path of the folder. */
-    readonly path: pulumi.Input<string>;
-    /** Who owns it: `<project>/<stack>`. */
-    readonly owner: pulumi.Input<string>;
-    /** The stage kind, recorded in the marker for people reading the folder. */
-    readonly stage: pulumi.Input<string>;
-    /** OS user that must be able to create server folders inside (the servers' user when deploying as root). @default the deployer */
-    readonly osUser?: pulumi.Input<string>;
-}
+export interface DataRootArgs extends ArgsOf<DataRootInputs> {}
 
 export interface DataRootInputs {
+    /** Absolute path of the folder. */
     path: string;
+    /** Who owns it: `<project>/<stack>`. */
     owner: string;
+    /** The stage kind, recorded in the marker for people reading the folder. */
     stage: string;
+    /** OS user that must be able to create server folders inside (the servers' user when deploying as root). @default the deployer */
     osUser?: string;
     providerVersion: string;
 }

@@ -4,38 +4,30 @@
 // from production's archive into `incoming/`. It reads the primary's archiver too, so `refresh`
 // shows a failing archive command. Drift: a dead shipper shows in preview, and `up` starts it again.
 // Delete stops the shippers and removes the receivers' folders, never production's archive.
-import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import * as cluster from "../postgres/cluster";
 import * as shipping from "./shipper";
 import type { PrimaryEndpoint } from "../standby/hot/replication";
 import { changedKnown } from "../providers/diffs";
-import { absolutePath, CrudMethods, declaredClass, defineResource, rule } from "../providers/kit";
+import { absolutePath, ArgsOf, CrudMethods, declaredClass, defineResource, rule } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
 
-export interface LogShippingJobArgs {
-    /** Folder production's primary archives WAL into. */
-    readonly archive: pulumi.Input<string>;
-    /** Folder holding one sub-folder per receiver. */
-    readonly receiversDir: pulumi.Input<string>;
-    /** Names of the receiving standbys. */
-    readonly receivers: pulumi.Input<string[]>;
-    /** Time between two shipping runs, in milliseconds. */
-    readonly shipIntervalMs: pulumi.Input<number>;
-    /** The primary, whose pg_stat_archiver is read (a secret: it carries the superuser password). */
-    readonly primary: pulumi.Input<PrimaryEndpoint>;
-    /** OS user the shippers run as (the servers' user, when deploying as root). */
-    readonly osUser?: pulumi.Input<string>;
-}
+export interface LogShippingJobArgs extends ArgsOf<JobInputs> {}
 
 export interface JobInputs {
+    /** Folder production's primary archives WAL into. */
     archive: string;
+    /** Folder holding one sub-folder per receiver. */
     receiversDir: string;
+    /** Names of the receiving standbys. */
     receivers: string[];
+    /** Time between two shipping runs, in milliseconds. */
     shipIntervalMs: number;
+    /** The primary, whose pg_stat_archiver is read (a secret: it carries the superuser password). */
     primary: PrimaryEndpoint;
+    /** OS user the shippers run as (the servers' user, when deploying as root). */
     osUser?: string;
     providerVersion: string;
 }

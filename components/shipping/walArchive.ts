@@ -2,25 +2,20 @@
 // the servers' OS user, created before the primary starts archiving so the first archive_command
 // never fails for want of a folder. It holds production's log backups: protected with production,
 // and kept on delete when the primary server is retained.
-import * as pulumi from "@pulumi/pulumi";
 import * as shipping from "./shipper";
-import { absolutePath, CrudMethods, declaredClass, defineResource } from "../providers/kit";
+import { absolutePath, ArgsOf, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
 
-export interface WalArchiveArgs {
-    /** Absolute path of the archive folder. */
-    readonly path: pulumi.Input<string>;
-    /** The servers' OS user (when deploying as root). @default the deployer */
-    readonly osUser?: pulumi.Input<string>;
-    /** Keep the folder (and the archived WAL) when the resource is deleted. @default false */
-    readonly retain?: pulumi.Input<boolean>;
-}
+export interface WalArchiveArgs extends ArgsOf<ArchiveInputs, "retain"> {}
 
 export interface ArchiveInputs {
+    /** Absolute path of the archive folder. */
     path: string;
+    /** The servers' OS user (when deploying as root). @default the deployer */
     osUser?: string;
+    /** Keep the folder (and the archived WAL) when the resource is deleted. @default false */
     retain: boolean;
     providerVersion: string;
 }

@@ -2,38 +2,31 @@
 // replication slot on the primary so it never misses WAL, read-only queries allowed. It is told its
 // declared role and never changes roles itself (PrimaryRole does): a declared standby follows the
 // declared primary, and a standby declared primary is healthy when it accepts writes.
-import * as pulumi from "@pulumi/pulumi";
 import * as cluster from "../../postgres/cluster";
 import { withClient } from "../../postgres/pg";
 import { assertPortFree } from "../../platform/ports";
 import * as standby from "./replication";
 import * as switchover from "./switchover";
 import { endpointMoved, sameData } from "../../providers/diffs";
-import { CrudMethods, declaredClass, defineResource } from "../../providers/kit";
+import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../../providers/kit";
 import type { ServerLocationArgs } from "../../server/location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "3"; // 3: removing a standby that acts as the primary drops no slot on itself
 
-export interface HotStandbyArgs extends ServerLocationArgs {
-    /** The standby's stable name. */
-    readonly standbyName: pulumi.Input<string>;
-    /** The declared primary of the group, which it streams from (a secret: it carries the superuser password replication uses). */
-    readonly primary: pulumi.Input<standby.PrimaryEndpoint>;
-    /** Its declared role: "primary" once `primary` names it. @default "standby" */
-    readonly role?: pulumi.Input<"primary" | "standby">;
-    /** Declared synchronous: its sync state is awaited and reported. @default false */
-    readonly synchronous?: pulumi.Input<boolean>;
-    /** postgresql.conf settings of the standby. @default {} */
-    readonly settings?: pulumi.Input<Record<string, string>>;
-}
+export interface HotStandbyArgs extends ServerLocationArgs, ArgsOf<Omit<StandbyInputs, keyof cluster.ClusterLocation>, "role" | "synchronous" | "settings"> {}
 
 /** The resolved inputs, the server's location among them. */
 export interface StandbyInputs extends cluster.ClusterLocation {
+    /** The standby's stable name. */
     standbyName: string;
+    /** The declared primary of the group, which it streams from (a secret: it carries the superuser password replication uses). */
     primary: standby.PrimaryEndpoint;
+    /** postgresql.conf settings of the standby. @default {} */
     settings: Record<string, string>;
+    /** Its declared role: "primary" once `primary` names it. @default "standby" */
     role: "primary" | "standby";
+    /** Declared synchronous: its sync state is awaited and reported. @default false */
     synchronous: boolean;
     providerVersion: string;
 }

@@ -3,11 +3,10 @@
 // switchover when the current primary accepts connections (no commit lost), a failover otherwise;
 // the servers and standbys themselves never change roles. It also owns synchronous_standby_names,
 // which follows the primary. The work is in standby/hot/switchover.ts.
-import * as pulumi from "@pulumi/pulumi";
 import type { ClusterLocation } from "../../postgres/cluster";
 import * as switchover from "./switchover";
 import { UNKNOWN } from "../../providers/diffs";
-import { CrudMethods, declaredClass, defineResource } from "../../providers/kit";
+import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
@@ -19,25 +18,18 @@ export interface GroupMember {
     serverDir: string;
 }
 
-export interface PrimaryRoleArgs {
-    /** The member that must be the primary. */
-    readonly declared: pulumi.Input<string>;
-    /** Every member, the server first. */
-    readonly members: pulumi.Input<GroupMember[]>;
-    /** Standbys the primary waits for on commit (synchronous_standby_names). */
-    readonly synchronous: pulumi.Input<string[]>;
-    readonly binDir: pulumi.Input<string>;
-    readonly osUser?: pulumi.Input<string>;
-    /** The group's superuser password (one cluster, one password). */
-    readonly superuserPassword: pulumi.Input<string>;
-}
+export interface PrimaryRoleArgs extends ArgsOf<RoleInputs> {}
 
 export interface RoleInputs {
+    /** The member that must be the primary. */
     declared: string;
+    /** Every member, the server first. */
     members: GroupMember[];
+    /** Standbys the primary waits for on commit (synchronous_standby_names). */
     synchronous: string[];
     binDir: string;
     osUser?: string;
+    /** The group's superuser password (one cluster, one password). */
     superuserPassword: string;
     providerVersion: string;
 }

@@ -1,31 +1,26 @@
 // WarmStandby: a server in continuous recovery from the WAL production ships into its incoming
 // folder (standby/warm/warmReplay.ts), applying it after its apply delay. It never connects to the
 // primary after its base backup. Drift: a stopped standby shows in preview, and `up` starts it.
-import * as pulumi from "@pulumi/pulumi";
 import * as cluster from "../../postgres/cluster";
 import { assertPortFree } from "../../platform/ports";
 import type { PrimaryEndpoint } from "../hot/replication";
 import * as warm from "./warmReplay";
 import { endpointMoved, sameData } from "../../providers/diffs";
-import { CrudMethods, declaredClass, defineResource } from "../../providers/kit";
+import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../../providers/kit";
 import type { ServerLocationArgs } from "../../server/location";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
 
-export interface WarmStandbyArgs extends ServerLocationArgs {
-    /** The standby's stable name. */
-    readonly standbyName: pulumi.Input<string>;
-    /** The primary its base backup is taken from (a secret: it carries the superuser password). */
-    readonly primary: pulumi.Input<PrimaryEndpoint>;
-    /** postgresql.conf settings: the shipping ones (restore_command, recovery_min_apply_delay, ...) and the user's. */
-    readonly settings: pulumi.Input<Record<string, string>>;
-}
+export interface WarmStandbyArgs extends ServerLocationArgs, ArgsOf<Omit<WarmInputs, keyof cluster.ClusterLocation>> {}
 
 /** The resolved inputs, the server's location among them. */
 export interface WarmInputs extends cluster.ClusterLocation {
+    /** The standby's stable name. */
     standbyName: string;
+    /** The primary its base backup is taken from (a secret: it carries the superuser password). */
     primary: PrimaryEndpoint;
+    /** postgresql.conf settings: the shipping ones (restore_command, recovery_min_apply_delay, ...) and the user's. */
     settings: Record<string, string>;
     providerVersion: string;
 }
