@@ -57,6 +57,21 @@ export function engineBootstrap(ownerPassword: string, tables: EngineTables = EN
     };
 }
 
+/**
+ * For a test file: before all its tests, a started cluster (see startedCluster) in a new folder named
+ * `prefix…`, handed to `made`; after all of them, the cluster and its folder removed.
+ */
+export function clusterForFile(prefix: string, superuserPassword: string, settings: Record<string, string>, made: (loc: ClusterLocation) => void): void {
+    let root: string;
+    let loc: ClusterLocation;
+    beforeAll(async () => {
+        root = tempDir(prefix);
+        loc = await startedCluster(root, superuserPassword, settings);
+        made(loc);
+    });
+    afterAll(() => removeClusterAndRoot(loc, root));
+}
+
 /** Removes the cluster (see removeCluster) and then the whole folder `root`. */
 export function removeClusterAndRoot(loc: ClusterLocation, root: string): void {
     removeCluster(loc);

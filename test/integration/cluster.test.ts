@@ -5,20 +5,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { userCanEnter } from "../../components/platform/local";
 import { applySettings, bootstrap, clusterStatus, connect, dataDirOf, liveFacts, startCluster, stopCluster, ClusterLocation } from "../../components/postgres/cluster";
-import { removeClusterAndRoot, startedCluster, tempDir } from "../harness/postgres";
+import { clusterForFile } from "../harness/postgres";
 
 jest.setTimeout(120_000);
 
 const PASSWORD = "integration-superuser-pw";
-let root: string;
 let loc: ClusterLocation;
-
-beforeAll(async () => {
-    root = tempDir("stagewise-cluster-");
-    loc = await startedCluster(root, PASSWORD, { work_mem: "4MB" });
-});
-
-afterAll(() => removeClusterAndRoot(loc, root));
+clusterForFile("stagewise-cluster-", PASSWORD, { work_mem: "4MB" }, (made) => (loc = made));
 
 test("initdb enabled data checksums and SCRAM, and the server listens on its loopback port", async () => {
     const client = await connect(loc, PASSWORD);

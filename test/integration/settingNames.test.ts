@@ -3,20 +3,13 @@
 import { ClusterLocation, connect } from "../../components/postgres/cluster";
 import { PG_READ_ONLY_SETTING_NAMES, PG_SETTING_NAMES, PG_SETTING_NAMES_MAJOR } from "../../components/config/pgSettingNames";
 import { settingNamesOfMinor } from "../../components/config/pgSettingMinors";
-import { removeClusterAndRoot, startedCluster, tempDir } from "../harness/postgres";
+import { clusterForFile } from "../harness/postgres";
 
 jest.setTimeout(120_000);
 
 const PASSWORD = "integration-setting-names-pw";
-let root: string;
 let loc: ClusterLocation;
-
-beforeAll(async () => {
-    root = tempDir("stagewise-setting-names-");
-    loc = await startedCluster(root, PASSWORD);
-});
-
-afterAll(() => removeClusterAndRoot(loc, root));
+clusterForFile("stagewise-setting-names-", PASSWORD, {}, (made) => (loc = made));
 
 test("the committed names (as the server's minor release has them) are exactly the server's pg_settings, and its read-only ones exactly those of context internal", async () => {
     const client = await connect(loc, PASSWORD);
