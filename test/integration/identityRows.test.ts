@@ -5,21 +5,20 @@ import { bootstrap } from "../../components/postgres/cluster";
 import type { ClusterLocation } from "../../components/postgres/cluster";
 import { readIdentityRows, replaceIdentityRows } from "../../components/engine/identityRows";
 import { withClient } from "../../components/postgres/pg";
-import { removeClusterAndRoot, startedCluster, tempDir } from "../harness/postgres";
+import { clusterForFile } from "../harness/postgres";
 
 const PASSWORD = "identity-super";
 const TABLES = [
     { schema: "Server", table: "Server" },
     { schema: "HostServer", table: "LicenseKey" },
 ];
-let root: string;
 let loc: ClusterLocation;
 const config = () => ({ host: loc.host, port: loc.port, user: "postgres", password: PASSWORD, database: "config" });
 const on = (sql: string) => withClient(config(), async (c) => (await c.query(sql)).rows);
 
+clusterForFile("stagewise-identity-", PASSWORD, {}, (made) => (loc = made));
+
 beforeAll(async () => {
-    root = tempDir("stagewise-identity-");
-    loc = await startedCluster(root, PASSWORD);
     await bootstrap(loc, PASSWORD, { ownerRole: "engine", ownerPassword: "app", databases: [{ name: "config", schemaSql: "" }] });
     await on(`
         CREATE SCHEMA "Server"; CREATE SCHEMA "HostServer";
@@ -29,8 +28,6 @@ beforeAll(async () => {
         INSERT INTO "Server"."Server" ("Name", r) VALUES ('DR-1', 'site r');
         INSERT INTO "HostServer"."LicenseKey" VALUES (1, 'LIC-DR', '2027-01-31 00:00:00+00');`);
 });
-
-afterAll(() => removeClusterAndRoot(loc, root));
 
 const current = () =>
     on(`SELECT s."Id", s."Name", s.r, s."Upper", k."Key", k."ValidUntil"::text AS "ValidUntil"
