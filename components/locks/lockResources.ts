@@ -1,12 +1,57 @@
 // Dynamic providers for the two-stage runbook's coordination records, kept in a server's
 // configuration database (locks/lockRows.ts): AdministrativeLock, LockBinding and, on production,
 // BindingRegistry, which reports the staging servers bound to it.
+import type { Client } from "pg";
 import * as locks from "./lockRows";
 import { sameData, UNKNOWN } from "../providers/diffs";
 import { ArgsOf, CrudMethods, declaredClass, defineResource, rule } from "../providers/kit";
 
 /** Bumped whenever these providers' behaviour changes, so the change shows in `pulumi preview --diff`. */
 const PROVIDER_VERSION = "1";
+
+/** A record kept in a configuration database, as a resource's create/read/update/delete see it. */
+interface KeptRecord<In extends object, Out extends In> {
+    connection: (props: In) => string;
+    id: (inputs: In) => string;
+    /** Writes the record (on create and update); the outputs it adds to the inputs. */
+    write: (c: Client, inputs: In) => Promise<Omit<Out, keyof In>>;
+    /** The outputs of the record found again, or undefined when it is gone. */
+    find: (c: Client, props: Out) => Promise<Omit<Out, keyof In> | undefined>;
+    remove: (c: Client, props: Out) => Promise<unknown>;
+}
+
+/**
+ * The methods of a record resource: written on create and update, removed on delete; on read, a record
+ * gone behind our back means the resource is gone (and `up` writes it again), and a database out of
+ * reach keeps what we know.
+ */
+function recordMethods<In extends object, Out extends In>(record: KeptRecord<In, Out>): CrudMethods<In, Out> {
+    return {
+        async create(inputs) {
+            const written = await locks.withClient(record.connection(inputs), (c) => record.write(c, inputs));
+            return { id: record.id(inputs), outs: { ...inputs, ...written } as Out };
+        },
+        async read(id, props) {
+            if (props === undefined) {
+                return {};
+            }
+            let found: Omit<Out, keyof In> | undefined;
+            try {
+                found = await locks.withClient(record.connection(props), (c) => record.find(c, props));
+            } catch {
+                return { id, props }; // production cannot be reached: keep what we know
+            }
+            return found ? { id, props: { ...props, ...found } } : {};
+        },
+        async update(_id, _olds, news) {
+            const written = await locks.withClient(record.connection(news), (c) => record.write(c, news));
+            return { outs: { ...news, ...written } as Out };
+        },
+        async delete(_id, props) {
+            await locks.withClient(record.connection(props), (c) => record.remove(c, props));
+        },
+    };
+}
 
 // ---------------------------------------------------------------------------------------------
 // AdministrativeLock
@@ -30,32 +75,17 @@ export interface LockOutputs extends LockInputs {
     acquiredAt: string;
 }
 
-const lockMethods: CrudMethods<LockInputs, LockOutputs> = {
-    async create(inputs) {
-        const held = await locks.withClient(inputs.connection, (c) => locks.acquireLock(c, inputs));
-        return { id: `${inputs.scope}:${inputs.holder}`, outs: { ...inputs, acquiredAt: held.acquiredAt } };
-    },
-    async read(id, props) {
-        if (props === undefined) {
-            return {};
-        }
-        let held: locks.LockRecord | undefined;
-        try {
-            held = await locks.withClient(props.connection, (c) => locks.currentLock(c, props.scope));
-        } catch {
-            return { id, props }; // production cannot be reached: keep what we know
-        }
+const lockMethods = recordMethods<LockInputs, LockOutputs>({
+    connection: (props) => props.connection,
+    id: (inputs) => `${inputs.scope}:${inputs.holder}`,
+    write: async (c, inputs) => ({ acquiredAt: (await locks.acquireLock(c, inputs)).acquiredAt }),
+    find: async (c, props) => {
+        const held = await locks.currentLock(c, props.scope);
         // Released or broken behind our back: the lock no longer exists, and `up` takes it again.
-        return held?.holder === props.holder ? { id, props: { ...props, acquiredAt: held.acquiredAt } } : {};
+        return held?.holder === props.holder ? { acquiredAt: held.acquiredAt } : undefined;
     },
-    async update(_id, _olds, news) {
-        const held = await locks.withClient(news.connection, (c) => locks.acquireLock(c, news));
-        return { outs: { ...news, acquiredAt: held.acquiredAt } };
-    },
-    async delete(_id, props) {
-        await locks.withClient(props.connection, (c) => locks.releaseLock(c, props.scope, props.holder));
-    },
-};
+    remove: (c, props) => locks.releaseLock(c, props.scope, props.holder),
+});
 
 export const administrativeLock = defineResource<LockInputs, LockOutputs>(
     {
@@ -109,32 +139,16 @@ export interface BindingOutputs extends BindingInputs {
     boundAt: string;
 }
 
-const bindingMethods: CrudMethods<BindingInputs, BindingOutputs> = {
-    async create(inputs) {
-        const record = await locks.withClient(inputs.productionConnection, (c) => locks.bind(c, inputs));
-        return { id: `${inputs.stagingStack}:${inputs.stagingServer}`, outs: { ...inputs, boundAt: record.boundAt } };
+const bindingMethods = recordMethods<BindingInputs, BindingOutputs>({
+    connection: (props) => props.productionConnection,
+    id: (inputs) => `${inputs.stagingStack}:${inputs.stagingServer}`,
+    write: async (c, inputs) => ({ boundAt: (await locks.bind(c, inputs)).boundAt }),
+    find: async (c, props) => {
+        const mine = (await locks.listBindings(c)).find((b) => b.stagingStack === props.stagingStack && b.stagingServer === props.stagingServer);
+        return mine ? { boundAt: mine.boundAt } : undefined;
     },
-    async read(id, props) {
-        if (props === undefined) {
-            return {};
-        }
-        let all: locks.BindingRecord[];
-        try {
-            all = await locks.withClient(props.productionConnection, (c) => locks.listBindings(c));
-        } catch {
-            return { id, props }; // production cannot be reached: keep what we know
-        }
-        const mine = all.find((b) => b.stagingStack === props.stagingStack && b.stagingServer === props.stagingServer);
-        return mine ? { id, props: { ...props, boundAt: mine.boundAt } } : {};
-    },
-    async update(_id, _olds, news) {
-        const record = await locks.withClient(news.productionConnection, (c) => locks.bind(c, news));
-        return { outs: { ...news, boundAt: record.boundAt } };
-    },
-    async delete(_id, props) {
-        await locks.withClient(props.productionConnection, (c) => locks.unbind(c, props.stagingStack, props.stagingServer));
-    },
-};
+    remove: (c, props) => locks.unbind(c, props.stagingStack, props.stagingServer),
+});
 
 export const lockBinding = defineResource<BindingInputs, BindingOutputs>(
     {
