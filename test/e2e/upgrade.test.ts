@@ -224,10 +224,13 @@ afterAll(async () => {
         if (changed.length > 0) {
             console.log(`upgrade preview of ${name}, steps other than same:\n  ${changed.map((s) => showStep(name, s)).join("\n  ")}`);
         }
-        problems.push(...upgradeProblems(name, steps));
+        // The one thing the upgrade adds: the stage component each stage is now declared under (it holds
+        // no server, file or process; its parts keep their state through aliases). The DR site's existed before.
+        const newComponent = name === "dr" ? undefined : `urn:pulumi:${name}::stagewise::stagewise:index:${name === "prod" ? "ProductionStage" : "StagingStage"}::${name}`;
+        problems.push(...upgradeProblems(name, steps.filter((s) => !(s.op === "create" && s.urn === newComponent))));
         same[name] = serverSteps(steps, "same");
     }
-    // Nothing created, deleted or replaced; every server deployed before is there, unchanged.
+    // Nothing else created, nothing deleted or replaced; every server deployed before is there, unchanged.
     expect({ problems, same }).toEqual({ problems: [], same: before!.inState });
 });
 
