@@ -206,7 +206,7 @@ afterAll(async () => {
     });
 });
 
-(canRun ? test : test.skip)("with this version, no stack's preview creates, deletes or replaces anything, and every server is the same", async () => {
+(canRun ? test : test.skip)("with this version, no stack's preview creates anything but its stage component, deletes or replaces anything, and every server is the same", async () => {
     expect(before).toBeDefined(); // the deployment above
     checkOutInto(checkout, UPGRADE_TO);
     upgraded = true;
