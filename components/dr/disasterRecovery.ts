@@ -2,8 +2,6 @@
 // and shipped WAL kept at the site, its server named like production's and standing by (warm: in
 // continuous recovery; cold: no server), its engine units off. `cutover` recovers every database to
 // one instant, promotes the server and re-applies the DR site's own licence rows.
-import * as childProcess from "child_process";
-import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DisasterRecoverySiteConfigInput, StageConfig, validateDisasterRecoverySite } from "../config/config";
@@ -13,6 +11,9 @@ import { DATABASE_ROLES, DatabaseRole } from "../engine/referenceSchema";
 import { parseQualifiedName } from "../engine/tables";
 import { hostForUrl } from "../postgres/pg";
 import { hostPaths } from "../topology/hostPaths";
+import type { HostPaths } from "../topology/topology";
+import { hostOf } from "../platform/local";
+import type { Host } from "../platform/platform";
 import type { RecoveryTarget } from "../backup/restore";
 import { SourceServer } from "../backup/pitrBackups";
 import { cutoverRefusal, previousCutover } from "./cutover";
@@ -36,7 +37,8 @@ interface ProductionFacts {
     connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
 }
 
-async function readProduction(of: string): Promise<ProductionFacts> {
+/** Production's outputs, and its archive as production's host shows it (on the local platform, this machine). */
+async function readProduction(of: string, productionHost: Pick<Host, "exists">): Promise<ProductionFacts> {
     const ref = new pulumi.StackReference(`dr-of-${of.replace(/\//g, "-")}`, { name: of });
     const value = async (name: string) => (await ref.getOutputDetails(name)).value ?? (await ref.getOutputDetails(name)).secretValue;
     const stage = await value("stage");
@@ -49,7 +51,7 @@ async function readProduction(of: string): Promise<ProductionFacts> {
     const dataRoot = (await value("dataRoot")) as string;
     const logShipping = (await value("logShipping")) as { archive?: string } | undefined;
     const archive = logShipping?.archive ?? path.join(dataRoot, "wal-archive");
-    if (!fs.existsSync(archive)) {
+    if (!productionHost.exists(archive)) {
         throw new pulumi.RunError(`disasterRecovery.of: production ${of} archives no WAL (${archive} does not exist): set shipping on production and bring it up first`);
     }
     return {
@@ -90,16 +92,14 @@ interface SitePlan {
 }
 
 /** The site's plan, or the refusal of a server named unlike production's or of a cutover that cannot reach its target (before anything changes). */
-function planSite(config: StageConfig, production: ProductionFacts): SitePlan {
+function planSite(config: StageConfig, production: ProductionFacts, paths: HostPaths): SitePlan {
     const [serverName, server] = Object.entries(config.servers)[0];
     if (!production.serverNames.includes(serverName)) {
         throw new pulumi.RunError(
             `servers.${serverName}: a DR site's server is named like production's, as the runbook's standby keeps its server names (production has: ${production.serverNames.join(", ")})`,
         );
     }
-    // A DR site runs on this machine (the docker platform's settings do not apply to it).
-    const local = config.platform.kind === "local" ? config.platform : ({ kind: "local" } as const);
-    const { binDir, osUser, dataRoot } = hostPaths(local, pulumi.getStack());
+    const { binDir, osUser, dataRoot } = paths;
     const root = dataRoot!; // the local platform always has one
     const folders = {
         backups: path.join(root, "base-backups"),
@@ -121,8 +121,11 @@ function planSite(config: StageConfig, production: ProductionFacts): SitePlan {
 
 /** The stack outputs of a DR site (the outputs contract, with site: "dr"). */
 async function declareDisasterRecovery(site: pulumi.ComponentResource, name: string, config: StageConfig): Promise<StackOutputs> {
-    const production = await readProduction(config.disasterRecovery!.of);
-    const plan = planSite(config, production);
+    // A DR site runs on this machine (the docker platform's settings do not apply to it).
+    const local = config.platform.kind === "local" ? config.platform : ({ kind: "local" } as const);
+    const paths = hostPaths(local, pulumi.getStack());
+    const production = await readProduction(config.disasterRecovery!.of, hostOf(paths));
+    const plan = planSite(config, production, paths);
     return siteOutputs(config, production, plan, declareSiteParts(site, name, config, production, plan));
 }
 
@@ -220,7 +223,7 @@ function siteOutputs(config: StageConfig, production: ProductionFacts, plan: Sit
         site: "dr",
         platform: "local",
         dataRoot: parts.dataRoot.path,
-        postgresVersion: childProcess.execFileSync(path.join(plan.binDir, "postgres"), ["--version"], { encoding: "utf8" }).trim(),
+        postgresVersion: hostOf(plan).run("postgres", ["--version"]).trim(),
         servers,
         databases: Object.fromEntries(DATABASE_ROLES.map((role) => [role, placement(role)])),
         connectionStrings: parts.connectionStrings,

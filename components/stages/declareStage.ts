@@ -15,7 +15,8 @@ import { hostPaths, LocalPlaces } from "../topology/hostPaths";
 import { membersOf, resolveStage, Tier } from "../topology/topology";
 import { LogShipping } from "../shipping/logShipping";
 import { ColdStandbys } from "../standby/cold/coldStandbys";
-import { actingPrimaryProblem, isStandbyNow } from "../standby/hot/actingPrimary";
+import { actingPrimaryProblem, isStandbyNow, MemberFiles } from "../standby/hot/actingPrimary";
+import { hostOf } from "../platform/local";
 import { Standbys } from "../standby/hot/hotStandbys";
 import { declaredPrimary } from "../standby/hot/roles";
 import { warmStandbyNames, WarmStandbys } from "../standby/warm/warmStandbys";
@@ -37,7 +38,7 @@ export async function declareStage(parent: pulumi.ComponentResource, name: strin
     const paths = placesOf(parent, config);
     const topology = resolveStage(config, pulumi.getStack(), paths);
     const stage = new Stage(name, { topology, dataRootMoved: paths.moved, superuserPassword: config.superuserPassword, applicationPassword: config.applicationPassword }, part());
-    await refuseFencedPrimary(config, stage.dataRootPath);
+    await refuseFencedPrimary(config, hostOf(topology.paths), stage.dataRootPath);
     const has = (tier: Tier) => membersOf(topology, tier).length > 0;
     const standbys = has("hot") || has("warm") || has("cold") ? new Standbys(name, { stage }, part()) : undefined;
     const coldStandbys = has("cold") ? new ColdStandbys(`${name}-cold`, { stage }, part()) : undefined;
@@ -65,14 +66,14 @@ export async function declareStage(parent: pulumi.ComponentResource, name: strin
 }
 
 /** A declared primary that is a standby now, with no declared member able to take over, is refused (standby/hot/actingPrimary.ts). */
-async function refuseFencedPrimary(config: StageConfig, dataRoot: string): Promise<void> {
-    if (config.stage !== "production" || config.platform.kind !== "local" || !isStandbyNow(dataRoot, declaredPrimary(config))) {
+async function refuseFencedPrimary(config: StageConfig, host: MemberFiles, dataRoot: string): Promise<void> {
+    if (config.stage !== "production" || config.platform.kind !== "local" || !isStandbyNow(host, dataRoot, declaredPrimary(config))) {
         return;
     }
     // Who acted at the last up: this stack's own outputs.
     const self = new pulumi.StackReference(`${pulumi.getStack()}-last-outputs`, { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
     const acting = ((await self.getOutputDetails("primary")).value as { name?: string } | undefined)?.name;
-    const problem = actingPrimaryProblem(config, dataRoot, acting);
+    const problem = actingPrimaryProblem(config, host, dataRoot, acting);
     if (problem !== undefined) {
         throw new pulumi.RunError(problem);
     }

@@ -2,19 +2,23 @@
 // standby; a stack file reverted to name it again (or that dropped the standby acting as primary)
 // would send production's writes to a read-only server and remove the only writable one. Refused
 // at preview, naming the acting member and what to declare. File-system facts only, no Pulumi.
-import * as fs from "fs";
 import * as path from "path";
+import type { Host } from "../../platform/platform";
+import { dataDirOf } from "../../postgres/cluster";
 import type { StageConfig } from "../../config/config";
 import { declaredPrimary, replicationMembers } from "./roles";
 
+/** Where a member's files are looked at: its host. */
+export type MemberFiles = Pick<Host, "exists">;
+
 /** A member runs as a standby when its data directory has standby.signal (PostgreSQL's own marker). */
-export function isStandbyNow(dataRoot: string, member: string): boolean {
-    return fs.existsSync(path.join(dataRoot, member, "pgdata", "standby.signal"));
+export function isStandbyNow(host: MemberFiles, dataRoot: string, member: string): boolean {
+    return host.exists(path.join(dataDirOf({ serverDir: path.join(dataRoot, member) }), "standby.signal"));
 }
 
 /** A member can act as the primary when its data directory exists and is not a standby's. */
-function canActAsPrimary(dataRoot: string, member: string): boolean {
-    return fs.existsSync(path.join(dataRoot, member, "pgdata", "PG_VERSION")) && !isStandbyNow(dataRoot, member);
+function canActAsPrimary(host: MemberFiles, dataRoot: string, member: string): boolean {
+    return host.exists(path.join(dataDirOf({ serverDir: path.join(dataRoot, member) }), "PG_VERSION")) && !isStandbyNow(host, dataRoot, member);
 }
 
 /**
@@ -22,13 +26,13 @@ function canActAsPrimary(dataRoot: string, member: string): boolean {
  * can take over (with one that can, `up` is a planned switchover to the declared one: allowed).
  * `acting` is the member that acted as the primary at the last up, as the stack's outputs say.
  */
-export function actingPrimaryProblem(config: StageConfig, dataRoot: string, acting: string | undefined): string | undefined {
+export function actingPrimaryProblem(config: StageConfig, host: MemberFiles, dataRoot: string, acting: string | undefined): string | undefined {
     const declared = declaredPrimary(config);
-    if (!isStandbyNow(dataRoot, declared)) {
+    if (!isStandbyNow(host, dataRoot, declared)) {
         return undefined;
     }
     const members = replicationMembers(config).map((m) => m.name);
-    if (members.some((m) => m !== declared && canActAsPrimary(dataRoot, m))) {
+    if (members.some((m) => m !== declared && canActAsPrimary(host, dataRoot, m))) {
         return undefined;
     }
     const key = config.primary === undefined ? "primary (the server, by default)" : "primary";

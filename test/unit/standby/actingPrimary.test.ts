@@ -4,6 +4,9 @@ import * as path from "path";
 import { parseStageConfig, StageConfig } from "../../../components/config/config";
 import { actingPrimaryProblem } from "../../../components/standby/hot/actingPrimary";
 
+/** The files of this machine, as a host shows them. */
+const LOCAL_FILES = { exists: (target: string) => fs.existsSync(target) };
+
 let root: string;
 beforeEach(() => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), "stagewise-acting-"));
@@ -30,19 +33,19 @@ const hot = { "prod-hot": { tier: "hot", port: 15433 } };
 test("nothing to say while the declared primary is not a standby", () => {
     member("prod-db", "primary");
     member("prod-hot", "standby");
-    expect(actingPrimaryProblem(production({ standbys: hot }), root, "prod-db")).toBeUndefined();
+    expect(actingPrimaryProblem(production({ standbys: hot }), LOCAL_FILES, root, "prod-db")).toBeUndefined();
 });
 
 test("declaring the server again while the standby acts and is still declared is a planned switchover back: allowed", () => {
     member("prod-db", "standby");
     member("prod-hot", "primary");
-    expect(actingPrimaryProblem(production({ standbys: hot }), root, "prod-hot")).toBeUndefined();
+    expect(actingPrimaryProblem(production({ standbys: hot }), LOCAL_FILES, root, "prod-hot")).toBeUndefined();
 });
 
 test("the acting standby no longer declared: refused, naming it and both ways out", () => {
     member("prod-db", "standby");
     member("prod-hot", "primary");
-    expect(actingPrimaryProblem(production(), root, "prod-hot")).toBe(
+    expect(actingPrimaryProblem(production(), LOCAL_FILES, root, "prod-hot")).toBe(
         "primary (the server, by default): prod-db is a standby now: prod-hot acts as the primary since the last failover or switchover, " +
             "and standbys.prod-hot is no longer declared (removing it would remove the only writable server). " +
             "Declare standbys.prod-hot (tier: hot) with primary: prod-hot to keep it the primary; " +
@@ -52,7 +55,7 @@ test("the acting standby no longer declared: refused, naming it and both ways ou
 
 test("no outputs to say who acts: still refused, asking for the member that does", () => {
     member("prod-db", "standby");
-    expect(actingPrimaryProblem(production(), root, undefined)).toBe(
+    expect(actingPrimaryProblem(production(), LOCAL_FILES, root, undefined)).toBe(
         "primary (the server, by default): prod-db is a standby now and no member declared here acts as the primary; declare the member that does (primary: <name>, with its standbys.<name> entry)",
     );
 });
