@@ -8,6 +8,7 @@ import * as path from "path";
 import * as cluster from "../postgres/cluster";
 import * as shipping from "./shipper";
 import type { PrimaryEndpoint } from "../standby/hot/replication";
+import { hostOf } from "../platform/local";
 import { changedKnown } from "../providers/diffs";
 import { absolutePath, ArgsOf, CrudMethods, declaredClass, defineResource, rule } from "../providers/kit";
 
@@ -107,9 +108,8 @@ async function startAll(props: JobInputs): Promise<void> {
 }
 
 async function removeReceiver(props: JobInputs, name: string): Promise<void> {
-    const fs = require("fs") as typeof import("fs");
     await shipping.stopShipper(shipperSpec(props, name).stateDir);
-    fs.rmSync(path.join(props.receiversDir, name), { recursive: true, force: true });
+    hostOf({ binDir: "", osUser: props.osUser }).remove(path.join(props.receiversDir, name));
 }
 
 const logShippingJobMethods: CrudMethods<JobInputs, JobOutputs> = {
@@ -144,7 +144,9 @@ const logShippingJobMethods: CrudMethods<JobInputs, JobOutputs> = {
             await removeReceiver(props, name);
         }
         // Only the receivers' folder goes when empty; production's archive is not touched.
-        if (fs.existsSync(props.receiversDir) && fs.readdirSync(props.receiversDir).length === 0) {
+        // fs.rmdirSync stays: Host.removeIfEmpty would swallow a failure to remove the empty folder.
+        const host = hostOf({ binDir: "", osUser: props.osUser });
+        if (host.exists(props.receiversDir) && host.list(props.receiversDir).length === 0) {
             fs.rmdirSync(props.receiversDir);
         }
     },

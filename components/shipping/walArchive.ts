@@ -3,6 +3,7 @@
 // never fails for want of a folder. It holds production's log backups: protected with production,
 // and kept on delete when the primary server is retained.
 import * as shipping from "./shipper";
+import { hostOf } from "../platform/local";
 import { absolutePath, ArgsOf, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -26,17 +27,15 @@ const walArchiveMethods: CrudMethods<ArchiveInputs, ArchiveInputs> = {
         return { id: inputs.path, outs: inputs };
     },
     async read(id, props) {
-        const fs = require("fs") as typeof import("fs");
-        return props === undefined || !fs.existsSync(id) ? {} : { id, props };
+        return props === undefined || !hostOf({ binDir: "", osUser: props.osUser }).exists(id) ? {} : { id, props };
     },
     async update(_id, _olds, news) {
         shipping.ensureFolder(news.path, news.osUser);
         return { outs: news };
     },
     async delete(id, props) {
-        const fs = require("fs") as typeof import("fs");
         if (!props.retain) {
-            fs.rmSync(id, { recursive: true, force: true });
+            hostOf({ binDir: "", osUser: props.osUser }).remove(id);
         }
     },
 };
@@ -49,7 +48,7 @@ export const walArchive = defineResource<ArchiveInputs, ArchiveInputs>(
         replaces: ["path", "osUser"],
         updates: ["retain"],
         // Drift: a removed archive folder shows in preview, and `up` creates it again.
-        diffRules: (olds) => ({ changed: (require("fs") as typeof import("fs")).existsSync(olds.path) ? [] : ["folder"] }),
+        diffRules: (olds) => ({ changed: hostOf({ binDir: "", osUser: olds.osUser }).exists(olds.path) ? [] : ["folder"] }),
         deleteBeforeReplace: true,
         outputs: ["osUser"],
     },
