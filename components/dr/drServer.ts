@@ -97,8 +97,8 @@ async function cutOver(props: DrInputs): Promise<CutoverReport> {
 
 const drServerMethods: CrudMethods<DrInputs, DrOutputs> = {
     async create(inputs) {
-        const fs = require("fs") as typeof import("fs");
-        if (fs.existsSync(inputs.serverDir) && fs.readdirSync(inputs.serverDir).length > 0) {
+        const host = cluster.hostOfServer(locOf(inputs));
+        if (host.exists(inputs.serverDir) && host.list(inputs.serverDir).length > 0) {
             throw new Error(`${inputs.serverDir} already exists and is not this DR server; refusing to overwrite or delete it (move it away, or choose another data root)`);
         }
         await assertPortFree(inputs.host, inputs.port, `servers.${inputs.serverName}.port`, `DR server ${inputs.serverName}`);
@@ -134,11 +134,11 @@ const drServerMethods: CrudMethods<DrInputs, DrOutputs> = {
         return { outs: await observed(news, done ?? null) };
     },
     async delete(_id, props) {
-        const fs = require("fs") as typeof import("fs");
-        if (fs.existsSync(props.serverDir)) {
+        const host = cluster.hostOfServer(locOf(props));
+        if (host.exists(props.serverDir)) {
             cluster.stopCluster(locOf(props));
         }
-        fs.rmSync(props.serverDir, { recursive: true, force: true });
+        host.remove(props.serverDir);
     },
 };
 

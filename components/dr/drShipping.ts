@@ -1,6 +1,7 @@
 // DrLogShipping: the runbook's shipping job to the DR site — production's archived WAL copied into the
 // DR site's incoming folder at an interval (components/shipping/shipper.ts runs it). At cutover it is
 // stopped: production's archive is no longer followed once the DR server has been promoted.
+import { hostOf } from "../platform/local";
 import * as shipping from "../shipping/shipper";
 import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
@@ -58,9 +59,9 @@ const drShippingMethods: CrudMethods<ShippingInputs, ShippingOutputs> = {
     async delete(_id, props) {
         await shipping.stopShipper(props.stateDir);
         // Copies of production's archive and the job's own state: nothing here is the only copy of anything.
-        const fs = require("fs") as typeof import("fs");
-        fs.rmSync(props.stateDir, { recursive: true, force: true });
-        fs.rmSync(props.to, { recursive: true, force: true });
+        const host = hostOf({ binDir: "", osUser: props.osUser });
+        host.remove(props.stateDir);
+        host.remove(props.to);
     },
 };
 
