@@ -2,6 +2,7 @@
 // cold standby, and the DR site's starting points): one when created, another on any `up` that finds
 // the newest older than the interval, the newest N kept, each checked with pg_verifybackup.
 import { backupsLocation, listBaseBackups, pruneBaseBackups, takeBaseBackup } from "./pitrBackups";
+import { hostOf } from "../platform/local";
 import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -78,9 +79,8 @@ const baseBackupsMethods: CrudMethods<BackupsInputs, BackupsOutputs> = {
     async update(_id, _olds, news) {
         return { outs: await takeIfDue(news) };
     },
-    async delete(id) {
-        const fs = require("fs") as typeof import("fs");
-        fs.rmSync(id, { recursive: true, force: true });
+    async delete(id, props) {
+        hostOf({ binDir: props.binDir, osUser: props.osUser }).remove(id);
     },
 };
 
