@@ -129,9 +129,9 @@ async function followDeclaredPrimary(olds: StandbyInputs | undefined, news: Stan
 
 const hotStandbyMethods: CrudMethods<StandbyInputs, StandbyOutputs> = {
     async create(inputs) {
-        const fs = require("fs") as typeof import("fs");
         const spec = specOf(inputs);
-        if (fs.existsSync(inputs.serverDir) && fs.readdirSync(inputs.serverDir).length > 0) {
+        const host = cluster.hostOfServer(spec.loc);
+        if (host.exists(inputs.serverDir) && host.list(inputs.serverDir).length > 0) {
             throw new Error(`${inputs.serverDir} already exists and is not this standby; refusing to overwrite or delete it (move it away, or choose another data root)`);
         }
         await assertPortFree(inputs.host, inputs.port, `standbys.${inputs.standbyName}.port`, `standby ${inputs.standbyName}`);

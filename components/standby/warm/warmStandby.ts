@@ -37,8 +37,8 @@ async function observed(props: WarmInputs): Promise<WarmOutputs> {
 
 const warmStandbyMethods: CrudMethods<WarmInputs, WarmOutputs> = {
     async create(inputs) {
-        const fs = require("fs") as typeof import("fs");
-        if (fs.existsSync(inputs.serverDir) && fs.readdirSync(inputs.serverDir).length > 0) {
+        const host = cluster.hostOfServer(cluster.locationOf(inputs));
+        if (host.exists(inputs.serverDir) && host.list(inputs.serverDir).length > 0) {
             throw new Error(`${inputs.serverDir} already exists and is not this standby; refusing to overwrite or delete it (move it away, or choose another data root)`);
         }
         await assertPortFree(inputs.host, inputs.port, `standbys.${inputs.standbyName}.port`, `standby ${inputs.standbyName}`);
