@@ -1,7 +1,7 @@
 // DataRoot: the folder under which a stage keeps its servers' data directories, claimed for one stack
 // by a marker file. A folder that holds anything else, or another stack's servers, is refused: a
 // stage never takes over (or later deletes) data it did not create.
-import { SHARED_DATA_BASE } from "../platform/local";
+import { hostOf, SHARED_DATA_BASE } from "../platform/local";
 import { PREPARED_DIR, sweepPrepared } from "./prepared";
 import type { z as zod, ZodType } from "zod";
 import { ArgsOf, CrudMethods, declaredClass, defineResource, rule } from "../providers/kit";
@@ -37,13 +37,13 @@ export const DATA_ROOT_MARKER = ".stagewise-data-root.json";
  * only the clusters the program started preparing (server/prepared.ts), is fine. Nothing read from
  * the folder is quoted but an owner's `<project>/<stack>` name.
  */
-function refusalOf(root: string, owners: string[]): string | undefined {
-    const fs = require("fs") as typeof import("fs");
+function refusalOf(root: string, owners: string[], osUser?: string): string | undefined {
+    const host = filesHost(osUser);
     const path = require("path") as typeof import("path");
     const refused = (why: string, remedy: string) => `platform.dataRoot: ${root} ${why}; refusing to use it for ${owners[0]} (${remedy})`;
     let entries: string[];
     try {
-        entries = fs.readdirSync(root);
+        entries = host.list(root); // [] when it is missing
     } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         return code === "ENOENT" ? undefined : refused(code === "ENOTDIR" ? "is not a folder" : `cannot be read (${code})`, "choose another platform.dataRoot");
@@ -55,7 +55,7 @@ function refusalOf(root: string, owners: string[]): string | undefined {
     }
     let owner: unknown;
     try {
-        owner = (JSON.parse(fs.readFileSync(path.join(root, DATA_ROOT_MARKER), "utf8")) as { owner?: unknown }).owner;
+        owner = (JSON.parse(host.readText(path.join(root, DATA_ROOT_MARKER))) as { owner?: unknown }).owner;
     } catch {
         owner = undefined;
     }
@@ -64,6 +64,11 @@ function refusalOf(root: string, owners: string[]): string | undefined {
     }
     const named = typeof owner === "string" && /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/.test(owner) ? `stack ${owner}` : "another stack";
     return refused(`belongs to ${named}`, "choose another platform.dataRoot, or destroy that stack first");
+}
+
+/** The host of the data root's folder (only files are touched: no program folder). */
+function filesHost(osUser: string | undefined) {
+    return hostOf({ binDir: "", osUser });
 }
 
 /** A folder that is absolute and not the file-system root, and an owner named `<project>/<stack>`. */
@@ -87,16 +92,17 @@ function dataRootSchema(z: typeof zod): ZodType {
 
 const dataRootMethods: CrudMethods<DataRootInputs, DataRootOutputs> = {
     async create(inputs) {
-        const fs = require("fs") as typeof import("fs");
+        const host = filesHost(inputs.osUser);
         const path = require("path") as typeof import("path");
         const os = require("os") as typeof import("os");
         const markerPath = path.join(inputs.path, DATA_ROOT_MARKER);
         // As in check: the folder may have changed since.
-        const refusal = refusalOf(inputs.path, [inputs.owner]);
+        const refusal = refusalOf(inputs.path, [inputs.owner], inputs.osUser);
         if (refusal !== undefined) {
             throw new Error(refusal);
         }
-        fs.mkdirSync(inputs.path, { recursive: true, mode: 0o755 });
+        host.makeFolder(inputs.path, { mode: 0o755, owned: false });
+        // Only the owner changes (`chown user`, not the group), as before: no Host operation does just that.
         if (inputs.osUser !== undefined && inputs.osUser !== os.userInfo().username) {
             const { execFileSync } = require("child_process") as typeof import("child_process");
             execFileSync("chown", [inputs.osUser, inputs.path]);
@@ -104,51 +110,48 @@ const dataRootMethods: CrudMethods<DataRootInputs, DataRootOutputs> = {
         const claimedAt = new Date().toISOString();
         const marker = { owner: inputs.owner, stage: inputs.stage, claimedAt };
         // Written whole, then renamed, so a crash never leaves a half-written marker.
-        fs.writeFileSync(`${markerPath}.tmp`, JSON.stringify(marker, null, 2) + "\n", { mode: 0o644 });
-        fs.renameSync(`${markerPath}.tmp`, markerPath);
+        host.writeFile(markerPath, JSON.stringify(marker, null, 2) + "\n", { mode: 0o644, owned: false });
         return { id: inputs.path, outs: { ...inputs, claimedAt } };
     },
 
     async read(id, props) {
-        const fs = require("fs") as typeof import("fs");
         const path = require("path") as typeof import("path");
         // A missing marker means the folder is gone (or no longer ours): report it so `up` claims it again.
-        if (!props || !fs.existsSync(path.join(id, DATA_ROOT_MARKER))) {
+        if (!props || !filesHost(props.osUser).exists(path.join(id, DATA_ROOT_MARKER))) {
             return {};
         }
         return { id, props };
     },
 
     async update(_id, _olds, news) {
-        const fs = require("fs") as typeof import("fs");
+        const host = filesHost(news.osUser);
         const path = require("path") as typeof import("path");
         const markerPath = path.join(news.path, DATA_ROOT_MARKER);
-        const marker = JSON.parse(fs.readFileSync(markerPath, "utf8")) as { claimedAt: string };
-        fs.writeFileSync(`${markerPath}.tmp`, JSON.stringify({ owner: news.owner, stage: news.stage, claimedAt: marker.claimedAt }, null, 2) + "\n");
-        fs.renameSync(`${markerPath}.tmp`, markerPath);
+        const marker = JSON.parse(host.readText(markerPath)) as { claimedAt: string };
+        // 0666 before the umask: the mode a plain write gave it.
+        host.writeFile(markerPath, JSON.stringify({ owner: news.owner, stage: news.stage, claimedAt: marker.claimedAt }, null, 2) + "\n", { mode: 0o666, owned: false });
         return { outs: { ...news, claimedAt: marker.claimedAt } };
     },
 
     async delete(id, props) {
-        const fs = require("fs") as typeof import("fs");
+        const host = filesHost(props.osUser);
         const path = require("path") as typeof import("path");
         const markerPath = path.join(id, DATA_ROOT_MARKER);
-        if (!fs.existsSync(markerPath)) {
+        if (!host.exists(markerPath)) {
             return; // already gone
         }
-        const marker = JSON.parse(fs.readFileSync(markerPath, "utf8")) as { owner?: string };
+        const marker = JSON.parse(host.readText(markerPath)) as { owner?: string };
         if (marker.owner !== props.owner) {
             return; // claimed by someone else since: not ours to remove
         }
-        fs.rmSync(markerPath);
+        host.remove(markerPath);
         sweepPrepared(id, true);
         // Only an empty folder goes: anything left inside (a retained server) stays where it is.
-        if (fs.readdirSync(id).length === 0) {
-            fs.rmdirSync(id);
+        if (host.removeIfEmpty(id)) {
             // A default data root under /var/lib/stagewise/<project>-<hash>/ (platform/local.ts) takes its empty project folder along.
             const projectFolder = path.dirname(id);
-            if (path.dirname(projectFolder) === SHARED_DATA_BASE && fs.readdirSync(projectFolder).length === 0) {
-                fs.rmdirSync(projectFolder);
+            if (path.dirname(projectFolder) === SHARED_DATA_BASE) {
+                host.removeIfEmpty(projectFolder);
             }
         }
     },
@@ -161,7 +164,7 @@ export const dataRoot = defineResource<DataRootInputs, DataRootOutputs>(
         // Here, not only in create, so that `pulumi preview` refuses it too. The folder this resource
         // already claimed stays its own while it is replaced (a new owner deletes the old claim first).
         refuse: (olds, news) => {
-            const refusal = refusalOf(news.path, olds?.path === news.path && olds.owner !== undefined ? [news.owner, olds.owner] : [news.owner]);
+            const refusal = refusalOf(news.path, olds?.path === news.path && olds.owner !== undefined ? [news.owner, olds.owner] : [news.owner], news.osUser);
             return refusal === undefined ? [] : [{ property: "path", reason: refusal }];
         },
         replaces: ["path", "owner", "osUser"],
