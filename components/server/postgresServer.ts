@@ -88,9 +88,9 @@ function serverSchema(z: typeof zod): ZodType {
 
 const serverMethods: CrudMethods<ServerInputs, ServerOutputs> = {
     async create(inputs) {
-        const fs = require("fs") as typeof import("fs");
         const path = require("path") as typeof import("path");
         const loc = cluster.locationOf(inputs);
+        const host = cluster.hostOfServer(loc);
         const mode = await assertCanCreate(inputs);
         const passwords = {
             superuser: inputs.superuserPassword ?? newPassword(),
@@ -109,17 +109,19 @@ const serverMethods: CrudMethods<ServerInputs, ServerOutputs> = {
         if (inputs.role === "standby" && inputs.upstream !== undefined) {
             return { id: inputs.serverDir, outs: await rebuildAsStandby(inputs) };
         }
-        const createdDir = !fs.existsSync(inputs.serverDir);
+        const createdDir = !host.exists(inputs.serverDir);
         try {
-            fs.mkdirSync(inputs.serverDir, { recursive: true, mode: 0o700 });
-            cluster.chownToServerUser(loc, inputs.serverDir);
+            // The server's folder alone is given to its user (not parents made on the way).
+            host.makeFolder(inputs.serverDir, { mode: 0o700, owned: false });
+            host.giveToServerUser(inputs.serverDir);
             cluster.assertServerUserCanReach(loc, inputs.serverDir);
             const initdb = await newCluster(inputs, passwords.superuser);
             // A new cluster starts as its own primary, whatever its declared role (PrimaryRole acts on that).
             const outs = { ...(await converge({ ...inputs, role: "primary" }, passwords, "none")), role: inputs.role };
             // The marker comes last: a folder without it was never a finished server.
             const marker: cluster.ServerMarker = { owner: inputs.owner, server: inputs.serverName, createdAt: new Date().toISOString(), initdb };
-            fs.writeFileSync(path.join(inputs.serverDir, cluster.SERVER_MARKER), JSON.stringify(marker, null, 2) + "\n");
+            // 0666 before the umask and the deployer's: the mode and owner a plain write gave it.
+            host.writeFile(path.join(inputs.serverDir, cluster.SERVER_MARKER), JSON.stringify(marker, null, 2) + "\n", { mode: 0o666, owned: false });
             return { id: inputs.serverDir, outs };
         } catch (err) {
             // Leave nothing half-made behind: the next `up` starts from scratch.
@@ -129,9 +131,9 @@ const serverMethods: CrudMethods<ServerInputs, ServerOutputs> = {
                 // it never started
             }
             if (createdDir) {
-                fs.rmSync(inputs.serverDir, { recursive: true, force: true });
+                host.remove(inputs.serverDir);
             } else {
-                fs.rmSync(cluster.dataDirOf(loc), { recursive: true, force: true });
+                host.remove(cluster.dataDirOf(loc));
             }
             throw err;
         }
@@ -185,24 +187,24 @@ const serverMethods: CrudMethods<ServerInputs, ServerOutputs> = {
     },
 
     async delete(_id, props) {
-        const fs = require("fs") as typeof import("fs");
         const path = require("path") as typeof import("path");
         const loc = cluster.locationOf(props);
+        const host = cluster.hostOfServer(loc);
         const markerPath = path.join(props.serverDir, cluster.SERVER_MARKER);
-        if (fs.existsSync(markerPath)) {
+        if (host.exists(markerPath)) {
             await recoverInterruptedCopy(loc); // so the server that is stopped is the real one
         }
-        if (!fs.existsSync(markerPath)) {
+        if (!host.exists(markerPath)) {
             cluster.stopCluster(loc); // whatever is left there is not ours to remove
             return;
         }
-        const marker = JSON.parse(fs.readFileSync(markerPath, "utf8")) as cluster.ServerMarker;
+        const marker = JSON.parse(host.readText(markerPath)) as cluster.ServerMarker;
         if (marker.owner !== props.owner || marker.server !== props.serverName) {
             return; // taken over by another stack since: leave it alone
         }
         cluster.stopCluster(loc);
         if (!props.retain) {
-            fs.rmSync(props.serverDir, { recursive: true, force: true });
+            host.remove(props.serverDir);
         }
     },
 };
