@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { formatProblems, parseStageConfig } from "./problems";
 import { StageConfig } from "./schema";
+import type { CheckContext } from "./crossChecks";
 
 // The SDK exports this at run time but marks it internal in its typings.
 const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
@@ -20,6 +21,11 @@ function organization(): string {
     }
 }
 
+/** The stack being deployed, for the checks that need it (its organization, project and name). */
+export function currentStackContext(): CheckContext {
+    return { stack: { organization: organization(), project: pulumi.getProject(), stack: pulumi.getStack() } };
+}
+
 /**
  * The validated configuration of the current stack. Bad configuration ends the program with every
  * problem listed, and no stack trace (a RunError).
@@ -27,8 +33,7 @@ function organization(): string {
 export function loadStageConfig(): StageConfig {
     const stack = pulumi.getStack();
     const config = pulumi.runtime.allConfig();
-    const context = { stack: { organization: organization(), project: pulumi.getProject(), stack } };
-    const result = parseStageConfig(config, secretKeys(config), context);
+    const result = parseStageConfig(config, secretKeys(config), currentStackContext());
     if (!result.ok) {
         throw new pulumi.RunError(formatProblems(stack, result.problems));
     }

@@ -2,7 +2,7 @@
 // while the program loads, by stackConfig) or a library user's typed object, validated with the same
 // rules and the same messages (components/config/validate.ts) before anything is declared.
 import * as pulumi from "@pulumi/pulumi";
-import { CheckContext, loadStageConfig, StageConfig, StageConfigError } from "../config/config";
+import { CheckContext, currentStackContext, loadStageConfig, StageConfig, StageConfigError } from "../config/config";
 
 const VALIDATED = new WeakSet<object>();
 
@@ -22,18 +22,10 @@ export function validatedConfig<T extends object>(component: string, name: strin
         return args as StageConfig;
     }
     try {
-        const config = validate(args as T, { stack: { organization: organizationOrDefault(), project: pulumi.getProject(), stack: pulumi.getStack() } }, `${component} "${name}"`);
+        const config = validate(args as T, currentStackContext(), `${component} "${name}"`);
         VALIDATED.add(config);
         return config;
     } catch (err) {
         throw err instanceof StageConfigError ? new pulumi.RunError(err.message) : err;
-    }
-}
-
-function organizationOrDefault(): string {
-    try {
-        return pulumi.getOrganization();
-    } catch {
-        return "organization";
     }
 }
