@@ -1,7 +1,7 @@
 // The outputs of a production or staging stage (the contract in components/outputs.ts), made from
 // the parts declareStage declared. Outputs that do not apply to the stage are left out.
 import * as pulumi from "@pulumi/pulumi";
-import { databasesOf, StageConfig } from "../config/config";
+import type { StageConfig } from "../config/config";
 import { AdminObjects } from "../admin/promotion";
 import { BackupPlan } from "../backup/backups";
 import { LicenseReapplication } from "../dr/licenseReapplication";
@@ -47,7 +47,7 @@ export function stageOutputs(config: StageConfig, parts: StageParts): StackOutpu
         platform: config.platform.kind,
         dataRoot: stage.dataRoot,
         postgresVersion: stage.postgresVersion,
-        servers: serversOutput(config, stage, standbys),
+        servers: serversOutput(stage, standbys),
         databases: stage.databases,
         connectionStrings: parts.connectionStrings,
         locks: coordination.locks,
@@ -77,7 +77,7 @@ export function stageOutputs(config: StageConfig, parts: StageParts): StackOutpu
  * Each server as clients see it. A member of the replication group runs if the role's last look saw
  * it (a server fenced in a failover is recorded stopped, then rejoined as a standby by the role later in the same up).
  */
-function serversOutput(config: StageConfig, stage: Stage, standbys: Standbys | undefined) {
+function serversOutput(stage: Stage, standbys: Standbys | undefined) {
     const role = standbys?.primaryRole;
     const seenByRole = role ? pulumi.all([role.primary, role.replication]) : pulumi.output([undefined, {}] as [string | undefined, Record<string, { state: string | null }>]);
     return pulumi.all(
@@ -93,7 +93,7 @@ function serversOutput(config: StageConfig, stage: Stage, standbys: Standbys | u
                         systemIdentifier,
                         running: recordedRunning || primary === name || replication[name]?.state === "streaming",
                         startedAt,
-                        databases: databasesOf(config, name).map((db) => config.engine.databases[db]),
+                        databases: stage.topology.members[name].databases.map((db) => stage.topology.engine.databases[db]),
                     }),
                 ),
             ]),
