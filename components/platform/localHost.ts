@@ -202,8 +202,12 @@ export class LocalHost implements Host {
         try {
             fs.rmdirSync(dir);
             return true;
-        } catch {
-            return false;
+        } catch (err) {
+            const code = (err as NodeJS.ErrnoException).code;
+            if (code === "ENOTEMPTY" || code === "EEXIST" || code === "ENOENT") {
+                return false;
+            }
+            throw err;
         }
     }
 
@@ -308,11 +312,11 @@ export class LocalHost implements Host {
         return probe.status === 0;
     }
 
-    /** Gives `target` to the servers' OS user (when deploying as root). */
-    giveToServerUser(target: string): void {
+    /** Gives `target` to the servers' OS user (when deploying as root); -1 leaves the group as it is. */
+    giveToServerUser(target: string, options: { ownerOnly?: boolean } = {}): void {
         if (runsAsOtherUser(this.place)) {
             const { uid, gid } = osUserIds(this.place.osUser!);
-            fs.chownSync(target, uid, gid);
+            fs.chownSync(target, uid, options.ownerOnly ? -1 : gid);
         }
     }
 }

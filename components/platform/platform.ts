@@ -201,7 +201,7 @@ export interface Host {
     rename(from: string, to: string): void;
     /** Removes a file or a whole folder; nothing when it is missing. */
     remove(target: string): void;
-    /** Removes a folder only when it is empty; false when it is not (or is gone). */
+    /** Removes a folder only when it is empty; false when it is not (or is gone). Other failures throw. */
     removeIfEmpty(dir: string): boolean;
     /** Syncs a folder's entries to disk (after renames that must survive a crash). */
     syncFolder(dir: string): void;
@@ -213,8 +213,8 @@ export interface Host {
     link(from: string, to: string): void;
     /** Copies a folder whole on this host, keeping modes and owners (cp -a). */
     copyTree(from: string, to: string): void;
-    /** Gives an existing file or folder to the servers' OS user. */
-    giveToServerUser(target: string): void;
+    /** Gives an existing file or folder to the servers' OS user (and its group, unless `ownerOnly`). */
+    giveToServerUser(target: string, options?: { ownerOnly?: boolean }): void;
     /** Whether the servers' OS user can enter `dir` (every parent open to it). */
     serverUserCanEnter(dir: string): boolean;
 

@@ -94,7 +94,6 @@ const dataRootMethods: CrudMethods<DataRootInputs, DataRootOutputs> = {
     async create(inputs) {
         const host = filesHost(inputs.osUser);
         const path = require("path") as typeof import("path");
-        const os = require("os") as typeof import("os");
         const markerPath = path.join(inputs.path, DATA_ROOT_MARKER);
         // As in check: the folder may have changed since.
         const refusal = refusalOf(inputs.path, [inputs.owner], inputs.osUser);
@@ -102,11 +101,8 @@ const dataRootMethods: CrudMethods<DataRootInputs, DataRootOutputs> = {
             throw new Error(refusal);
         }
         host.makeFolder(inputs.path, { mode: 0o755, owned: false });
-        // Only the owner changes (`chown user`, not the group), as before: no Host operation does just that.
-        if (inputs.osUser !== undefined && inputs.osUser !== os.userInfo().username) {
-            const { execFileSync } = require("child_process") as typeof import("child_process");
-            execFileSync("chown", [inputs.osUser, inputs.path]);
-        }
+        // Only the owner changes (`chown user`, not the group), as before.
+        host.giveToServerUser(inputs.path, { ownerOnly: true });
         const claimedAt = new Date().toISOString();
         const marker = { owner: inputs.owner, stage: inputs.stage, claimedAt };
         // Written whole, then renamed, so a crash never leaves a half-written marker.

@@ -139,16 +139,11 @@ const logShippingJobMethods: CrudMethods<JobInputs, JobOutputs> = {
         return { outs: await observed(news, olds as JobOutputs) };
     },
     async delete(_id, props) {
-        const fs = require("fs") as typeof import("fs");
         for (const name of props.receivers) {
             await removeReceiver(props, name);
         }
         // Only the receivers' folder goes when empty; production's archive is not touched.
-        // fs.rmdirSync stays: Host.removeIfEmpty would swallow a failure to remove the empty folder.
-        const host = hostOf({ binDir: "", osUser: props.osUser });
-        if (host.exists(props.receiversDir) && host.list(props.receiversDir).length === 0) {
-            fs.rmdirSync(props.receiversDir);
-        }
+        hostOf({ binDir: "", osUser: props.osUser }).removeIfEmpty(props.receiversDir);
     },
 };
 
