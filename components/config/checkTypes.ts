@@ -16,7 +16,7 @@ export interface CheckContext {
 }
 
 /** A standby as the rules read it. */
-export type StandbyFacts = { tier: "hot"; port: number; synchronous: boolean } | { tier: "warm"; port: number } | { tier: "cold" };
+export type StandbyFacts = ({ tier: "hot"; port: number; synchronous: boolean } | { tier: "warm"; port: number } | { tier: "cold" }) & { host?: string };
 
 /** One instant of a DR cutover, as the rules read it. */
 export interface CutoverFacts {
@@ -30,6 +30,9 @@ export interface CutoverFacts {
 /** What the rules read of a configuration whose fields each passed their own schema: every key of every shape. */
 export interface CheckedConfig extends Members {
     stage: string;
+    servers: Record<string, Members["servers"][string] & { host?: string }>;
+    /** The other machines members run on, by name. */
+    hosts?: Record<string, object>;
     platform: { kind: string };
     engine: { databases: Record<string, string>; units: Record<string, unknown>; primary?: string };
     rpo: string;

@@ -4,15 +4,16 @@ import { z } from "zod";
 import { serverSettings } from "./settings";
 import { DATABASE_ROLES } from "../engine/referenceSchema";
 import { parseQualifiedName } from "../engine/tables";
-import { duration, expect, identifier, lockWait, loopbackHost, password, plainText, port, secret, SERVER_NAME, show, stackName, stageKind, strictObject } from "./primitives";
+import { duration, expect, identifier, lockWait, memberHost, password, plainText, port, secret, SERVER_NAME, show, stackName, stageKind, strictObject } from "./primitives";
 import { adminObjectsPath, configFilePath, dataRootPath, programFolder } from "./paths";
+import { hosts } from "./hostSchema";
 import { cutover, disasterRecovery, standbySchema } from "./standbySchemas";
 
 export const serverSchema = strictObject({
-    /** Loopback port the server listens on. */
+    /** Port the server listens on. */
     port,
-    /** @default "127.0.0.1" */
-    host: loopbackHost.default("127.0.0.1"),
+    /** Where it runs: a loopback address of the deploying machine, or the name of one of `hosts` (it then listens on that host's address). @default "127.0.0.1" */
+    host: memberHost.default("127.0.0.1"),
     /** postgresql.conf settings, by name. @default {} */
     settings: serverSettings,
     /** Keep the data directory when the server is deleted. @default false */
@@ -150,6 +151,8 @@ export const STAGE_FIELDS = {
     stage: stageKind,
     /** Where the servers run. @default { kind: "local" } */
     platform: platform.default({ kind: "local" }),
+    /** Other machines the members run on (over SSH), by name; a member names one as its `host`. A secret (it holds private keys). @default {} */
+    hosts,
     /** The stage's database servers, by stable name. */
     servers: z
         .record(

@@ -55,11 +55,20 @@ export const identifier = (what: string) =>
     });
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|::1)$/;
-export const loopbackHost = z
-    .string({ error: expect("a host", 'use a loopback address such as "127.0.0.1"') })
-    .refine((h) => LOOPBACK.test(h), {
-        error: (issue) => `${show(issue.input)} is not a loopback address (the local platform listens on 127.0.0.1, localhost or ::1 only)`,
+/** The name of a machine under `hosts` (never "localhost", which is the deploying machine's loopback). */
+export const HOST_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** Where a member runs: a loopback address of the deploying machine, or the name of one of `hosts`. */
+export const memberHost = z
+    .string({ error: expect("a host", 'use a loopback address such as "127.0.0.1", or the name of one of hosts') })
+    .refine((h) => LOOPBACK.test(h) || HOST_NAME.test(h), {
+        error: (issue) => `${show(issue.input)} is neither a loopback address of this machine (127.0.0.1, localhost or ::1) nor the name of one of hosts (declare the machine as hosts.<name> with its address, and write that name here)`,
     });
+
+/** Whether a member's `host` names one of `hosts` (anything else is a loopback address of the deploying machine). */
+export function isHostName(host: string): boolean {
+    return !LOOPBACK.test(host) && HOST_NAME.test(host);
+}
 
 export const settingValue = z.union([z.string(), z.number(), z.boolean()], {
     error: expect("a setting value", "use a string, number or true/false"),

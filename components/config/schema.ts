@@ -27,7 +27,7 @@ function fields<K extends Field>(...keys: K[]): Pick<typeof STAGE_FIELDS, K> {
     return Object.fromEntries(Object.entries(STAGE_FIELDS).filter(([key]) => (keys as string[]).includes(key))) as Pick<typeof STAGE_FIELDS, K>;
 }
 /** The keys every shape has. */
-const COMMON = ["platform", "servers", "engine", "rpo", "backups", "restore", "adminObjects", "locks", "superuserPassword", "applicationPassword"] as const;
+const COMMON = ["platform", "hosts", "servers", "engine", "rpo", "backups", "restore", "adminObjects", "locks", "superuserPassword", "applicationPassword"] as const;
 
 /** A production stage: its server, standbys, log shipping, and the admin objects it may promote from test. */
 export const productionStageSchema = strictObject({

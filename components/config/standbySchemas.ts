@@ -1,7 +1,7 @@
 // The schemas of standbys (by tier), of a DR site and of its cutover.
 import { z } from "zod";
 import { serverSettings } from "./settings";
-import { duration, expect, instant, loopbackHost, plainText, port, show, stackName, strictObject } from "./primitives";
+import { duration, expect, instant, memberHost, plainText, port, show, stackName, strictObject } from "./primitives";
 
 const STANDBY_TIERS = ["cold", "warm", "hot"];
 
@@ -11,7 +11,7 @@ const warmStandby = strictObject({
     /** Loopback port the standby listens on (read-only queries show how far it has applied). */
     port,
     /** @default "127.0.0.1" */
-    host: loopbackHost.default("127.0.0.1"),
+    host: memberHost.default("127.0.0.1"),
     /** postgresql.conf settings of the standby. @default {} */
     settings: serverSettings,
     /** Apply only WAL older than this (recovery_min_apply_delay; "0s" for none). @default shipping.applyDelay */
@@ -71,7 +71,7 @@ const standbyMembers = [
         /** Loopback port the standby listens on. */
         port,
         /** @default "127.0.0.1" */
-        host: loopbackHost.default("127.0.0.1"),
+        host: memberHost.default("127.0.0.1"),
         /** postgresql.conf settings of the standby. @default {} */
         settings: serverSettings,
         /** The primary waits for this standby on every commit (synchronous_standby_names). @default false */

@@ -4,6 +4,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { LocalHost, osUserIds } from "./localHost";
+import { SshHost } from "./sshHost";
 import { Feature, Host, HostPlace, Platform, supportOn, Support } from "./platform";
 
 export const localPlatform: Platform = {
@@ -16,9 +17,9 @@ export const localPlatform: Platform = {
     },
 };
 
-/** The host of a server's location. Every location is on this machine today; another platform's adds its address. */
+/** The host of a server's location: the other machine it names (over SSH), else this one. */
 export function hostOf(place: HostPlace): Host {
-    return localPlatform.host(place);
+    return place.machine !== undefined ? new SshHost({ ...place, machine: place.machine }) : localPlatform.host(place);
 }
 
 /** Programs the local platform runs; all must be in one folder. */

@@ -68,8 +68,25 @@ export interface Platform {
     host(place: HostPlace): Host;
 }
 
+/** A machine reached over SSH, as the configuration's `hosts.<name>` declares it. */
+export interface RemoteMachine {
+    /** The name under `hosts` (every message names it). */
+    readonly name: string;
+    readonly address: string;
+    /** @default 22 */
+    readonly port: number;
+    /** The SSH login user (root, or a user allowed to run programs as the servers' OS user). */
+    readonly user: string;
+    /** The private key (OpenSSH or PEM text): a secret. */
+    readonly privateKey: string;
+    /** The pinned public host key: "ssh-ed25519 AAAA..." (a comment after it is ignored). */
+    readonly hostKey: string;
+}
+
 /** Where on a platform a server's programs run. */
 export interface HostPlace {
+    /** The other machine it runs on, reached over SSH; absent for the deploying machine itself. */
+    machine?: RemoteMachine;
     /** Folder of the PostgreSQL programs on that host. */
     binDir: string;
     /** OS user the servers run as there (when it is not the deployer's own). */

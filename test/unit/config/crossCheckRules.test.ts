@@ -3,6 +3,7 @@
 import { stageConfigSchema } from "../../../components/config/config";
 import { CROSS_CHECKS } from "../../../components/config/crossChecks";
 
+const HOST_A = { address: "127.77.1.2", user: "root", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE0Xz4oY5dGv1r5l2cJt7mJb2m4b0rYV1c6x0nKp8n0Q" };
 const prodDb = { "prod-db": { port: 15432 } };
 const base = { stage: "production", servers: prodDb };
 const dr = { ...base, licenseKey: "k", disasterRecovery: { of: "organization/stagewise/prod", tier: "warm" } };
@@ -84,6 +85,13 @@ const CASES: [string, Record<string, unknown>, { path: (string | number)[]; mess
     ["a cutover names exactly one instant that has passed, on a DR site", { ...dr, cutover: { latest: true, targetName: "x", margin: "1h" } }, [
         { path: ["cutover"], message: "names targetName and latest (use exactly one of: targetTime, targetName, latest: true, disasterTime)" },
         { path: ["cutover", "margin"], message: "goes with disasterTime (the runbook's time of the disaster minus a margin)" },
+    ]],
+    ["a member's host is one of hosts", { ...base, hosts: { a: HOST_A }, servers: { "prod-db": { port: 15432, host: "b" } }, standbys: { h: { tier: "hot", port: 15433, host: "a" } } }, [
+        { path: ["servers", "prod-db", "host"], message: '"b" is not one of hosts (declared: a; declare it as hosts.b with address, user, privateKey and hostKey)' },
+    ]],
+    ["members on hosts are servers and hot standbys (for now)", { ...base, hosts: { a: HOST_A }, servers: { "prod-db": { port: 15432, host: "a" } }, standbys: { w: { tier: "warm", port: 15434, host: "a" } }, shipping: {} }, [
+        { path: ["standbys", "w", "host"], message: "a warm standby on another host is not available yet (keep it on the deploying machine, or make it a hot standby)" },
+        { path: ["shipping"], message: "with members on hosts: not available on SSH hosts yet (keep this stage's members on the deploying machine for it)" },
     ]],
 ];
 

@@ -91,7 +91,7 @@ test("accepted as before: an rpo of zero with a synchronous standby, a past cuto
 });
 
 test("every rule has a name and reads only top-level keys of the configuration", () => {
-    const keys = new Set(["stage", "platform", "servers", "engine", "rpo", "shipping", "production", "identity", "standbys", "primary", "copy", "promotion", "backups", "restore", "adminObjects", "locks", "superuserPassword", "applicationPassword", "licenseKey", "disasterRecovery", "cutover"]);
+    const keys = new Set(["stage", "platform", "hosts", "servers", "engine", "rpo", "shipping", "production", "identity", "standbys", "primary", "copy", "promotion", "backups", "restore", "adminObjects", "locks", "superuserPassword", "applicationPassword", "licenseKey", "disasterRecovery", "cutover"]);
     expect(new Set(CROSS_CHECKS.map((r) => r.name)).size).toBe(CROSS_CHECKS.length);
     for (const rule of CROSS_CHECKS) {
         expect(rule.needs.filter((k) => !keys.has(k))).toEqual([]);

@@ -20,6 +20,7 @@ import {
 } from "../../../components/config/config";
 import { CROSS_CHECKS } from "../../../components/config/crossChecks";
 import * as drRules from "../../../components/config/drRules";
+import * as hostRules from "../../../components/config/hostRules";
 import * as memberRules from "../../../components/config/memberRules";
 import * as shapeRules from "../../../components/config/shapeRules";
 
@@ -36,9 +37,9 @@ const checked = (values: Record<string, unknown>): StageConfig => {
 };
 
 test.each([
-    ["a production stage", productionStageSchema, "stage, platform, servers, engine, rpo, shipping, identity, standbys, primary, promotion, backups, restore, adminObjects, locks, superuserPassword, applicationPassword, licenseKey"],
-    ["a staging stage", stagingStageSchema, "stage, platform, servers, engine, rpo, production, identity, copy, backups, restore, adminObjects, locks, superuserPassword, applicationPassword, licenseKey"],
-    ["a DR site", disasterRecoverySiteSchema, "stage, platform, servers, engine, rpo, primary, backups, restore, adminObjects, locks, superuserPassword, applicationPassword, licenseKey, cutover, disasterRecovery"],
+    ["a production stage", productionStageSchema, "stage, platform, hosts, servers, engine, rpo, shipping, identity, standbys, primary, promotion, backups, restore, adminObjects, locks, superuserPassword, applicationPassword, licenseKey"],
+    ["a staging stage", stagingStageSchema, "stage, platform, hosts, servers, engine, rpo, production, identity, copy, backups, restore, adminObjects, locks, superuserPassword, applicationPassword, licenseKey"],
+    ["a DR site", disasterRecoverySiteSchema, "stage, platform, hosts, servers, engine, rpo, primary, backups, restore, adminObjects, locks, superuserPassword, applicationPassword, licenseKey, cutover, disasterRecovery"],
 ])("%s holds its own keys", (_name, schema, keys) => {
     expect(Object.keys(schema.shape).join(", ")).toBe(keys);
 });
@@ -103,8 +104,8 @@ test("a checked configuration narrows to its shape, parses as that shape and wid
     const site = checked({ ...BASES.disasterRecovery, cutover: { latest: true } });
     const [p, s, d] = [production, staging, site].map(narrowStageConfig);
     expect([isProductionStage(p), isStagingStage(s), isDisasterRecoverySite(d), isProductionStage(d), isStagingStage(p), isDisasterRecoverySite(s)]).toEqual([true, true, true, false, false, false]);
-    expect(Object.keys(s)).toEqual(["stage", "platform", "servers", "engine", "rpo", "production", "copy", "adminObjects", "locks"]);
-    expect(Object.keys(d)).toEqual(["stage", "platform", "servers", "engine", "rpo", "adminObjects", "locks", "licenseKey", "disasterRecovery", "cutover"]);
+    expect(Object.keys(s)).toEqual(["stage", "platform", "hosts", "servers", "engine", "rpo", "production", "copy", "adminObjects", "locks"]);
+    expect(Object.keys(d)).toEqual(["stage", "platform", "hosts", "servers", "engine", "rpo", "adminObjects", "locks", "licenseKey", "disasterRecovery", "cutover"]);
     expect(p).toEqual(production);
     for (const narrowed of [p, s, d]) {
         expect(stageConfigurationSchema.parse(narrowed)).toEqual(narrowed);
@@ -120,7 +121,7 @@ test("a configuration the checks have not passed does not narrow", () => {
 });
 
 test("every named rule is in CROSS_CHECKS, once", () => {
-    const named = [drRules, memberRules, shapeRules].flatMap((m) => Object.values(m).filter((v) => typeof v === "object" && v !== null && "check" in v));
+    const named = [drRules, memberRules, shapeRules, hostRules].flatMap((m) => Object.values(m).filter((v) => typeof v === "object" && v !== null && "check" in v));
     expect(named.length).toBe(CROSS_CHECKS.length);
     expect(named.filter((rule) => !CROSS_CHECKS.includes(rule as never))).toEqual([]);
 });
@@ -139,8 +140,8 @@ function importsOf(file: string, seen = new Set<string>()): Set<string> {
 
 test("the schema and the cross-field checks do not import each other", () => {
     const config = path.resolve(__dirname, "../../../components/config");
-    const checks = ["crossChecks", "checkTypes", "shapeRules", "memberRules", "drRules"].map((f) => path.join(config, `${f}.ts`));
-    const schema = ["schema", "fields", "standbySchemas"].map((f) => path.join(config, `${f}.ts`));
+    const checks = ["crossChecks", "checkTypes", "shapeRules", "memberRules", "drRules", "hostRules"].map((f) => path.join(config, `${f}.ts`));
+    const schema = ["schema", "fields", "standbySchemas", "hostSchema"].map((f) => path.join(config, `${f}.ts`));
     const reached = (from: string[]) => new Set(from.flatMap((f) => [...importsOf(f)]));
     expect(schema.filter((f) => reached(checks).has(f)).map((f) => path.basename(f))).toEqual([]);
     expect(checks.filter((f) => reached(schema).has(f)).map((f) => path.basename(f))).toEqual([]);

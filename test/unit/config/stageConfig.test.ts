@@ -11,6 +11,7 @@ describe("parseStageConfig", () => {
             config: {
                 stage: "development",
                 platform: { kind: "local" },
+                hosts: {},
                 servers: { main: { port: 55432, host: "127.0.0.1", settings: {}, retain: false } },
                 engine: {
                     databases: { work: "work", business: "business", config: "config" },
@@ -61,7 +62,7 @@ describe("parseStageConfig", () => {
             'stage: "staging" is not a stage kind (use one of: production, development, test)',
         ]],
         ["unknown top-level key", { ...valid, "stagewise:prot": "1" }, [
-            "prot: unknown key (allowed: stage, platform, servers, engine, rpo, shipping, production, identity, standbys, primary, copy, promotion, backups, restore, adminObjects, locks, superuserPassword, applicationPassword, licenseKey, disasterRecovery, cutover)",
+            "prot: unknown key (allowed: stage, platform, hosts, servers, engine, rpo, shipping, production, identity, standbys, primary, copy, promotion, backups, restore, adminObjects, locks, superuserPassword, applicationPassword, licenseKey, disasterRecovery, cutover)",
         ]],
         ["unknown key in a server", { ...valid, "stagewise:servers": servers({ main: { port: 55432, prot: 1 } }) }, [
             "servers.main.prot: unknown key (allowed: port, host, settings, retain, databases)",
@@ -140,7 +141,7 @@ describe("parseStageConfig", () => {
             'servers.main.settings.work_mem: {"a":1} is not a setting value (use a string, number or true/false)',
         ]],
         ["host off loopback", { ...valid, "stagewise:servers": servers({ main: { port: 55432, host: "10.0.0.5" } }) }, [
-            'servers.main.host: "10.0.0.5" is not a loopback address (the local platform listens on 127.0.0.1, localhost or ::1 only)',
+            'servers.main.host: "10.0.0.5" is neither a loopback address of this machine (127.0.0.1, localhost or ::1) nor the name of one of hosts (declare the machine as hosts.<name> with its address, and write that name here)',
         ]],
         ["structured value that is not JSON", { ...valid, "stagewise:servers": "{main: [" }, [
             "servers: is not a valid map or list (check the YAML in the stack's config file)",

@@ -1,0 +1,70 @@
+// The rules that tie a stage's members to `hosts` (hostSchema.ts): a member names a declared host,
+// and what members on other machines can do yet. No Pulumi here.
+import type { CrossCheck, PathProblem } from "./checkTypes";
+import { isHostName } from "./primitives";
+
+/** What the rules read of members and hosts. */
+interface Placed {
+    servers: Record<string, { host?: string }>;
+    standbys: Record<string, { tier: string; host?: string }>;
+    hosts?: Record<string, object>;
+}
+
+/** The members (servers, then standbys) whose `host` names one of `hosts`, with the path of that `host`. */
+export function membersOnHosts(config: Placed): { key: "servers" | "standbys"; name: string; host: string }[] {
+    const onHost = (key: "servers" | "standbys", members: Record<string, { host?: string }>) =>
+        Object.entries(members).flatMap(([name, m]) => (m.host !== undefined && isHostName(m.host) ? [{ key, name, host: m.host }] : []));
+    return [...onHost("servers", config.servers), ...onHost("standbys", config.standbys ?? {})];
+}
+
+export const membersNameDeclaredHosts: CrossCheck = {
+    name: "a member's host is one of hosts",
+    needs: ["servers", "standbys", "hosts"],
+    check(config) {
+        const declaredHosts = Object.keys(config.hosts ?? {});
+        return membersOnHosts(config)
+            .filter((m) => !declaredHosts.includes(m.host))
+            .map((m) => ({
+                path: [m.key, m.name, "host"],
+                message: `"${m.host}" is not one of hosts (${declaredHosts.length > 0 ? `declared: ${declaredHosts.join(", ")}` : "none is declared"}; declare it as hosts.${m.host} with address, user, privateKey and hostKey)`,
+            }));
+    },
+};
+
+/** What members on other machines can do today; the rest stays on the deploying machine for now. */
+const REMOTE_NOT_YET = "with members on hosts: not available on SSH hosts yet (keep this stage's members on the deploying machine for it)";
+
+export const remoteMembersAreServersAndHotStandbys: CrossCheck = {
+    name: "members on hosts are servers and hot standbys (for now)",
+    needs: ["servers", "standbys", "hosts", "platform", "shipping", "copy", "backups", "restore", "engine", "disasterRecovery", "promotion"],
+    check(config) {
+        const remote = membersOnHosts(config);
+        if (remote.length === 0) {
+            return [];
+        }
+        const problems: PathProblem[] = [];
+        if (config.platform.kind !== "local") {
+            problems.push({ path: [remote[0].key, remote[0].name, "host"], message: `names a host: members on hosts run on the local platform's kind of server (use platform.kind: local)` });
+        }
+        for (const m of remote.filter((m) => m.key === "standbys" && config.standbys[m.name].tier !== "hot")) {
+            problems.push({ path: ["standbys", m.name, "host"], message: `a ${config.standbys[m.name].tier} standby on another host is not available yet (keep it on the deploying machine, or make it a hot standby)` });
+        }
+        const unavailable: [keyof typeof config, unknown][] = [
+            ["shipping", config.shipping],
+            ["copy", config.copy],
+            ["backups", config.backups],
+            ["restore", config.restore],
+            ["disasterRecovery", config.disasterRecovery],
+            ["promotion", config.promotion],
+        ];
+        for (const [key, value] of unavailable) {
+            if (value !== undefined) {
+                problems.push({ path: [key], message: REMOTE_NOT_YET });
+            }
+        }
+        if (Object.keys(config.engine.units).length > 0) {
+            problems.push({ path: ["engine", "units"], message: REMOTE_NOT_YET });
+        }
+        return problems;
+    },
+};

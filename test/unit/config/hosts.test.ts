@@ -1,0 +1,47 @@
+// `hosts` (components/config/hostSchema.ts): each field's problems in the user's terms, a private
+// key never echoed and never in plain text, and a member naming a declared host.
+import { parseStageConfig } from "../../../components/config/problems";
+
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nSECRET-KEY-BODY\n-----END OPENSSH PRIVATE KEY-----\n";
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE0Xz4oY5dGv1r5l2cJt7mJb2m4b0rYV1c6x0nKp8n0Q";
+const good = { address: "127.77.1.2", user: "root", privateKey: KEY, hostKey: HOST_KEY };
+const stack = (hosts: unknown, server: Record<string, unknown> = { port: 15432, host: "a" }) => ({
+    "stagewise:stage": "production",
+    "stagewise:servers": JSON.stringify({ "prod-db": server }),
+    "stagewise:hosts": JSON.stringify(hosts),
+});
+const secret = new Set(["stagewise:hosts"]);
+
+test("a declared host is accepted with its defaults, and a member names it", () => {
+    const result = parseStageConfig(stack({ a: good }), secret);
+    expect(result.ok && result.config.hosts).toEqual({ a: { ...good, port: 22 } });
+    expect(result.ok && result.config.servers["prod-db"].host).toBe("a");
+});
+
+test.each([
+    ["an address that is none", { a: { ...good, address: "not an address!" } }, ['hosts.a.address: "not an address!" is not an address (use an IP address or a DNS name, e.g. "10.0.1.12")']],
+    ["a port out of range", { a: { ...good, port: 70000 } }, ["hosts.a.port: 70000 is not a port (use a whole number from 1 to 65535)"]],
+    ["a missing user", { a: { ...good, user: undefined } }, ['hosts.a.user: missing (use the SSH login user, e.g. "root")']],
+    ["a private key that is no key", { a: { ...good, privateKey: "hunter2" } }, ["hosts.a.privateKey: is not a private key (give the key file's whole text, e.g. pulumi config set --secret --path hosts.<name>.privateKey < key)"]],
+    ["a host key that is no key", { a: { ...good, hostKey: "AAAA" } }, ['hosts.a.hostKey: "AAAA" is not a public host key (use its line, e.g. "ssh-ed25519 AAAAC3Nza..."; ssh-keyscan -t ed25519 <address> prints it)']],
+    ["root as the servers' user", { a: { ...good, osUser: "root" } }, ['hosts.a.osUser: "root" cannot run the servers (PostgreSQL refuses to run as root; use an unprivileged user such as "postgres")']],
+    ["a relative data root", { a: { ...good, dataRoot: "data" } }, ['hosts.a.dataRoot: "data" is not an absolute path (a folder on that host, e.g. "/srv/stagewise")']],
+    ["an unknown key", { a: { ...good, password: "x" } }, ["hosts.a.password: unknown key (allowed: address, port, user, privateKey, hostKey, osUser, binDir, dataRoot)"]],
+    ["localhost as a name", { localhost: good }, ['hosts: "localhost" cannot name a host (it is the deploying machine; use another name)']],
+])("refuses %s", (_name, hosts, problems) => {
+    const result = parseStageConfig(stack(hosts, { port: 15432 }), secret);
+    expect(result).toEqual({ ok: false, problems });
+});
+
+test("private keys in plain text are refused, and no message quotes one", () => {
+    const result = parseStageConfig(stack({ a: good }), new Set());
+    expect(result).toEqual({ ok: false, problems: ["hosts: holds private keys in plain text (set each with: pulumi config set --secret --path hosts.<name>.privateKey < <key file>)"] });
+    expect(JSON.stringify(parseStageConfig(stack({ a: { ...good, privateKey: "SECRET-KEY-BODY" } }), secret))).not.toContain("SECRET-KEY-BODY");
+});
+
+test("a member naming an undeclared host", () => {
+    expect(parseStageConfig(stack({ a: good }, { port: 15432, host: "b" }), secret)).toEqual({
+        ok: false,
+        problems: ['servers.prod-db.host: "b" is not one of hosts (declared: a; declare it as hosts.b with address, user, privateKey and hostKey)'],
+    });
+});
