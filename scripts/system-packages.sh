@@ -3,7 +3,7 @@
 # commands work on a fresh machine with nothing else run first. Quiet when everything is there.
 #
 #   bash scripts/system-packages.sh server   # npm start: the PostgreSQL server and its OS user
-#   bash scripts/system-packages.sh test     # npm test: the same, and Chromium (the topology picture's test)
+#   bash scripts/system-packages.sh test     # npm test: the same, Chromium (the topology picture's test) and openssh-server (the test hosts)
 #
 # Installs as root, or through sudo when it needs no password; otherwise it names what to install
 # and leaves the command to report what it cannot do without it.
@@ -18,6 +18,10 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
 fi
 if [ "$purpose" = test ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
     missing+=(chromium)
+fi
+# The test hosts (scripts/test-hosts.sh) are network namespaces each running its own sshd.
+if [ "$purpose" = test ] && [ ! -x /usr/sbin/sshd ]; then
+    missing+=(openssh-server)
 fi
 # The servers run as an unprivileged user when deploying as root; Debian's postgresql package creates it.
 need_user=0

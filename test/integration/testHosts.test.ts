@@ -1,0 +1,72 @@
+// The test hosts themselves (test/harness/testHosts.ts): separate addresses on two subnets, private
+// data folders, hosts reaching each other, and nothing left behind after stop().
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { startTestHosts, testHostsAvailable, TestHosts } from "../harness/testHosts";
+
+const unavailable = testHostsAvailable();
+const describeHosts = unavailable === undefined ? describe : describe.skip;
+if (unavailable !== undefined) {
+    console.warn(`testHosts tests skipped: ${unavailable}`);
+}
+
+jest.setTimeout(60_000);
+
+describeHosts("test hosts", () => {
+    let hosts: TestHosts;
+
+    beforeAll(async () => {
+        hosts = await startTestHosts(2, 1);
+    });
+    afterAll(async () => {
+        await hosts?.stop();
+    });
+
+    test("three hosts a, b, c: two on subnet 1, one on subnet 2, each answering ssh at its own address", () => {
+        expect(hosts.hosts.map((h) => [h.name, h.subnet])).toEqual([["a", 1], ["b", 1], ["c", 2]]);
+        expect(new Set(hosts.hosts.map((h) => h.address)).size).toBe(3);
+        expect(hosts.clientKey).toContain("OPENSSH PRIVATE KEY");
+        const known = fs.readFileSync(hosts.knownHostsFile, "utf8");
+        for (const h of hosts.hosts) {
+            expect(h.hostKey).toMatch(/^ssh-ed25519 \S+$/);
+            expect(known).toContain(`${h.address} ${h.hostKey}`);
+            const addrs = hosts.ssh(h.name, "ip -4 -o addr show");
+            expect(addrs).toContain(`${h.address}/24`);
+            for (const other of hosts.hosts.filter((o) => o !== h)) expect(addrs).not.toContain(`${other.address}/`);
+        }
+    });
+
+    test("a file written on host a's data folder is neither on the deploying machine nor on host b", () => {
+        const a = hosts.host("a");
+        const file = path.posix.join(a.dataFolder, `only-on-a-${process.pid}`);
+        hosts.ssh("a", `echo hello > ${file}`);
+        expect(hosts.ssh("a", `cat ${file}`)).toBe("hello\n");
+        expect(fs.existsSync(file)).toBe(false);
+        expect(hosts.ssh("b", `test -e ${file} && echo present || echo absent`)).toBe("absent\n");
+    });
+
+    test("host b reaches host a's sshd; cutting a's link stops that until it is restored", () => {
+        const probe = `timeout 3 bash -c 'exec 3<>/dev/tcp/${hosts.host("a").address}/22 && echo open' || echo closed`;
+        expect(hosts.ssh("b", probe)).toBe("open\n");
+        hosts.cutLink("a");
+        try {
+            expect(hosts.ssh("b", probe)).toBe("closed\n");
+        } finally {
+            hosts.restoreLink("a");
+        }
+        expect(hosts.ssh("b", probe)).toBe("open\n");
+    });
+
+    test("stop() removes every namespace, interface and sshd, and a second stop() is harmless", async () => {
+        const namespaces = hosts.hosts.map((h) => h.namespace);
+        const prefix = namespaces[0].replace(/-a$/, "");
+        await hosts.stop();
+        await hosts.stop();
+        const netns = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
+        for (const ns of namespaces) expect(netns).not.toContain(ns);
+        expect(execFileSync("ip", ["-o", "link"], { encoding: "utf8" })).not.toContain(prefix);
+        for (const h of hosts.hosts) expect(fs.existsSync(`/proc/${h.sshdPid}`)).toBe(false);
+        expect(fs.existsSync(hosts.stateDir)).toBe(false);
+    });
+});
