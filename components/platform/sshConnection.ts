@@ -100,7 +100,8 @@ function sshOptions(machine: RemoteMachine): string[] {
         "-o", "ConnectTimeout=10",
         "-o", "ServerAliveInterval=5",
         "-o", "ServerAliveCountMax=3",
-        "-o", `ControlPath=${path.join(dir, "cm-%C")}`,
+        // One master per machine as declared: a changed key or host key never rides an open connection.
+        "-o", `ControlPath=${path.join(dir, `cm-${crypto.createHash("sha256").update(JSON.stringify([machine.address, machine.port, machine.user, hostKey, machine.privateKey])).digest("hex").slice(0, 24)}`)}`,
         "-F", "/dev/null",
     ];
 }
@@ -146,7 +147,14 @@ function presentedFingerprint(machine: RemoteMachine, stderr: string): string | 
 /** Starts the host's master connection unless one answers already; throws the connection problem. */
 function ensureMaster(machine: RemoteMachine, options: string[]): void {
     const target = machine.address;
+    // Checked at most every 20 s: a master that died since costs one direct connection (ControlMaster=no falls back).
+    const checked = ((globalThis as { stagewiseSshMasters?: Map<string, number> }).stagewiseSshMasters ??= new Map());
+    const key = options.join(" ");
+    if (Date.now() - (checked.get(key) ?? 0) < 20_000) {
+        return;
+    }
     if (childProcess.spawnSync("ssh", [...options, "-O", "check", target], { stdio: "ignore", timeout: 10_000 }).status === 0) {
+        checked.set(key, Date.now());
         return;
     }
     // stderr to a file, not a pipe: the backgrounded master keeps it open, and a pipe would hold us.
@@ -160,6 +168,7 @@ function ensureMaster(machine: RemoteMachine, options: string[]): void {
         if (result.status !== 0) {
             throw new Error(connectionProblem(machine, fs.readFileSync(log, "utf8") + (result.error ? `\n${result.error.message}` : "")));
         }
+        checked.set(key, Date.now());
     } finally {
         fs.closeSync(fd);
         fs.rmSync(log, { force: true });

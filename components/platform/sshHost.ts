@@ -96,7 +96,8 @@ export class SshHost implements Host {
      */
     private tiedLine(program: string, args: readonly string[], env: Record<string, string>, cwd: string | undefined, output: string): string {
         const cd = cwd === undefined ? "" : `cd ${shellWord(cwd)} && `;
-        return `${cd}{ ${this.programLine(program, args, env)} ${output} </dev/null & p=$!; echo $p; (cat >/dev/null; kill -KILL $p 2>/dev/null) >/dev/null 2>&1 & wait $p; }`;
+        // fd 3: the connection's stdin (a background job's own stdin would be /dev/null).
+        return `${cd}exec 3<&0; { ${this.programLine(program, args, env)} ${output} </dev/null & p=$!; echo $p; (cat <&3 >/dev/null; kill -KILL $p 2>/dev/null) >/dev/null 2>&1 & wait $p; }`;
     }
 
     watch(program: string, args: readonly string[], options: WatchOptions = {}): Promise<string> {

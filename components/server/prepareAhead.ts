@@ -4,7 +4,9 @@
 // rest of the program. Imports only what it needs, so it starts early.
 import * as pulumi from "@pulumi/pulumi";
 import { loadStageConfig } from "../config/config";
-import { stageTopology } from "../topology/hostPaths";
+import { isHostName } from "../config/primitives";
+import { hostPaths } from "../topology/hostPaths";
+import { resolveStage } from "../topology/topology";
 import { prepareCluster } from "./prepared";
 import { DATA_ROOT_MARKER } from "./dataRoot";
 
@@ -28,12 +30,13 @@ export function prepareServersAhead(projectDir?: string): string[] {
         if (platform.kind !== "local" || config.disasterRecovery) {
             return [];
         }
-        const topology = stageTopology(config, pulumi.getStack(), projectDir);
+        // Only servers on this machine are prepared ahead: the hosts' places are not asked for here.
+        const topology = resolveStage(config, pulumi.getStack(), hostPaths(config.platform, pulumi.getStack(), projectDir));
         const { binDir, osUser } = topology.paths;
         const dataRoot = topology.paths.dataRoot!; // local
         const owner = `${pulumi.getProject()}/${pulumi.getStack()}`;
         return Object.keys(topology.roles).filter(
-            (server) => topology.roles[server].role === "primary" && prepareCluster({ dataRoot, owner, dataRootMarker: DATA_ROOT_MARKER, server, binDir, osUser }),
+            (server) => topology.roles[server].role === "primary" && !isHostName(config.servers[server].host) && prepareCluster({ dataRoot, owner, dataRootMarker: DATA_ROOT_MARKER, server, binDir, osUser }),
         );
     } catch {
         return [];

@@ -11,12 +11,13 @@ import { Coordination } from "../locks/coordination";
 import { ephemeralPortWarnings } from "../platform/ports";
 import { referenceProduction, verifiedOnTest } from "../references";
 import { Stage, writesAfter } from "../server/stage";
-import { hostPaths, LocalPlaces } from "../topology/hostPaths";
+import { hostPaths, LocalPlaces, remotePlaces } from "../topology/hostPaths";
 import { membersOf, resolveStage, Tier } from "../topology/topology";
 import { LogShipping } from "../shipping/logShipping";
 import { ColdStandbys } from "../standby/cold/coldStandbys";
 import { actingPrimaryProblem, isStandbyNow, MemberFiles } from "../standby/hot/actingPrimary";
 import { hostOf } from "../platform/local";
+import { membersOnHosts } from "../config/hostRules";
 import { Standbys } from "../standby/hot/hotStandbys";
 import { declaredPrimary } from "../standby/hot/roles";
 import { warmStandbyNames, WarmStandbys } from "../standby/warm/warmStandbys";
@@ -67,7 +68,8 @@ export async function declareStage(parent: pulumi.ComponentResource, name: strin
 
 /** A declared primary that is a standby now, with no declared member able to take over, is refused (standby/hot/actingPrimary.ts). */
 async function refuseFencedPrimary(config: StageConfig, host: MemberFiles, dataRoot: string): Promise<void> {
-    if (config.stage !== "production" || config.platform.kind !== "local" || !isStandbyNow(host, dataRoot, declaredPrimary(config))) {
+    // Members on hosts: their files are read over SSH by the role change itself (not from here).
+    if (config.stage !== "production" || config.platform.kind !== "local" || membersOnHosts(config).length > 0 || !isStandbyNow(host, dataRoot, declaredPrimary(config))) {
         return;
     }
     // Who acted at the last up: this stack's own outputs.
@@ -82,7 +84,7 @@ async function refuseFencedPrimary(config: StageConfig, host: MemberFiles, dataR
 /** The stage's places on this machine; a missing PostgreSQL is the stage's error. */
 function placesOf(parent: pulumi.Resource, config: StageConfig): LocalPlaces {
     try {
-        return hostPaths(config.platform, pulumi.getStack(), undefined);
+        return { ...hostPaths(config.platform, pulumi.getStack(), undefined), hosts: remotePlaces(config, pulumi.getStack()) };
     } catch (err) {
         throw new pulumi.ResourceError((err as Error).message, parent);
     }

@@ -1,10 +1,15 @@
-// The places of a stage on the deploying machine: the PostgreSQL programs, the servers' OS
-// user and the data root (the configured one, or the default, moved under SHARED_DATA_BASE when that
-// user cannot enter the project's folder). Asked once, before the topology is resolved.
+// The places of a stage on its hosts: on the deploying machine the PostgreSQL programs, the servers'
+// OS user and the data root (the configured one, or the default, moved under SHARED_DATA_BASE when
+// that user cannot enter the project's folder); on each of `hosts` a member names, the same asked
+// over SSH. Asked once, before the topology is resolved.
 import * as path from "path";
 import type { StageConfig } from "../config/config";
-import { findPostgresBinDir, resolveDataRoot, serverOsUser, SHARED_DATA_BASE } from "../platform/local";
-import { HostPaths, resolveStage, StageTopology } from "./topology";
+import { membersOnHosts } from "../config/hostRules";
+import { findPostgresBinDir, POSTGRES_PROGRAMS, resolveDataRoot, serverOsUser, SHARED_DATA_BASE } from "../platform/local";
+import type { RemoteMachine } from "../platform/platform";
+import { describeMachine, shellWord } from "../platform/sshConnection";
+import { SshHost } from "../platform/sshHost";
+import { HostPaths, RemotePlaces, resolveStage, StageTopology } from "./topology";
 
 export interface LocalPlaces extends HostPaths {
     /** The default data root was moved because the servers' OS user cannot enter the project's folder. */
@@ -22,7 +27,52 @@ export function hostPaths(platform: StageConfig["platform"], stack: string, proj
     return { binDir, osUser, dataRoot, moved: platform.dataRoot === undefined && dataRoot.startsWith(SHARED_DATA_BASE + path.sep) };
 }
 
-/** The topology of `stack` with its places on this machine (what a stage component resolves once). */
+/** Where the servers of `stack` live on a host whose `dataRoot` is not configured. */
+export const remoteDataRoot = (stack: string) => `/var/lib/stagewise/${stack}`;
+
+/**
+ * The places on each host a member names, asked over SSH: the PostgreSQL programs (the configured
+ * folder, else the newest /usr/lib/postgresql/N/bin there) and their version. Throws, naming the host,
+ * when it cannot be reached or lacks the programs.
+ */
+export function remotePlaces(config: Pick<StageConfig, "hosts" | "servers" | "standbys">, stack: string): Record<string, RemotePlaces> {
+    const named = [...new Set(membersOnHosts(config).map((m) => m.host))];
+    return Object.fromEntries(named.map((name) => [name, placesOn(name, config.hosts[name], stack)]));
+}
+
+function placesOn(name: string, host: StageConfig["hosts"][string], stack: string): RemotePlaces {
+    const machine: RemoteMachine = { name, address: host.address, port: host.port, user: host.user, privateKey: host.privateKey, hostKey: host.hostKey };
+    const osUser = host.osUser ?? (host.user === "root" ? "postgres" : host.user);
+    const probe = new SshHost({ binDir: "", osUser, machine });
+    const binDir = host.binDir ?? newestBinDir(probe, machine);
+    const missing = POSTGRES_PROGRAMS.filter((program) => !probe.exists(path.posix.join(binDir, program)));
+    if (missing.length > 0) {
+        throw new Error(
+            `${describeMachine(machine)}: ${host.binDir !== undefined ? `hosts.${name}.binDir ${JSON.stringify(binDir)}` : binDir} lacks the PostgreSQL program${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ` +
+                `(install the PostgreSQL server there, e.g. apt-get install postgresql-15, or point hosts.${name}.binDir at the folder holding them)`,
+        );
+    }
+    const postgresVersion = new SshHost({ binDir, osUser, machine }).run("postgres", ["--version"]).trim();
+    return { machine, binDir, osUser, dataRoot: host.dataRoot ?? remoteDataRoot(stack), postgresVersion };
+}
+
+/** The newest Debian-style program folder on the host; throws naming the host when there is none. */
+function newestBinDir(probe: SshHost, machine: RemoteMachine): string {
+    const versions = probe
+        .list("/usr/lib/postgresql")
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a));
+    const found = versions.map((v) => `/usr/lib/postgresql/${v}/bin`).find((dir) => probe.exists(path.posix.join(dir, "initdb")));
+    if (found === undefined) {
+        throw new Error(
+            `${describeMachine(machine)}: PostgreSQL server programs (initdb, pg_ctl, postgres) were not found in ${shellWord("/usr/lib/postgresql/*/bin")} there ` +
+                `(install the PostgreSQL server on that host, e.g. apt-get install postgresql-15, or set hosts.${machine.name}.binDir)`,
+        );
+    }
+    return found;
+}
+
+/** The topology of `stack` with its places on this machine and on its hosts (what a stage component resolves once). */
 export function stageTopology(config: StageConfig, stack: string, projectDir?: string): StageTopology {
-    return resolveStage(config, stack, hostPaths(config.platform, stack, projectDir));
+    return resolveStage(config, stack, { ...hostPaths(config.platform, stack, projectDir), hosts: remotePlaces(config, stack) });
 }

@@ -8,9 +8,10 @@ import type { StageConfig } from "../config/config";
 import type { DatabaseRole, EngineTables } from "../engine/referenceSchema";
 import { parseQualifiedName } from "../engine/tables";
 import { archiveSettings, planLogShipping, ShippingPlan } from "../shipping/schedule";
+import type { RemoteMachine } from "../platform/platform";
 import { declaredPrimary, failoverOrder, ReplicationMember, serverRole, synchronousMembers } from "../standby/hot/roles";
 
-/** Where a stage's servers live on their host, and who runs them. */
+/** Where a stage's servers live on one host, and who runs them. */
 export interface HostPaths {
     /** Folder of the PostgreSQL programs the deployer runs (initdb, pg_ctl, psql, ...). */
     readonly binDir: string;
@@ -18,6 +19,18 @@ export interface HostPaths {
     readonly dataRoot: string | undefined;
     /** OS user running the servers when the deployer is root. */
     readonly osUser: string | undefined;
+    /** The places on each of `hosts` that members name (resolved over SSH). @default {} */
+    readonly hosts?: Readonly<Record<string, RemotePlaces>>;
+}
+
+/** A machine of `hosts`, and where the stage's servers live on it. */
+export interface RemotePlaces {
+    readonly machine: RemoteMachine;
+    readonly binDir: string;
+    readonly dataRoot: string;
+    readonly osUser: string;
+    /** What `postgres --version` printed there. */
+    readonly postgresVersion: string;
 }
 
 export type Tier = "server" | "hot" | "warm" | "cold";
@@ -26,7 +39,14 @@ export type Tier = "server" | "hot" | "warm" | "cold";
 export interface Member {
     readonly name: string;
     readonly tier: Tier;
+    /** The address it listens on: a loopback address here, or its machine's address. */
     readonly host: string;
+    /** The other machine it runs on (over SSH); absent on the deploying machine. */
+    readonly machine?: RemoteMachine;
+    /** Folder of the PostgreSQL programs on its host. */
+    readonly binDir: string;
+    /** OS user running it on its host (when it is not the deployer). */
+    readonly osUser: string | undefined;
     /** Absent for a cold standby (no server until cutover). */
     readonly port: number | undefined;
     /** The member's folder (its data directory is `pgdata/` inside); absent on docker. */
@@ -96,20 +116,33 @@ export function membersOf(topology: StageTopology, tier: Tier): Member[] {
 }
 
 /** Resolves a validated configuration once; every component reads the result. */
-export function resolveStage(config: StageConfig, stack: string, paths: HostPaths): StageTopology {
+export function resolveStage(declaredConfig: StageConfig, stack: string, paths: HostPaths): StageTopology {
+    // Members on hosts listen on their machine's address: every later rule (roles, failover order, placements) reads addresses.
+    const config = withAddresses(declaredConfig, paths);
     const root = paths.dataRoot;
-    const folder = (name: string) => (root === undefined ? undefined : path.join(root, name));
+    const placeOf = (declaredHost: string | undefined) => {
+        const remote = declaredHost === undefined ? undefined : paths.hosts?.[declaredHost];
+        return remote === undefined
+            ? { binDir: paths.binDir, osUser: paths.osUser, root }
+            : { machine: remote.machine, binDir: remote.binDir, osUser: remote.osUser, root: remote.dataRoot };
+    };
+    const place = (declaredHost: string | undefined, name: string) => {
+        const { root: at, ...rest } = placeOf(declaredHost);
+        return { ...rest, serverDir: at === undefined ? undefined : path.posix.join(at, name) };
+    };
     const members: Record<string, Member> = {};
     for (const [name, server] of Object.entries(config.servers)) {
-        members[name] = { name, tier: "server", host: server.host, port: server.port, serverDir: folder(name), settings: settingsText(server.settings), synchronous: false, databases: databasesOf(config, name), retain: server.retain };
+        const declaredHost = declaredConfig.servers[name].host;
+        members[name] = { name, tier: "server", host: server.host, ...place(declaredHost, name), port: server.port, settings: settingsText(server.settings), synchronous: false, databases: databasesOf(config, name), retain: server.retain };
     }
     for (const [name, standby] of Object.entries(config.standbys)) {
         const served = standby.tier === "cold" ? { host: "127.0.0.1", port: undefined, settings: {} } : { host: standby.host, port: standby.port, settings: settingsText(standby.settings) };
+        const declaredStandby = declaredConfig.standbys[name];
         members[name] = {
             name,
             tier: standby.tier,
             ...served,
-            serverDir: folder(name),
+            ...place(declaredStandby.tier === "cold" ? undefined : declaredStandby.host, name),
             synchronous: standby.tier === "hot" && standby.synchronous === true,
             databases: [],
             retain: false,
@@ -141,6 +174,16 @@ export function resolveStage(config: StageConfig, stack: string, paths: HostPath
         },
         shipping: planned?.ok ? { plan: planned.plan, applyDelay: config.shipping!.applyDelay, archive, archiving: archiveSettings(planned.plan, archive) } : undefined,
         protect: config.stage === "production",
+    };
+}
+
+/** The configuration with each member's `host` that names one of `hosts` replaced by that machine's address. */
+function withAddresses(config: StageConfig, paths: HostPaths): StageConfig {
+    const addressOf = (host: string) => paths.hosts?.[host]?.machine.address ?? host;
+    return {
+        ...config,
+        servers: Object.fromEntries(Object.entries(config.servers).map(([name, s]) => [name, { ...s, host: addressOf(s.host) }])),
+        standbys: Object.fromEntries(Object.entries(config.standbys).map(([name, s]) => [name, s.tier === "cold" ? s : { ...s, host: addressOf(s.host) }])),
     };
 }
 
