@@ -81,6 +81,12 @@ export async function freeLoopbackPort(host: string, from?: number): Promise<num
     throw new Error(`no free port on ${host} between ${SPARE_PORTS.first} and ${SPARE_PORTS.last}`);
 }
 
+/** A host of another machine, as far as a port check needs it. */
+export interface RemoteProbe {
+    machine: { name: string };
+    portIsFree(address: string, port: number): Promise<boolean>;
+}
+
 /** How long a taken port is tried again before it is refused. */
 export const BRIEFLY_HELD_WAIT_MS = 5_000;
 
@@ -89,11 +95,15 @@ export const BRIEFLY_HELD_WAIT_MS = 5_000;
  * taken. A port is often held for a moment only (a probe, a process's listener on a kernel-chosen
  * port that ends at once), so it is tried again for `waitMs` before it is refused.
  */
-export async function assertPortFree(host: string, port: number, setting: string, what: string, waitMs = BRIEFLY_HELD_WAIT_MS): Promise<void> {
-    await waitUntil(() => portIsFree(host, port), {
+export async function assertPortFree(host: string, port: number, setting: string, what: string, waitMs = BRIEFLY_HELD_WAIT_MS, on?: RemoteProbe): Promise<void> {
+    // On another machine the port is asked about there; its holder is not looked up (/proc is that host's).
+    await waitUntil(() => (on !== undefined ? on.portIsFree(host, port) : portIsFree(host, port)), {
         timeoutMs: waitMs,
         intervalMs: 250,
         failure: () => {
+            if (on !== undefined) {
+                return `port ${port} on ${host} (${on.machine.name}) is already in use, for more than ${Math.round(waitMs / 1000)} s; choose another port for ${what} (${setting})`;
+            }
             const holder = describePortHolder(port);
             const by = holder !== undefined ? ` by ${holder}` : " (by no process that still listens: held by a connection or a socket closing)";
             return `port ${port} on ${host} is already in use${by}, for more than ${Math.round(waitMs / 1000)} s; choose another port for ${what} (${setting})`;

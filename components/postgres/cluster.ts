@@ -7,7 +7,7 @@ import * as path from "path";
 import type { Client } from "pg";
 import { hostOf } from "../platform/local";
 import { osUserIds as localOsUserIds, programCommand as localProgramCommand, runsAsOtherUser } from "../platform/localHost";
-import type { Host } from "../platform/platform";
+import type { Host, RemoteMachine } from "../platform/platform";
 import { SUPERUSER } from "./pg";
 import { waitUntil } from "./poll";
 import { baseSettings, settingsFileText } from "./settingsFile";
@@ -23,11 +23,13 @@ export interface ClusterLocation {
     port: number;
     /** OS user the server runs as, when the deployer is root. */
     osUser?: string;
+    /** The other machine it runs on, over SSH (a secret input: it holds the private key). */
+    machine?: RemoteMachine;
 }
 
 /** Just the location fields of a provider's inputs (which carry many more). */
 export function locationOf(props: ClusterLocation): ClusterLocation {
-    return { binDir: props.binDir, serverDir: props.serverDir, host: props.host, port: props.port, osUser: props.osUser };
+    return { binDir: props.binDir, serverDir: props.serverDir, host: props.host, port: props.port, osUser: props.osUser, ...(props.machine ? { machine: props.machine } : {}) };
 }
 
 export function dataDirOf(loc: Pick<ClusterLocation, "serverDir">): string {
@@ -52,6 +54,11 @@ export interface ServerMarker {
 /** The host a server lives on (the local machine today, see platform/local.ts hostOf). */
 export function hostOfServer(loc: ClusterLocation): Host {
     return hostOf(loc);
+}
+
+/** The server's host when it is another machine (a port is asked about there), else undefined. */
+export function remoteProbe(loc: ClusterLocation): (Host & { machine: RemoteMachine }) | undefined {
+    return loc.machine === undefined ? undefined : (hostOf(loc) as Host & { machine: RemoteMachine });
 }
 
 /** Whether programs for this server must run as another OS user (the deployer is root, the server is not). */
@@ -128,7 +135,7 @@ export function initCluster(loc: ClusterLocation, superuserPassword: string): vo
 /** What every new cluster gets after initdb, wherever initdb ran: our pg_hba.conf and the settings include. */
 export function configureNewCluster(loc: ClusterLocation): void {
     const dataDir = dataDirOf(loc);
-    writeOwnedFile(loc, path.join(dataDir, "pg_hba.conf"), HBA);
+    writeOwnedFile(loc, path.join(dataDir, "pg_hba.conf"), loc.machine ? HBA + SAME_NET : HBA);
     hostOf(loc).appendText(path.join(dataDir, "postgresql.conf"), "\n# Managed by stagewise:\ninclude_if_exists = 'stagewise.conf'\n");
 }
 
@@ -140,6 +147,14 @@ const HBA = [
     "local   replication  all                 scram-sha-256",
     "host    replication  all  127.0.0.1/32   scram-sha-256",
     "host    replication  all  ::1/128        scram-sha-256",
+    "",
+].join("\n");
+
+/** A server on another machine also takes password logins from its own subnets (the deployer's and its peers'). */
+const SAME_NET = [
+    "# On its own machine: its subnets too (the deployer and the other members reach it there).",
+    "host    all          all  samenet        scram-sha-256",
+    "host    replication  all  samenet        scram-sha-256",
     "",
 ].join("\n");
 

@@ -2,6 +2,7 @@
 // by a marker file. A folder that holds anything else, or another stack's servers, is refused: a
 // stage never takes over (or later deletes) data it did not create.
 import { hostOf, SHARED_DATA_BASE } from "../platform/local";
+import type { RemoteMachine } from "../platform/platform";
 import { PREPARED_DIR, sweepPrepared } from "./prepared";
 import type { z as zod, ZodType } from "zod";
 import { ArgsOf, CrudMethods, declaredClass, defineResource, rule } from "../providers/kit";
@@ -20,6 +21,8 @@ export interface DataRootInputs {
     stage: string;
     /** OS user that must be able to create server folders inside (the servers' user when deploying as root). @default the deployer */
     osUser?: string;
+    /** The other machine the folder is on, over SSH. @default the deploying machine */
+    machine?: RemoteMachine;
     providerVersion: string;
 }
 
@@ -37,10 +40,11 @@ export const DATA_ROOT_MARKER = ".stagewise-data-root.json";
  * only the clusters the program started preparing (server/prepared.ts), is fine. Nothing read from
  * the folder is quoted but an owner's `<project>/<stack>` name.
  */
-function refusalOf(root: string, owners: string[], osUser?: string): string | undefined {
-    const host = filesHost(osUser);
+function refusalOf(root: string, owners: string[], osUser?: string, machine?: RemoteMachine): string | undefined {
+    const host = filesHost(osUser, machine);
     const path = require("path") as typeof import("path");
-    const refused = (why: string, remedy: string) => `platform.dataRoot: ${root} ${why}; refusing to use it for ${owners[0]} (${remedy})`;
+    const setting = machine ? `hosts.${machine.name}.dataRoot` : "platform.dataRoot";
+    const refused = (why: string, remedy: string) => `${setting}: ${root}${machine ? ` on host ${machine.name}` : ""} ${why}; refusing to use it for ${owners[0]} (${remedy.replace(/platform\.dataRoot/g, setting)})`;
     let entries: string[];
     try {
         entries = host.list(root); // [] when it is missing
@@ -67,8 +71,8 @@ function refusalOf(root: string, owners: string[], osUser?: string): string | un
 }
 
 /** The host of the data root's folder (only files are touched: no program folder). */
-function filesHost(osUser: string | undefined) {
-    return hostOf({ binDir: "", osUser });
+function filesHost(osUser: string | undefined, machine?: RemoteMachine) {
+    return hostOf({ binDir: "", osUser, machine });
 }
 
 /** A folder that is absolute and not the file-system root, and an owner named `<project>/<stack>`. */
@@ -92,11 +96,11 @@ function dataRootSchema(z: typeof zod): ZodType {
 
 const dataRootMethods: CrudMethods<DataRootInputs, DataRootOutputs> = {
     async create(inputs) {
-        const host = filesHost(inputs.osUser);
+        const host = filesHost(inputs.osUser, inputs.machine);
         const path = require("path") as typeof import("path");
         const markerPath = path.join(inputs.path, DATA_ROOT_MARKER);
         // As in check: the folder may have changed since.
-        const refusal = refusalOf(inputs.path, [inputs.owner], inputs.osUser);
+        const refusal = refusalOf(inputs.path, [inputs.owner], inputs.osUser, inputs.machine);
         if (refusal !== undefined) {
             throw new Error(refusal);
         }
@@ -113,14 +117,14 @@ const dataRootMethods: CrudMethods<DataRootInputs, DataRootOutputs> = {
     async read(id, props) {
         const path = require("path") as typeof import("path");
         // A missing marker means the folder is gone (or no longer ours): report it so `up` claims it again.
-        if (!props || !filesHost(props.osUser).exists(path.join(id, DATA_ROOT_MARKER))) {
+        if (!props || !filesHost(props.osUser, props.machine).exists(path.join(id, DATA_ROOT_MARKER))) {
             return {};
         }
         return { id, props };
     },
 
     async update(_id, _olds, news) {
-        const host = filesHost(news.osUser);
+        const host = filesHost(news.osUser, news.machine);
         const path = require("path") as typeof import("path");
         const markerPath = path.join(news.path, DATA_ROOT_MARKER);
         const marker = JSON.parse(host.readText(markerPath)) as { claimedAt: string };
@@ -130,7 +134,7 @@ const dataRootMethods: CrudMethods<DataRootInputs, DataRootOutputs> = {
     },
 
     async delete(id, props) {
-        const host = filesHost(props.osUser);
+        const host = filesHost(props.osUser, props.machine);
         const path = require("path") as typeof import("path");
         const markerPath = path.join(id, DATA_ROOT_MARKER);
         if (!host.exists(markerPath)) {
@@ -141,7 +145,9 @@ const dataRootMethods: CrudMethods<DataRootInputs, DataRootOutputs> = {
             return; // claimed by someone else since: not ours to remove
         }
         host.remove(markerPath);
-        sweepPrepared(id, true);
+        if (props.machine === undefined) {
+            sweepPrepared(id, true); // clusters are prepared ahead on this machine only
+        }
         // Only an empty folder goes: anything left inside (a retained server) stays where it is.
         if (host.removeIfEmpty(id)) {
             // A default data root under /var/lib/stagewise/<project>-<hash>/ (platform/local.ts) takes its empty project folder along.
@@ -160,11 +166,13 @@ export const dataRoot = defineResource<DataRootInputs, DataRootOutputs>(
         // Here, not only in create, so that `pulumi preview` refuses it too. The folder this resource
         // already claimed stays its own while it is replaced (a new owner deletes the old claim first).
         refuse: (olds, news) => {
-            const refusal = refusalOf(news.path, olds?.path === news.path && olds.owner !== undefined ? [news.owner, olds.owner] : [news.owner], news.osUser);
+            const refusal = refusalOf(news.path, olds?.path === news.path && olds.owner !== undefined ? [news.owner, olds.owner] : [news.owner], news.osUser, news.machine);
             return refusal === undefined ? [] : [{ property: "path", reason: refusal }];
         },
         replaces: ["path", "owner", "osUser"],
-        updates: ["stage"],
+        updates: ["stage", "machine"],
+        secretInputs: ["machine"],
+        secretOutputs: ["machine"],
         deleteBeforeReplace: true,
         outputs: ["osUser", "claimedAt"],
     },

@@ -7,6 +7,7 @@
 // (PrimaryRole does): declared a standby, it is only ever started read-only.
 import * as pulumi from "@pulumi/pulumi";
 import * as cluster from "../postgres/cluster";
+import type { RemoteMachine } from "../platform/platform";
 import { recoverInterruptedCopy } from "../copy/stagingCopy";
 import * as standby from "../standby/hot/replication";
 import { sameData } from "../providers/diffs";
@@ -32,6 +33,8 @@ export interface PostgresServerArgs {
     readonly port: pulumi.Input<number>;
     /** OS user that runs it (when deploying as root). @default the deployer */
     readonly osUser?: pulumi.Input<string>;
+    /** The other machine it runs on, over SSH; moving it to another address replaces it. @default the deploying machine */
+    readonly machine?: pulumi.Input<RemoteMachine>;
     /** postgresql.conf settings. @default {} */
     readonly settings?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** Role owning the engine's databases. */
@@ -48,6 +51,11 @@ export interface PostgresServerArgs {
     readonly role?: pulumi.Input<"primary" | "standby">;
     /** The declared primary it streams from, when its role is "standby". */
     readonly upstream?: pulumi.Input<standby.Upstream>;
+}
+
+/** Whether a server's machine is another one now (its address or sshd port), not the same one with a new key. */
+function movedMachine(olds: RemoteMachine | undefined, news: RemoteMachine | undefined): boolean {
+    return `${olds?.address ?? ""}:${olds?.port ?? ""}` !== `${news?.address ?? ""}:${news?.port ?? ""}`;
 }
 
 /** Whether a server answers now: one stopped behind Pulumi's back is drift (unreadable counts as stopped). */
@@ -215,16 +223,17 @@ export const postgresServer = defineResource<ServerInputs, ServerOutputs>(
         schema: serverSchema,
         defaults: { host: "127.0.0.1", settings: {}, retain: false, role: "primary" },
         replaces: ["serverDir", "port", "osUser"],
-        updates: ["serverName", "owner", "binDir", "host", "settings", "ownerRole", "databases", "retain", "role", "upstream"],
+        updates: ["serverName", "owner", "binDir", "host", "settings", "ownerRole", "databases", "retain", "role", "upstream", "machine"],
         // Passwords left to the provider stay as generated; given ones replace them.
         whenGiven: ["superuserPassword", "applicationPassword"],
         // Drift: a server stopped behind Pulumi's back shows in every preview, and `up` starts it. What
         // counts is whether it runs now: one recorded stopped while fenced in a failover was started
         // since, as a standby, by the PrimaryRole (in the same up), and has nothing left to do.
         // (Preview shows a stopped server as an update with no input changed; `refresh` shows running.)
-        diffRules: (olds) => ({ changed: isRunning(olds) ? [] : ["running"] }),
+        diffRules: (olds, news) => ({ changed: isRunning(olds) ? [] : ["running"], replaced: movedMachine(olds.machine, news.machine) ? ["machine"] : [] }),
         deleteBeforeReplace: true,
-        secretOutputs: ["superuserPassword", "applicationPassword"],
+        secretInputs: ["machine"],
+        secretOutputs: ["superuserPassword", "applicationPassword", "machine"],
         // Present even when not given, so the generated passwords come back as (secret) outputs.
         outputs: ["superuserPassword", "applicationPassword", "running", "startedAt", "systemIdentifier", "serverVersion", "lastSettingsChange"],
     },

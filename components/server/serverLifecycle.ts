@@ -62,7 +62,7 @@ export async function assertCanCreate(inputs: ServerInputs): Promise<"new" | "ad
     }
     const running = mode === "adopt" && cluster.clusterStatus(cluster.locationOf(inputs)) === "running";
     if (!running) {
-        await assertPortFree(inputs.host, inputs.port, `servers.${inputs.serverName}.port`, `server ${inputs.serverName}`);
+        await assertPortFree(inputs.host, inputs.port, `servers.${inputs.serverName}.port`, `server ${inputs.serverName}`, undefined, cluster.remoteProbe(inputs));
     }
     return mode;
 }

@@ -6,7 +6,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { referenceSchemaSql } from "../engine/referenceSchema";
 import { DockerServer } from "../platform/dockerServer";
-import type { PlatformKind } from "../platform/platform";
+import type { PlatformKind, RemoteMachine } from "../platform/platform";
 import { WalArchive } from "../shipping/walArchive";
 import type { Member, StageTopology } from "../topology/topology";
 import { DataRoot } from "./dataRoot";
@@ -39,13 +39,41 @@ function databasesOf(topology: StageTopology, member: Member) {
     return member.databases.map((role) => ({ name: topology.engine.databases[role], schemaSql: topology.engine.schema === "reference" ? referenceSchemaSql(role, topology.engine.tables) : "" }));
 }
 
-/** The local platform: the stage's folder, production's WAL archive when it ships, a PostgresServer per server. */
+/** A folder a stage's members live in: the stage's data root on this machine, or on one of its hosts. */
+interface Place {
+    key: string;
+    dataRoot: string;
+    osUser: string | undefined;
+    machine?: RemoteMachine;
+}
+
+/** The places the stage's members are in, this machine's first (it is always claimed, as before hosts existed). */
+function placesOf(topology: StageTopology): Place[] {
+    const local: Place = { key: "", dataRoot: topology.paths.dataRoot!, osUser: topology.paths.osUser }; // the local platform always has one
+    const remote = Object.entries(topology.paths.hosts ?? {})
+        .filter(([name]) => Object.values(topology.members).some((m) => m.machine?.name === name))
+        .map(([name, places]) => ({ key: name, dataRoot: places.dataRoot, osUser: places.osUser, machine: places.machine }));
+    return [local, ...remote];
+}
+
+/** A secret input of a member's machine (it holds the private key), or nothing on this machine. */
+export function machineInput(member: Pick<Member, "machine">): { machine?: pulumi.Output<RemoteMachine> } {
+    return member.machine === undefined ? {} : { machine: pulumi.secret(member.machine) };
+}
+
+/** The local platform: the stage's folder on each host, production's WAL archive when it ships, a PostgresServer per server. */
 export function localServers(parent: pulumi.Resource, name: string, topology: StageTopology, passwords: Passwords): StageServers {
     const paths = topology.paths;
-    const rootPath = paths.dataRoot!; // the local platform always has one
     const owner = `${pulumi.getProject()}/${pulumi.getStack()}`;
     const protect = topology.protect;
-    const dataRoot = new DataRoot(`${name}-data`, { path: rootPath, owner, stage: topology.kind, osUser: paths.osUser }, { parent });
+    // Names as before for this machine's root (state compatibility); `<name>-data-<host>` for each host's.
+    const dataRoots = Object.fromEntries(
+        placesOf(topology).map((place) => [
+            place.key,
+            new DataRoot(place.key === "" ? `${name}-data` : `${name}-data-${place.key}`, { path: place.dataRoot, owner, stage: topology.kind, osUser: place.osUser, ...machineInput(place) }, { parent }),
+        ]),
+    );
+    const dataRoot = dataRoots[""];
     // Proves the programs run here, and records which PostgreSQL the stage is built with.
     const postgresCheck = new command.local.Command(
         `${name}-postgres-version`,
@@ -64,11 +92,12 @@ export function localServers(parent: pulumi.Resource, name: string, topology: St
             {
                 serverName: member.name,
                 owner,
-                binDir: paths.binDir,
+                binDir: member.binDir,
                 serverDir: member.serverDir!,
                 host: member.host,
                 port: member.port!,
-                osUser: paths.osUser,
+                osUser: member.osUser,
+                ...machineInput(member),
                 settings: { ...(shipping?.archiving ?? {}), ...member.settings }, // the user's settings win
                 ownerRole: topology.engine.owner,
                 databases: databasesOf(topology, member),
@@ -78,10 +107,13 @@ export function localServers(parent: pulumi.Resource, name: string, topology: St
                 // Production with hot standbys: declared a standby once `primary` names another member.
                 ...topology.roles[member.name],
             },
-            { parent, dependsOn: [dataRoot, ...(walArchive ? [walArchive.resource] : [])], protect },
+            { parent, dependsOn: [dataRoots[member.machine?.name ?? ""], ...(walArchive ? [walArchive.resource] : [])], protect },
         );
     }
-    return { dataRoot: dataRoot.path, postgresVersion: postgresCheck.stdout, servers, walArchive };
+    // The version the stage's first server runs: this machine's, or its host's.
+    const first = serverMembers[0].machine;
+    const postgresVersion = first === undefined ? postgresCheck.stdout : pulumi.output(paths.hosts![first.name].postgresVersion);
+    return { dataRoot: dataRoots[first?.name ?? ""].path, postgresVersion, servers, walArchive };
 }
 
 /** The docker platform: a network for the stage and a container per server (servers only, with given passwords). */

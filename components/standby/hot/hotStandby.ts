@@ -134,7 +134,7 @@ const hotStandbyMethods: CrudMethods<StandbyInputs, StandbyOutputs> = {
         if (host.exists(inputs.serverDir) && host.list(inputs.serverDir).length > 0) {
             throw new Error(`${inputs.serverDir} already exists and is not this standby; refusing to overwrite or delete it (move it away, or choose another data root)`);
         }
-        await assertPortFree(inputs.host, inputs.port, `standbys.${inputs.standbyName}.port`, `standby ${inputs.standbyName}`);
+        await assertPortFree(inputs.host, inputs.port, `standbys.${inputs.standbyName}.port`, `standby ${inputs.standbyName}`, undefined, cluster.remoteProbe(inputs));
         // The engine shows a dynamic provider's output lines as they come: pg_basebackup's progress.
         await standby.createHotStandby(spec, (line) => console.log(`standby ${inputs.standbyName}: ${line}`));
         return { id: inputs.serverDir, outs: await observed(inputs) };
