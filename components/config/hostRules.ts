@@ -68,3 +68,26 @@ export const remoteMembersAreServersAndHotStandbys: CrossCheck = {
         return problems;
     },
 };
+
+export const replicationGroupIsOnHostsOrHere: CrossCheck = {
+    name: "a replication group is on hosts or on this machine, not both",
+    needs: ["servers", "standbys", "hosts"],
+    check(config) {
+        // A member on this machine listens on loopback: members on hosts could not reach it, nor it them.
+        const remote = new Set(membersOnHosts(config).map((m) => `${m.key}.${m.name}`));
+        const servers = Object.keys(config.servers);
+        const hot = Object.entries(config.standbys ?? {}).filter(([, s]) => s.tier === "hot").map(([name]) => name);
+        if (hot.length === 0 || servers.length !== 1) {
+            return [];
+        }
+        const serverRemote = remote.has(`servers.${servers[0]}`);
+        return hot
+            .filter((name) => remote.has(`standbys.${name}`) !== serverRemote)
+            .map((name) => ({
+                path: ["standbys", name, "host"],
+                message: serverRemote
+                    ? `is on this machine while servers.${servers[0]} is on host ${config.servers[servers[0]].host}: members on hosts cannot reach a loopback address (put this standby on a host too)`
+                    : `names a host while servers.${servers[0]} is on this machine's loopback, which no other host can reach (put the server on a host too, or this standby here)`,
+            }));
+    },
+};

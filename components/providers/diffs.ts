@@ -27,3 +27,8 @@ export function sameData(a: unknown, b: unknown): boolean {
 export function endpointMoved(olds: { host: string; port: number }, news: { host: string; port: number }): boolean {
     return typeof news === "object" && news !== null && (olds.host !== news.host || olds.port !== news.port);
 }
+
+/** Whether a server's machine is another one now (its address or sshd port), not the same one with a new key or user. */
+export function machineMoved(olds: { address: string; port: number } | undefined, news: { address: string; port: number } | undefined): boolean {
+    return (news as unknown) !== UNKNOWN && `${olds?.address ?? ""}:${olds?.port ?? ""}` !== `${news?.address ?? ""}:${news?.port ?? ""}`;
+}

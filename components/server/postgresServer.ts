@@ -10,7 +10,7 @@ import * as cluster from "../postgres/cluster";
 import type { RemoteMachine } from "../platform/platform";
 import { recoverInterruptedCopy } from "../copy/stagingCopy";
 import * as standby from "../standby/hot/replication";
-import { sameData } from "../providers/diffs";
+import { machineMoved, sameData } from "../providers/diffs";
 import type { z as zod, ZodType } from "zod";
 import { absolutePath, CrudMethods, declaredClass, defineResource, rule } from "../providers/kit";
 import { assertCanCreate, converge, newCluster, newPassword, rebuildAsStandby, ServerInputs, ServerOutputs } from "./serverLifecycle";
@@ -51,11 +51,6 @@ export interface PostgresServerArgs {
     readonly role?: pulumi.Input<"primary" | "standby">;
     /** The declared primary it streams from, when its role is "standby". */
     readonly upstream?: pulumi.Input<standby.Upstream>;
-}
-
-/** Whether a server's machine is another one now (its address or sshd port), not the same one with a new key. */
-function movedMachine(olds: RemoteMachine | undefined, news: RemoteMachine | undefined): boolean {
-    return `${olds?.address ?? ""}:${olds?.port ?? ""}` !== `${news?.address ?? ""}:${news?.port ?? ""}`;
 }
 
 /** Whether a server answers now: one stopped behind Pulumi's back is drift (unreadable counts as stopped). */
@@ -230,7 +225,7 @@ export const postgresServer = defineResource<ServerInputs, ServerOutputs>(
         // counts is whether it runs now: one recorded stopped while fenced in a failover was started
         // since, as a standby, by the PrimaryRole (in the same up), and has nothing left to do.
         // (Preview shows a stopped server as an update with no input changed; `refresh` shows running.)
-        diffRules: (olds, news) => ({ changed: isRunning(olds) ? [] : ["running"], replaced: movedMachine(olds.machine, news.machine) ? ["machine"] : [] }),
+        diffRules: (olds, news) => ({ changed: isRunning(olds) ? [] : ["running"], replaced: machineMoved(olds.machine, news.machine) ? ["machine"] : [] }),
         deleteBeforeReplace: true,
         secretInputs: ["machine"],
         secretOutputs: ["superuserPassword", "applicationPassword", "machine"],

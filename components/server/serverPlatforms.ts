@@ -10,6 +10,7 @@ import type { PlatformKind, RemoteMachine } from "../platform/platform";
 import { WalArchive } from "../shipping/walArchive";
 import type { Member, StageTopology } from "../topology/topology";
 import { DataRoot } from "./dataRoot";
+import { machineInput } from "./location";
 import { PostgresServer } from "./postgresServer";
 
 /** What the rest of the program uses of a server, whichever platform runs it. */
@@ -54,11 +55,6 @@ function placesOf(topology: StageTopology): Place[] {
         .filter(([name]) => Object.values(topology.members).some((m) => m.machine?.name === name))
         .map(([name, places]) => ({ key: name, dataRoot: places.dataRoot, osUser: places.osUser, machine: places.machine }));
     return [local, ...remote];
-}
-
-/** A secret input of a member's machine (it holds the private key), or nothing on this machine. */
-export function machineInput(member: Pick<Member, "machine">): { machine?: pulumi.Output<RemoteMachine> } {
-    return member.machine === undefined ? {} : { machine: pulumi.secret(member.machine) };
 }
 
 /** The local platform: the stage's folder on each host, production's WAL archive when it ships, a PostgresServer per server. */

@@ -7,7 +7,7 @@ import { withClient } from "../../postgres/pg";
 import { assertPortFree } from "../../platform/ports";
 import * as standby from "./replication";
 import * as switchover from "./switchover";
-import { endpointMoved, sameData } from "../../providers/diffs";
+import { endpointMoved, machineMoved, sameData } from "../../providers/diffs";
 import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../../providers/kit";
 import type { ServerLocationArgs } from "../../server/location";
 
@@ -170,17 +170,18 @@ export const hotStandby = defineResource<StandbyInputs, StandbyOutputs>(
         module: "stagewise", type: "HotStandby", version: PROVIDER_VERSION,
         defaults: { settings: {}, role: "standby", synchronous: false },
         replaces: ["serverDir", "port", "standbyName", "osUser"],
-        updates: ["role", "synchronous", "settings"],
+        updates: ["role", "synchronous", "settings", "machine"],
         diffRules: async (olds, news) => {
             // A new declared primary is followed (re-pointed), not rebuilt.
             const primaryMoved = endpointMoved(olds.primary, news.primary);
             // Drift: a standby that stopped or stopped streaming, or a declared primary not accepting writes,
             // shows in every preview; `up` brings it back in its declared role.
             const drifted = !(await healthy({ ...olds, role: news.role ?? olds.role ?? "standby" }).catch(() => false));
-            return { changed: [...(primaryMoved ? ["primary"] : []), ...(drifted ? ["running"] : [])] };
+            return { changed: [...(primaryMoved ? ["primary"] : []), ...(drifted ? ["running"] : [])], replaced: machineMoved(olds.machine, news.machine) ? ["machine"] : [] };
         },
         deleteBeforeReplace: true,
-        secretInputs: ["primary"],
+        secretInputs: ["primary", "machine"],
+        secretOutputs: ["machine"],
         outputs: ["osUser", "slot", "running", "inRecovery", "streaming", "lagBytes", "syncState"],
     },
     hotStandbyMethods,

@@ -8,7 +8,9 @@ import { PrimaryRole } from "./primaryRole";
 import { Stage, StageServer } from "../../server/stage";
 import { redirectionRunbook, sameSubnet } from "./redirection";
 import { hostForUrl } from "../../postgres/pg";
-import { membersOf, StageTopology } from "../../topology/topology";
+import { Member, membersOf, StageTopology } from "../../topology/topology";
+import type { RemoteMachine } from "../../platform/platform";
+import { machineInput } from "../../server/location";
 
 export interface StandbysArgs {
     /** Production's stage: its server, and the topology naming the hot standbys and the declared primary. */
@@ -80,6 +82,7 @@ export class Standbys extends pulumi.ComponentResource {
                           synchronous: [...topology.synchronous],
                           binDir: stage.postgresBinDir,
                           osUser: stage.osUser,
+                          ...remotePlaces(group),
                           superuserPassword,
                       },
                       { parent: this, dependsOn: [primary] },
@@ -97,11 +100,12 @@ export class Standbys extends pulumi.ComponentResource {
                     primary: superuserPassword.apply((password) => ({ host: upstream.host, port: upstream.port!, superuserPassword: password })),
                     role: standbyName === declared ? "primary" : "standby",
                     synchronous: spec.synchronous,
-                    binDir: stage.postgresBinDir,
+                    binDir: spec.binDir,
                     serverDir: spec.serverDir!,
                     host: spec.host,
                     port: spec.port!,
-                    osUser: stage.osUser,
+                    osUser: spec.osUser,
+                    ...machineInput(spec),
                     // A standby does not archive (archive_mode=on, not always); promoted, it archives where the server did.
                     // The managed archiving settings come last: they win over the user's (which the schema keeps apart anyway).
                     settings: { ...spec.settings, ...stage.archiving },
@@ -129,6 +133,12 @@ export class Standbys extends pulumi.ComponentResource {
             primary: this.primary,
         });
     }
+}
+
+/** The PrimaryRole's `places`: the members on other machines, with their places there (a secret); nothing when all are here. */
+function remotePlaces(group: Member[]): { places?: pulumi.Output<Record<string, { machine: RemoteMachine; binDir: string; osUser?: string }>> } {
+    const remote = group.filter((m) => m.machine !== undefined);
+    return remote.length === 0 ? {} : { places: pulumi.secret(Object.fromEntries(remote.map((m) => [m.name, { machine: m.machine!, binDir: m.binDir, ...(m.osUser ? { osUser: m.osUser } : {}) }]))) };
 }
 
 /** Each hot standby as the `standbys` output shows it. */

@@ -4,6 +4,7 @@
 // the servers and standbys themselves never change roles. It also owns synchronous_standby_names,
 // which follows the primary. The work is in standby/hot/switchover.ts.
 import type { ClusterLocation } from "../../postgres/cluster";
+import type { RemoteMachine } from "../../platform/platform";
 import * as switchover from "./switchover";
 import { UNKNOWN } from "../../providers/diffs";
 import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../../providers/kit";
@@ -29,6 +30,8 @@ export interface RoleInputs {
     synchronous: string[];
     binDir: string;
     osUser?: string;
+    /** Members on other machines: their machine and the places there (a secret: it holds the private keys). @default none */
+    places?: Record<string, { machine: RemoteMachine; binDir: string; osUser?: string }>;
     /** The group's superuser password (one cluster, one password). */
     superuserPassword: string;
     providerVersion: string;
@@ -48,7 +51,10 @@ function memberOf(inputs: RoleInputs, name: string): switchover.Member {
     if (m === undefined) {
         throw new Error(`${name} is not a member of the replication group (members: ${inputs.members.map((x) => x.name).join(", ")})`);
     }
-    const loc: ClusterLocation = { binDir: inputs.binDir, serverDir: m.serverDir, host: m.host, port: m.port, osUser: inputs.osUser };
+    const remote = inputs.places?.[name];
+    const loc: ClusterLocation = remote
+        ? { binDir: remote.binDir, serverDir: m.serverDir, host: m.host, port: m.port, osUser: remote.osUser, machine: remote.machine }
+        : { binDir: inputs.binDir, serverDir: m.serverDir, host: m.host, port: m.port, osUser: inputs.osUser };
     return { name, loc };
 }
 
@@ -139,9 +145,12 @@ export const primaryRole = defineResource<RoleInputs, RoleOutputs>(
             }),
         defaults: { synchronous: [] },
         updates: ["declared", "binDir", "osUser", "superuserPassword", "members", "synchronous"],
+        // Given only with members on hosts (stacks deployed before hosts existed have none in their state).
+        whenGiven: ["places"],
         // `declared` differs from the acting primary after a failed role change too: `up` tries again.
         diffRules: (olds, news, found) => ({ changed: news.declared !== olds.primary && news.declared !== UNKNOWN && !found.changed.includes("declared") ? ["declared"] : [] }),
-        secretInputs: ["superuserPassword"],
+        secretInputs: ["superuserPassword", "places"],
+        secretOutputs: ["places"],
         outputs: ["osUser", "primary", "lastChange", "replication"],
     },
     primaryRoleMethods,
