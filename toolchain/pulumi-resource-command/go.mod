@@ -1,13 +1,15 @@
 // A small, self-contained reimplementation of the `pulumi-resource-command`
 // plugin (the provider behind npm @pulumi/command 1.2.1), limited to the
-// command:local:Command resource. Upstream's provider modules are not
-// downloadable here, so this builds against the plain Pulumi Go SDK only.
+// command:local:Command and command:remote:Command resources. Upstream's
+// provider modules are not downloadable here, so this builds against the
+// plain Pulumi Go SDK (and golang.org/x/crypto/ssh) only.
 module stagewise/toolchain/pulumi-resource-command
 
 go 1.25.11
 
 require (
 	github.com/pulumi/pulumi/sdk/v3 v3.248.0
+	golang.org/x/crypto v0.52.0
 	google.golang.org/grpc v1.80.0
 	google.golang.org/protobuf v1.36.11
 )
@@ -105,7 +107,6 @@ require (
 	go.opentelemetry.io/proto/otlp v1.10.0 // indirect
 	go.uber.org/atomic v1.11.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
-	golang.org/x/crypto v0.52.0 // indirect
 	golang.org/x/exp v0.0.0-20260410095643-746e56fc9e2f // indirect
 	golang.org/x/mod v0.35.0 // indirect
 	golang.org/x/net v0.55.0 // indirect

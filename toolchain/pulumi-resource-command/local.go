@@ -23,11 +23,12 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 )
 
-// inputKeys lists every input of command:local:Command (see
+// localInputKeys lists every input of command:local:Command (see
 // @pulumi/command/local/command.d.ts). Outputs echo exactly these (plus
 // stdout/stderr), and Diff looks only at these, because the old state also
-// holds outputs that never appear in the new inputs.
-var inputKeys = []resource.PropertyKey{
+// holds outputs that never appear in the new inputs. (remote.go has the list
+// for command:remote:Command.)
+var localInputKeys = []resource.PropertyKey{
 	"addPreviousOutputInEnv", "archivePaths", "assetPaths", "create", "delete", "dir",
 	"environment", "interpreter", "logging", "stdin", "triggers", "update",
 }
@@ -48,6 +49,10 @@ type commandInputs struct {
 	Stdin                  string
 	AddPreviousOutputInEnv bool   // defaults to true
 	Logging                string // "" (= both), stdout, stderr, stdoutAndStderr, none
+
+	// Connection is set for command:remote:Command only (see remote.go):
+	// the command then runs over ssh instead of locally.
+	Connection *connectionInputs
 }
 
 // plain strips secret (and known output) wrappers: commands need the real
@@ -130,21 +135,22 @@ type inputDiff struct {
 	Detailed map[string]plugin.PropertyDiff // path ("triggers[0]") -> kind
 }
 
-// diffInputs compares the old state's inputs with the new inputs, the way
+// diffInputs compares the old state's inputs (keys: the resource type's input
+// keys) with the new inputs, the way
 // upstream's `infer` default Diff does:
 //
 //   - any change to `triggers` (added, removed, or any element) replaces the
 //     resource (the field is tagged replaceOnChanges; the Node SDK also sends
 //     replaceOnChanges ["triggers[*]"] to the engine);
 //   - every other input change (create, update, delete, dir, environment,
-//     interpreter, stdin, logging, addPreviousOutputInEnv, asset/archive paths)
-//     is an in-place update. Update then runs `update`, or `create` when
+//     interpreter, stdin, logging, addPreviousOutputInEnv, asset/archive paths;
+//     for remote commands also connection) is an in-place update. Update then runs `update`, or `create` when
 //     `update` is not set. Upstream never replaces for those, even without an
 //     `update` command, because Command implements Update.
 //   - DeleteBeforeReplace stays false (create the new one, then delete the old).
-func diffInputs(olds, news resource.PropertyMap) inputDiff {
+func diffInputs(keys []resource.PropertyKey, olds, news resource.PropertyMap) inputDiff {
 	oldIn, newIn := resource.PropertyMap{}, resource.PropertyMap{}
-	for _, k := range inputKeys {
+	for _, k := range keys {
 		if v, ok := olds[k]; ok {
 			oldIn[k] = v
 		}
@@ -182,11 +188,18 @@ func sortedKeys(m map[string]bool) []string {
 }
 
 // buildEnv returns the command's environment: the plugin's own environment,
-// then `environment` (later entries win in os/exec), then, when enabled, the
-// previous run's stdout/stderr. Like upstream, empty previous outputs are not
-// set at all.
+// then commandEnv (later entries win in os/exec).
 func buildEnv(base []string, in commandInputs, prevStdout, prevStderr string) []string {
-	env := append([]string(nil), base...)
+	return append(append([]string(nil), base...), commandEnv(in, prevStdout, prevStderr)...)
+}
+
+// commandEnv returns the K=V pairs a command gets on top of its base
+// environment: `environment` (sorted by name), then, when enabled, the
+// previous run's stdout/stderr. Like upstream, empty previous outputs are not
+// set at all. Local commands add them to the plugin's environment; remote
+// ones export them in front of the command.
+func commandEnv(in commandInputs, prevStdout, prevStderr string) []string {
+	var env []string
 	keys := make([]string, 0, len(in.Environment))
 	for k := range in.Environment {
 		keys = append(keys, k)

@@ -76,7 +76,7 @@ func TestDiffDecisionTable(t *testing.T) {
 			delete(news, "stdout") // outputs are never inputs; must not count as deleted
 			delete(news, "stderr")
 			c.edit(news)
-			d := diffInputs(olds, news)
+			d := diffInputs(localInputKeys, olds, news)
 			if !equalStrings(d.Changed, c.changed) || !equalStrings(d.Replaces, c.replaces) {
 				t.Fatalf("changed=%v replaces=%v, want changed=%v replaces=%v (detailed %v)",
 					d.Changed, d.Replaces, c.changed, c.replaces, d.Detailed)
@@ -100,7 +100,7 @@ func TestDiffRPCNamesProperty(t *testing.T) {
 	news["create"] = str("echo new")
 	o, _ := plugin.MarshalProperties(olds, marshalOpts("t"))
 	n, _ := plugin.MarshalProperties(news, marshalOpts("t"))
-	resp, err := newProvider(nil).Diff(context.Background(), &pulumirpc.DiffRequest{Olds: o, News: n})
+	resp, err := newProvider(nil).Diff(context.Background(), &pulumirpc.DiffRequest{Urn: "urn:pulumi:dev::proj::command:local:Command::c", Olds: o, News: n})
 	if err != nil {
 		t.Fatal(err)
 	}
