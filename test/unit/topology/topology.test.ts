@@ -92,13 +92,22 @@ test("a staging stage is not protected and ships nothing; on docker no member ha
 
 test("members on hosts: their machine's address, programs, user and folder; every rule reads the address", () => {
     const machine = { name: "a", address: "127.77.1.2", port: 22, user: "root", privateKey: "k", hostKey: "ssh-ed25519 AAAA" };
-    const hosts = { a: { machine, binDir: "/opt/pg/bin", dataRoot: "/data/sw", osUser: "pgsrv", postgresVersion: "postgres (PostgreSQL) 15.18" } };
-    const declaredA = { address: "127.77.1.2", user: "root", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n-----END OPENSSH PRIVATE KEY-----", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE0Xz4oY5dGv1r5l2cJt7mJb2m4b0rYV1c6x0nKp8n0Q" };
-    const config = configOf({ ...production, hosts: { a: declaredA }, servers: { "prod-db": { port: 55432, host: "a" } }, standbys: { "prod-hot": { tier: "hot", port: 55433, synchronous: true } }, shipping: undefined });
+    const machineB = { ...machine, name: "b", address: "127.77.1.3" };
+    const hosts = {
+        a: { machine, binDir: "/opt/pg/bin", dataRoot: "/data/sw", osUser: "pgsrv", postgresVersion: "postgres (PostgreSQL) 15.18" },
+        b: { machine: machineB, binDir: "/usr/lib/postgresql/15/bin", dataRoot: "/srv/b", osUser: "postgres", postgresVersion: "postgres (PostgreSQL) 15.18" },
+    };
+    const declared = { address: "127.77.1.2", user: "root", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n-----END OPENSSH PRIVATE KEY-----", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE0Xz4oY5dGv1r5l2cJt7mJb2m4b0rYV1c6x0nKp8n0Q" };
+    const config = configOf({
+        ...production,
+        hosts: { a: declared, b: { ...declared, address: "127.77.1.3" } },
+        servers: { "prod-db": { port: 55432, host: "a" } },
+        standbys: { "prod-hot": { tier: "hot", port: 55433, synchronous: true, host: "b" } },
+        shipping: undefined,
+    });
     const topology = resolveStage(config, "prod", { ...PATHS, hosts });
     expect(topology.members["prod-db"]).toMatchObject({ host: "127.77.1.2", machine, binDir: "/opt/pg/bin", osUser: "pgsrv", serverDir: "/data/sw/prod-db" });
-    expect(topology.members["prod-hot"]).toMatchObject({ host: "127.0.0.1", binDir: PATHS.binDir, osUser: "postgres", serverDir: "/srv/prod/prod-hot" });
-    expect(topology.members["prod-hot"].machine).toBeUndefined();
+    expect(topology.members["prod-hot"]).toMatchObject({ host: "127.77.1.3", machine: machineB, binDir: "/usr/lib/postgresql/15/bin", osUser: "postgres", serverDir: "/srv/b/prod-hot" });
     expect(topology.placements.work).toMatchObject({ server: "prod-db", host: "127.77.1.2", port: 55432 });
-    expect(topology.failoverOrder.map((m) => `${m.host}:${m.port}`)).toEqual(["127.77.1.2:55432", "127.0.0.1:55433"]);
+    expect(topology.failoverOrder.map((m) => `${m.host}:${m.port}`)).toEqual(["127.77.1.2:55432", "127.77.1.3:55433"]);
 });
