@@ -4,7 +4,7 @@ import { z } from "zod";
 import { serverSettings } from "./settings";
 import { DATABASE_ROLES } from "../engine/referenceSchema";
 import { parseQualifiedName } from "../engine/tables";
-import { duration, expect, identifier, lockWait, memberHost, password, plainText, port, secret, SERVER_NAME, show, stackName, stageKind, strictObject } from "./primitives";
+import { duration, expect, identifier, lockWait, memberHost, password, plainText, port, secret, SERVER_NAME, serverOsUserName, show, stackName, stageKind, strictObject } from "./primitives";
 import { adminObjectsPath, configFilePath, dataRootPath, programFolder } from "./paths";
 import { hosts } from "./hostSchema";
 import { cutover, disasterRecovery, standbySchema } from "./standbySchemas";
@@ -34,11 +34,7 @@ const localPlatform = strictObject({
     /** Folder of the PostgreSQL programs (initdb, pg_ctl, postgres). @default the newest /usr/lib/postgresql/N/bin, or PATH */
     binDir: programFolder.optional(),
     /** OS user that runs the servers when the deployer is root. @default "postgres" */
-    osUser: z
-        .string({ error: expect("a user name", "use an OS user name") })
-        .refine((u) => /^[a-z_][a-z0-9_-]{0,31}$/.test(u), { error: (issue) => `${show(issue.input)} is not an OS user name (use lower-case letters, digits, _ and -, e.g. "postgres")` })
-        .refine((u) => u !== "root", { error: '"root" cannot run the servers (PostgreSQL refuses to run as root; use an unprivileged user such as "postgres")' })
-        .optional(),
+    osUser: serverOsUserName.optional(),
 });
 
 const dockerPlatform = strictObject({

@@ -3,9 +3,8 @@
 // (hostRules.ts checks which). No Pulumi here.
 import { z } from "zod";
 import { dataRootProblem, programFolder } from "./paths";
-import { CONTROL, expect, HOST_NAME, secret, show, strictObject } from "./primitives";
+import { CONTROL, expect, HOST_NAME, OS_USER_NAME, secret, serverOsUserName, show, strictObject } from "./primitives";
 
-const OS_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 /** An IPv4 or IPv6 address, or a DNS name. */
 const ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|[0-9A-Fa-f:]+|[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*)$/;
 /** A public key line as ssh-keyscan and /etc/ssh/ssh_host_*_key.pub print it (a comment after it is allowed). */
@@ -22,7 +21,7 @@ export const hostSchema = strictObject({
         .refine((n) => Number.isInteger(n) && n >= 1 && n <= 65535, { error: (issue) => `${show(issue.input)} is not a port (use a whole number from 1 to 65535)` })
         .default(22),
     /** The SSH login user: root, or a user that may run programs as the servers' OS user (sudo -n). */
-    user: z.string({ error: expect("a user name", 'use the SSH login user, e.g. "root"') }).refine((u) => OS_USER.test(u), {
+    user: z.string({ error: expect("a user name", 'use the SSH login user, e.g. "root"') }).refine((u) => OS_USER_NAME.test(u), {
         error: (issue) => `${show(issue.input)} is not a user name (use lower-case letters, digits, _ and -, e.g. "root")`,
     }),
     /** The private key the deployer logs in with (a secret: the whole `hosts` key is set with --secret). */
@@ -34,14 +33,10 @@ export const hostSchema = strictObject({
         error: (issue) => `${show(issue.input)} is not a public host key (use its line, e.g. "ssh-ed25519 AAAAC3Nza..."; ssh-keyscan -t ed25519 <address> prints it)`,
     }),
     /** The OS user that runs the servers there. @default "postgres" for a root login, else the login user */
-    osUser: z
-        .string({ error: expect("a user name", "use an OS user name") })
-        .refine((u) => OS_USER.test(u), { error: (issue) => `${show(issue.input)} is not an OS user name (use lower-case letters, digits, _ and -, e.g. "postgres")` })
-        .refine((u) => u !== "root", { error: '"root" cannot run the servers (PostgreSQL refuses to run as root; use an unprivileged user such as "postgres")' })
-        .optional(),
+    osUser: serverOsUserName.optional(),
     /** Folder of the PostgreSQL programs there. @default the newest /usr/lib/postgresql/N/bin on that host */
     binDir: programFolder.optional(),
-    /** Folder holding the servers' folders there (absolute). @default /var/lib/stagewise/<project>/<stack> */
+    /** Folder holding the servers' folders there (absolute). @default /var/lib/stagewise/<stack> */
     dataRoot: z
         .string({ error: expect("a folder", "use an absolute path") })
         .superRefine((text, ctx) => {

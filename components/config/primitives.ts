@@ -55,6 +55,15 @@ export const identifier = (what: string) =>
     });
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|::1)$/;
+/** An OS user name as Debian's useradd accepts it. */
+export const OS_USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/** The OS user that runs servers: never root, which PostgreSQL refuses to run as. */
+export const serverOsUserName = z
+    .string({ error: expect("a user name", "use an OS user name") })
+    .refine((u) => OS_USER_NAME.test(u), { error: (issue) => `${show(issue.input)} is not an OS user name (use lower-case letters, digits, _ and -, e.g. "postgres")` })
+    .refine((u) => u !== "root", { error: '"root" cannot run the servers (PostgreSQL refuses to run as root; use an unprivileged user such as "postgres")' });
+
 /** The name of a machine under `hosts` (never "localhost", which is the deploying machine's loopback). */
 export const HOST_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 

@@ -44,7 +44,8 @@ export function parseStageConfig(raw: Record<string, string>, secretKeys: Readon
         }
     }
     // The hosts' private keys: the whole key is a secret once one of them is set with --secret.
-    if (values.hosts !== undefined && JSON.stringify(values.hosts).includes('"privateKey"') && !secretKeys.has(`${NAMESPACE}:hosts`)) {
+    const holdsKeys = typeof values.hosts === "object" && values.hosts !== null && Object.values(values.hosts).some((h) => typeof h === "object" && h !== null && "privateKey" in h);
+    if (holdsKeys && !secretKeys.has(`${NAMESPACE}:hosts`)) {
         problems.push("hosts: holds private keys in plain text (set each with: pulumi config set --secret --path hosts.<name>.privateKey < <key file>)");
     }
     return judged(problems, values, undecodable, context);
