@@ -56,9 +56,13 @@ export function hostOfServer(loc: ClusterLocation): Host {
     return hostOf(loc);
 }
 
-/** The server's host when it is another machine (a port is asked about there), else undefined. */
-export function remoteProbe(loc: ClusterLocation): (Host & { machine: RemoteMachine }) | undefined {
-    return loc.machine === undefined ? undefined : (hostOf(loc) as Host & { machine: RemoteMachine });
+/** The server's machine and host when it is another machine (a port is asked about there), else undefined. */
+export function remoteProbe(loc: ClusterLocation): { machine: RemoteMachine; portIsFree: Host["portIsFree"] } | undefined {
+    if (loc.machine === undefined) {
+        return undefined;
+    }
+    const host = hostOf(loc);
+    return { machine: loc.machine, portIsFree: (address, port) => host.portIsFree(address, port) };
 }
 
 /** Whether programs for this server must run as another OS user (the deployer is root, the server is not). */

@@ -11,7 +11,7 @@ import { Coordination } from "../locks/coordination";
 import { ephemeralPortWarnings } from "../platform/ports";
 import { referenceProduction, verifiedOnTest } from "../references";
 import { Stage, writesAfter } from "../server/stage";
-import { hostPaths, LocalPlaces, remotePlaces } from "../topology/hostPaths";
+import { LocalPlaces, stagePlaces } from "../topology/hostPaths";
 import { membersOf, resolveStage, Tier } from "../topology/topology";
 import { LogShipping } from "../shipping/logShipping";
 import { ColdStandbys } from "../standby/cold/coldStandbys";
@@ -84,7 +84,7 @@ async function refuseFencedPrimary(config: StageConfig, host: MemberFiles, dataR
 /** The stage's places on this machine; a missing PostgreSQL is the stage's error. */
 function placesOf(parent: pulumi.Resource, config: StageConfig): LocalPlaces {
     try {
-        return { ...hostPaths(config.platform, pulumi.getStack(), undefined), hosts: remotePlaces(config, pulumi.getStack()) };
+        return stagePlaces(config, pulumi.getStack());
     } catch (err) {
         throw new pulumi.ResourceError((err as Error).message, parent);
     }

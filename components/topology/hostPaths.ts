@@ -72,7 +72,12 @@ function newestBinDir(probe: SshHost, machine: RemoteMachine): string {
     return found;
 }
 
+/** The places of `stack` on this machine and on each host its members name. */
+export function stagePlaces(config: StageConfig, stack: string, projectDir?: string): LocalPlaces {
+    return { ...hostPaths(config.platform, stack, projectDir), hosts: remotePlaces(config, stack) };
+}
+
 /** The topology of `stack` with its places on this machine and on its hosts (what a stage component resolves once). */
 export function stageTopology(config: StageConfig, stack: string, projectDir?: string): StageTopology {
-    return resolveStage(config, stack, { ...hostPaths(config.platform, stack, projectDir), hosts: remotePlaces(config, stack) });
+    return resolveStage(config, stack, stagePlaces(config, stack, projectDir));
 }

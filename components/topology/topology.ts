@@ -120,15 +120,13 @@ export function resolveStage(declaredConfig: StageConfig, stack: string, paths: 
     // Members on hosts listen on their machine's address: every later rule (roles, failover order, placements) reads addresses.
     const config = withAddresses(declaredConfig, paths);
     const root = paths.dataRoot;
-    const placeOf = (declaredHost: string | undefined) => {
-        const remote = declaredHost === undefined ? undefined : paths.hosts?.[declaredHost];
-        return remote === undefined
-            ? { binDir: paths.binDir, osUser: paths.osUser, root }
-            : { machine: remote.machine, binDir: remote.binDir, osUser: remote.osUser, root: remote.dataRoot };
-    };
+    /** Where member `name` lives: on the host it names, else here. */
     const place = (declaredHost: string | undefined, name: string) => {
-        const { root: at, ...rest } = placeOf(declaredHost);
-        return { ...rest, serverDir: at === undefined ? undefined : path.posix.join(at, name) };
+        const remote = declaredHost === undefined ? undefined : paths.hosts?.[declaredHost];
+        if (remote !== undefined) {
+            return { machine: remote.machine, binDir: remote.binDir, osUser: remote.osUser, serverDir: path.posix.join(remote.dataRoot, name) };
+        }
+        return { binDir: paths.binDir, osUser: paths.osUser, serverDir: root === undefined ? undefined : path.join(root, name) };
     };
     const members: Record<string, Member> = {};
     for (const [name, server] of Object.entries(config.servers)) {
