@@ -10,17 +10,12 @@ import { fingerprintOf } from "../../components/platform/sshConnection";
 import { freePort, stageOutputs, throwawayProject, ThrowawayProject } from "../harness/engine";
 import { queryUrl } from "../harness/postgres";
 import { missingCountSql, startWriters, waitForCommits } from "../harness/writers";
-import { startTestHosts, testHostsAvailable, TestHosts } from "../harness/testHosts";
+import { startTestHosts, describeWithTestHosts, TestHosts } from "../harness/testHosts";
 
 jest.setTimeout(300_000);
 
-const unavailable = testHostsAvailable();
-const describeHosts = unavailable === undefined ? describe : describe.skip;
-if (unavailable !== undefined) {
-    console.warn(`remote host tests skipped: ${unavailable}`);
-}
 
-describeHosts("a production server on a remote host", () => {
+describeWithTestHosts("a production server on a remote host", () => {
     let hosts: TestHosts;
     let project: ThrowawayProject;
     let port: number;

@@ -64,6 +64,17 @@ export function testHostsAvailable(): string | undefined {
     return undefined;
 }
 
+/** `describe` where this machine can make test hosts; elsewhere `describe.skip`, saying why once. */
+export function describeWithTestHosts(name: string, body: () => void): void {
+    const unavailable = testHostsAvailable();
+    if (unavailable !== undefined) {
+        console.warn(`${name}: skipped (${unavailable})`);
+        describe.skip(name, body);
+        return;
+    }
+    describe(name, body);
+}
+
 function downSync(stateDir: string): void {
     try {
         childProcess.execFileSync("bash", [SCRIPT, "down", stateDir], { stdio: "pipe" });

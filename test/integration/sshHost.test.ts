@@ -9,17 +9,12 @@ import { findPostgresBinDir } from "../../components/platform/local";
 import type { RemoteMachine } from "../../components/platform/platform";
 import { fingerprintOf } from "../../components/platform/sshConnection";
 import { SshHost } from "../../components/platform/sshHost";
-import { startTestHosts, testHostsAvailable, TestHosts } from "../harness/testHosts";
+import { startTestHosts, describeWithTestHosts, TestHosts } from "../harness/testHosts";
 
-const unavailable = testHostsAvailable();
-const describeHosts = unavailable === undefined ? describe : describe.skip;
-if (unavailable !== undefined) {
-    console.warn(`sshHost tests skipped: ${unavailable}`);
-}
 
 jest.setTimeout(120_000);
 
-describeHosts("SshHost on a namespace host", () => {
+describeWithTestHosts("SshHost on a namespace host", () => {
     let hosts: TestHosts;
     let machine: RemoteMachine;
     let host: SshHost;

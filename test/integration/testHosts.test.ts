@@ -3,17 +3,12 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { startTestHosts, testHostsAvailable, TestHosts } from "../harness/testHosts";
+import { startTestHosts, describeWithTestHosts, TestHosts } from "../harness/testHosts";
 
-const unavailable = testHostsAvailable();
-const describeHosts = unavailable === undefined ? describe : describe.skip;
-if (unavailable !== undefined) {
-    console.warn(`testHosts tests skipped: ${unavailable}`);
-}
 
 jest.setTimeout(60_000);
 
-describeHosts("test hosts", () => {
+describeWithTestHosts("test hosts", () => {
     let hosts: TestHosts;
 
     beforeAll(async () => {
