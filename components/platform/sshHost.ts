@@ -5,6 +5,7 @@
 import type { ChildProcess } from "child_process";
 import * as path from "path";
 import { runBaseBackup } from "../postgres/baseBackup";
+import { sameProcess, startTimeOfStat } from "../postgres/liveness";
 import type {
     BackupSource,
     BaseBackupOptions,
@@ -289,12 +290,7 @@ export class SshHost implements Host {
     }
 
     private startTimeOf(pid: number): string | null {
-        const stat = this.sh(`cat /proc/${pid}/stat 2>/dev/null || true`);
-        if (stat === "") {
-            return null;
-        }
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        return fields[0] === "Z" ? null : (fields[19] ?? null);
+        return startTimeOfStat(this.sh(`cat /proc/${pid}/stat 2>/dev/null || true`));
     }
 
     private procFile(pid: number, name: "cmdline" | "environ"): string[] | undefined {
@@ -325,8 +321,7 @@ export class SshHost implements Host {
     }
 
     isAlive(process: DetachedProcess): boolean {
-        const now = this.startTimeOf(process.pid);
-        return now !== null && (process.startTime === null || now === process.startTime);
+        return sameProcess(this.startTimeOf(process.pid), process.startTime);
     }
 
     signal(pid: number, signal: NodeJS.Signals, options: { group?: boolean } = {}): void {
