@@ -45,7 +45,8 @@ function placesOn(name: string, host: StageConfig["hosts"][string], stack: strin
     const osUser = host.osUser ?? (host.user === "root" ? "postgres" : host.user);
     const probe = new SshHost({ binDir: "", osUser, machine });
     const binDir = host.binDir ?? newestBinDir(probe, machine);
-    const missing = POSTGRES_PROGRAMS.filter((program) => !probe.exists(path.posix.join(binDir, program)));
+    const present = new Set(probe.list(binDir)); // one round trip for all the programs
+    const missing = POSTGRES_PROGRAMS.filter((program) => !present.has(program));
     if (missing.length > 0) {
         throw new Error(
             `${describeMachine(machine)}: ${host.binDir !== undefined ? `hosts.${name}.binDir ${JSON.stringify(binDir)}` : binDir} lacks the PostgreSQL program${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ` +
