@@ -22,13 +22,9 @@ import type {
 } from "./platform";
 import { osUserIds, programCommand, runsAsOtherUser, tiedCommand } from "./localCommands";
 import { portIsFree } from "./ports";
+import { collectOutput } from "./programOutput";
 
 export { osUserIds, programCommand, runsAsOtherUser, tiedCommand };
-
-/** The last lines a failed program wrote (progress lines left out). */
-function failureDetail(stderr: string, stdout: string): string {
-    return `${stderr}${stdout}`.trim().split("\n").filter((l) => !/^\s*\d+\/\d+ kB/.test(l)).slice(-8).join("\n");
-}
 
 export class LocalHost implements Host {
     constructor(private readonly place: HostPlace) {}
@@ -53,43 +49,19 @@ export class LocalHost implements Host {
     }
 
     /** The environment is only PATH, LC_ALL and `options.env` (no inherited PG* variables). */
-    watch(program: string, args: readonly string[], options: WatchOptions = {}): Promise<string> {
+    async watch(program: string, args: readonly string[], options: WatchOptions = {}): Promise<string> {
         const env = options.env ?? {};
         const onLine = options.onLine ?? (() => undefined);
         const [cmd, argv] = tiedCommand(this.place, program, args, env);
-        return new Promise((resolve, reject) => {
-            const child = childProcess.spawn(cmd, argv, {
-                cwd: options.cwd,
-                env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LC_ALL: "C", ...env },
-                stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-            });
-            if (options.stdin !== undefined) {
-                child.stdin!.end(options.stdin);
-            }
-            let stdout = "";
-            let stderr = "";
-            let partial = "";
-            child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-                stdout += chunk;
-            });
-            child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
-                stderr = (stderr + chunk).slice(-65_536);
-                const lines = (partial + chunk).split(/[\r\n]/);
-                partial = lines.pop() ?? "";
-                lines.filter((l) => l.trim() !== "").forEach(onLine);
-            });
-            child.on("error", (err) => reject(new Error(`${program} could not be started: ${err.message}`)));
-            child.on("close", (code, signal) => {
-                if (partial.trim() !== "") {
-                    onLine(partial);
-                }
-                if (code === 0) {
-                    resolve(stdout);
-                    return;
-                }
-                reject(new Error(`${program} failed (${signal ? `signal ${signal}` : `exit ${code}`}):\n${failureDetail(stderr, stdout)}`));
-            });
+        const child = childProcess.spawn(cmd, argv, {
+            cwd: options.cwd,
+            env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LC_ALL: "C", ...env },
+            stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
         });
+        if (options.stdin !== undefined) {
+            child.stdin!.end(options.stdin);
+        }
+        return collectOutput(child, { program, onLine, where: "" });
     }
 
     baseBackup(source: BackupSource, options: BaseBackupOptions): Promise<void> {

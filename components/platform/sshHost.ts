@@ -6,6 +6,7 @@ import type { ChildProcess } from "child_process";
 import * as path from "path";
 import { runBaseBackup } from "../postgres/baseBackup";
 import { sameProcess, startTimeOfStat } from "../postgres/liveness";
+import { collectOutput } from "./programOutput";
 import type {
     BackupSource,
     BaseBackupOptions,
@@ -101,47 +102,17 @@ export class SshHost implements Host {
         return `${cd}exec 3<&0; { ${this.programLine(program, args, env)} ${output} </dev/null & p=$!; echo $p; (cat <&3 >/dev/null; kill -KILL $p 2>/dev/null) >/dev/null 2>&1 & wait $p; }`;
     }
 
-    watch(program: string, args: readonly string[], options: WatchOptions = {}): Promise<string> {
+    async watch(program: string, args: readonly string[], options: WatchOptions = {}): Promise<string> {
         const onLine = options.onLine ?? (() => undefined);
         const withStdin = options.stdin !== undefined;
         const cd = options.cwd === undefined ? "" : `cd ${shellWord(options.cwd)} && `;
         // With a secret on stdin there is no watchdog: the program reads stdin itself.
         const command = withStdin ? `${cd}echo $$; exec ${this.programLine(program, args, options.env)}` : this.tiedLine(program, args, options.env ?? {}, options.cwd, "");
-        return new Promise((resolve, reject) => {
-            const child = spawnRemote(this.machine, command, ["pipe", "pipe", "pipe"]);
-            if (withStdin) {
-                child.stdin!.end(options.stdin);
-            }
-            let stdout = "";
-            let stderr = "";
-            let partial = "";
-            let pidSeen = false;
-            child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-                stdout += chunk;
-                if (!pidSeen && stdout.includes("\n")) {
-                    pidSeen = true;
-                    stdout = stdout.slice(stdout.indexOf("\n") + 1);
-                }
-            });
-            child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
-                stderr = (stderr + chunk).slice(-65_536);
-                const lines = (partial + chunk).split(/[\r\n]/);
-                partial = lines.pop() ?? "";
-                lines.filter((l) => l.trim() !== "").forEach(onLine);
-            });
-            child.on("error", (err) => reject(new Error(`${program} could not be started on ${describeMachine(this.machine)}: ${err.message}`)));
-            child.on("close", (code, signal) => {
-                if (partial.trim() !== "") {
-                    onLine(partial);
-                }
-                if (code === 0) {
-                    resolve(stdout);
-                    return;
-                }
-                const detail = `${stderr}${stdout}`.trim().split("\n").filter((l) => !/^\s*\d+\/\d+ kB/.test(l)).slice(-8).join("\n");
-                reject(new Error(`${program} failed on ${describeMachine(this.machine)} (${signal ? `signal ${signal}` : `exit ${code}`}):\n${detail}`));
-            });
-        });
+        const child = spawnRemote(this.machine, command, ["pipe", "pipe", "pipe"]);
+        if (withStdin) {
+            child.stdin!.end(options.stdin);
+        }
+        return collectOutput(child, { program, onLine, where: ` on ${describeMachine(this.machine)}`, skipFirstLine: true });
     }
 
     baseBackup(source: BackupSource, options: BaseBackupOptions): Promise<void> {
