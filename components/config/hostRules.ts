@@ -35,8 +35,8 @@ export const membersNameDeclaredHosts: CrossCheck = {
 const REMOTE_NOT_YET = "with members on hosts: not available on SSH hosts yet (keep this stage's members on the deploying machine for it)";
 
 export const remoteMembersAreServersAndHotStandbys: CrossCheck = {
-    name: "members on hosts are servers and hot standbys (for now)",
-    needs: ["servers", "standbys", "hosts", "platform", "shipping", "copy", "backups", "restore", "engine", "disasterRecovery", "promotion"],
+    name: "members on hosts are servers, hot standbys and staging copies (for now)",
+    needs: ["servers", "standbys", "hosts", "platform", "shipping", "backups", "restore", "engine", "disasterRecovery", "promotion"],
     check(config) {
         const remote = membersOnHosts(config);
         if (remote.length === 0) {
@@ -51,7 +51,6 @@ export const remoteMembersAreServersAndHotStandbys: CrossCheck = {
         }
         const unavailable: [keyof typeof config, unknown][] = [
             ["shipping", config.shipping],
-            ["copy", config.copy],
             ["backups", config.backups],
             ["restore", config.restore],
             ["disasterRecovery", config.disasterRecovery],

@@ -6,6 +6,7 @@
 // through recovery.ts.
 // Part of platform/copy (see index.ts): plain Node, plain functions, no module-level mutable state.
 import * as crypto from "crypto";
+import * as os from "os";
 import * as path from "path";
 import * as cluster from "../postgres/cluster";
 import type { ClusterLocation } from "../postgres/cluster";
@@ -107,6 +108,13 @@ async function beginCopy(req: CopyRequest): Promise<CopyContext> {
                 "are the same server; the target must be another server",
         );
     }
+    // pg_basebackup runs on the staging server's host: production must answer there (a loopback address of the deploying machine never does).
+    if (loc.machine !== undefined && !cluster.hostOfServer(loc).answers(req.source.host, req.source.port)) {
+        throw new Error(
+            `production's server ${source} does not answer on host ${loc.machine.name} (pg_isready there), where the copy is made: ` +
+                "put production's servers on hosts that host can reach (servers.<name>.host; a loopback address is the deploying machine's own), or keep this staging server on the deploying machine",
+        );
+    }
     for (const [what, secret] of [
         ["source superuser password", req.source.superuserPassword],
         ["target superuser password", req.targetSuperuserPassword],
@@ -127,6 +135,7 @@ async function beginCopy(req: CopyRequest): Promise<CopyContext> {
         copyId,
         pid: process.pid,
         pidStartTime: processStartTime(process.pid),
+        copier: os.hostname(),
         source,
         startedAt: new Date().toISOString(),
     };
@@ -172,7 +181,7 @@ async function baseBackup({ req, loc, p, source, pgpass, progress }: CopyContext
         label: "stagewise copy",
         onProgress,
     });
-    const bytes = directorySize(p.incoming);
+    const bytes = directorySize(loc, p.incoming);
     progress(`copied ${bytes} bytes in ${((Date.now() - copyStart) / 1000).toFixed(1)} s`);
     killPoint("incoming-copied");
     return bytes;
@@ -197,8 +206,8 @@ async function configureIncoming({ req, loc, p }: CopyContext): Promise<number> 
             host.remove(copied);
         }
     }
-    removeRuntimeFiles(p.incoming);
-    const tempPort = await freeLoopbackPort(loc.host);
+    removeRuntimeFiles(loc, p.incoming);
+    const tempPort = await freeLoopbackPort(loc.host, undefined, cluster.remoteProbe(loc));
     cluster.writeOwnedFile(loc, path.join(p.incoming, "stagewise.conf"), settingsText(loc, req.targetSettings, tempPort));
     killPoint("incoming-configured");
     return tempPort;
@@ -221,7 +230,7 @@ async function verifyOnTemporaryServer(ctx: CopyContext, identity: StagingIdenti
         killPoint("temporary-server");
         verified = await giveCopyStagingIdentity({ ...loc, port: tempPort }, req, identity.saved, progress);
     } catch (err) {
-        throw new Error(`the temporary server on the copy failed: ${(err as Error).message}\n${tail(p.incomingLog, 10)}`);
+        throw new Error(`the temporary server on the copy failed: ${(err as Error).message}\n${tail(loc, p.incomingLog, 10)}`);
     } finally {
         await server?.stop();
     }
@@ -236,7 +245,7 @@ async function verifyOnTemporaryServer(ctx: CopyContext, identity: StagingIdenti
         throw new Error(`the copy does not match: ${problems.slice(0, 10).join("; ")}${problems.length > 10 ? `; and ${problems.length - 10} more` : ""}`);
     }
     progress(`verified: ${copied.length} tables equal to the copy, ${identityAfter.length} identity tables as before the copy`);
-    removeRuntimeFiles(p.incoming);
+    removeRuntimeFiles(loc, p.incoming);
     cluster.writeOwnedFile(loc, path.join(p.incoming, "stagewise.conf"), settingsText(loc, req.targetSettings, loc.port));
     // The mark of a complete copy: once pgdata.incoming becomes pgdata, recovery completes it, never undoes it.
     cluster.writeOwnedFile(loc, path.join(p.incoming, COPY_COMPLETE_MARK), JSON.stringify({ copyId: ctx.journal.copyId, verifiedAt: new Date().toISOString() }) + "\n");
@@ -319,11 +328,16 @@ function killPoint(name: string): void {
     }
 }
 
-/** Same host (loopback names counted as one) and port. */
+/** Same host (on this machine, loopback names counted as one) and port. */
 function sameServer(source: { host: string; port: number }, target: ClusterLocation): boolean {
-    const norm = (host: string) => {
-        const h = host.toLowerCase().replace(/^\[|\]$/g, "");
-        return h === "localhost" || h === "::1" || h.startsWith("127.") ? "loopback" : h;
-    };
+    if (target.machine !== undefined) {
+        return source.port === target.port && source.host.toLowerCase() === target.host.toLowerCase(); // another machine's own address
+    }
+    const norm = (host: string) => (isLoopback(host) ? "loopback" : host.toLowerCase());
     return source.port === target.port && norm(source.host) === norm(target.host);
+}
+
+function isLoopback(host: string): boolean {
+    const h = host.toLowerCase().replace(/^\[|\]$/g, "");
+    return h === "localhost" || h === "::1" || h.startsWith("127.");
 }

@@ -2,12 +2,14 @@
 // databases back, or finishes a committed copy's clean-up, then leaves the server running or stopped as
 // it was before the copy. copy.ts runs it before each copy and to roll back a failed one.
 // Part of platform/copy (see index.ts): plain Node, plain functions, no module-level mutable state.
+import * as os from "os";
 import * as path from "path";
 import * as cluster from "../postgres/cluster";
 import type { ClusterLocation } from "../postgres/cluster";
+import { hostOf } from "../platform/local";
 import { copyPathsOf, COPY_COMPLETE_MARK, fsyncDir, readJournal, JOURNAL_TMP_PREFIX } from "./journal";
 import type { CopyJournal } from "./journal";
-import { settleStrayPrograms, stopServerOn } from "./processes";
+import { settleStrayPrograms, staleSocketFiles, stopServerOn } from "./processes";
 import { PGPASS_PREFIX } from "./programs";
 import type { RecoveryReport } from "./copyTypes";
 
@@ -35,18 +37,16 @@ export async function recoverCopy(loc: ClusterLocation, ownCopyId: string | unde
     const traces = [p.journal, p.incoming, p.previous, p.discarded, path.join(p.data, COPY_COMPLETE_MARK)].filter((f) => host.exists(f));
     const strayFiles = host
         .list(loc.serverDir)
-        .filter((name) => name.startsWith(PGPASS_PREFIX) || (name.startsWith(JOURNAL_TMP_PREFIX) && name.endsWith(".tmp")));
+        .filter((name) => name.startsWith(PGPASS_PREFIX) || (name.startsWith(JOURNAL_TMP_PREFIX) && name.endsWith(".tmp")) || name === path.basename(p.incomingLog));
     if (traces.length === 0 && strayFiles.length === 0) {
         return { outcome: "none", actions }; // the common case: nothing was ever interrupted here
     }
-    const journal = readJournal(p.journal);
-    if (journal !== undefined && journal !== "unreadable" && journal.copyId !== ownCopyId && host.isAlive({ pid: journal.pid, startTime: journal.pidStartTime })) {
-        throw new Error(
-            `a copy from ${journal.source} onto ${loc.serverDir} is still running (process ${journal.pid}, since ${journal.startedAt}); ` +
-                "wait for it to finish, or stop that process and run the recovery again",
-        );
+    const journal = readJournal(loc, p.journal);
+    if (journal !== undefined && journal !== "unreadable" && journal.copyId !== ownCopyId) {
+        refuseLiveCopier(loc, journal);
     }
     const phase = journal === undefined ? undefined : journal === "unreadable" ? "copying" : journal.phase;
+
     if (journal === "unreadable") {
         act(`the journal ${p.journal} could not be read: treated as an unfinished copy`);
     }
@@ -70,15 +70,40 @@ export async function recoverCopy(loc: ClusterLocation, ownCopyId: string | unde
     if (journal !== undefined && journal !== "unreadable") {
         restoreRunningState(loc, journal.wasRunning, act);
     }
-    for (const name of strayFiles) {
+    for (const name of [...strayFiles, ...staleSocketFiles(loc)]) {
         host.remove(path.join(loc.serverDir, name));
     }
     if (journal !== undefined) {
         host.remove(p.journal);
-        fsyncDir(loc.serverDir);
+        fsyncDir(loc, loc.serverDir);
         act("removed the copy journal");
     }
     return { outcome, actions };
+}
+
+/**
+ * Refuses while the journal's copier may still be at work: alive on this machine, or begun from another
+ * deploying machine, whose processes this one cannot see (undoing a copy still streaming would lose it).
+ */
+function refuseLiveCopier(loc: ClusterLocation, journal: CopyJournal): void {
+    const where = loc.machine ? ` (on host ${loc.machine.name})` : "";
+    if (journal.copier !== undefined && journal.copier !== os.hostname()) {
+        throw new Error(
+            `a copy from ${journal.source} onto ${loc.serverDir}${where} was begun by machine ${journal.copier} (process ${journal.pid}, since ${journal.startedAt}), ` +
+                `whose processes this machine cannot see; finish it from there, or once that process is gone remove ${copyPathsOf(loc).journal} and run again`,
+        );
+    }
+    if (localHost().isAlive({ pid: journal.pid, startTime: journal.pidStartTime })) {
+        throw new Error(
+            `a copy from ${journal.source} onto ${loc.serverDir}${where} is still running (process ${journal.pid}, since ${journal.startedAt}); ` +
+                "wait for it to finish, or stop that process and run the recovery again",
+        );
+    }
+}
+
+/** The deploying machine, where every copier runs (the server may be on another host). */
+function localHost() {
+    return hostOf({ binDir: "" });
 }
 
 /** Removes an unfinished incoming copy (stopping a server on it) and a discarded one; true when there was any. */
@@ -116,7 +141,7 @@ function settleSwap(loc: ClusterLocation, p: ReturnType<typeof copyPathsOf>, sta
         host.rename(p.data, p.discarded);
     }
     host.rename(p.previous, p.data);
-    fsyncDir(loc.serverDir);
+    fsyncDir(loc, loc.serverDir);
     act("put the previous databases back in place (pgdata.previous -> pgdata)");
     host.remove(p.discarded);
     return "rolled back";

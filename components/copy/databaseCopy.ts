@@ -3,6 +3,7 @@
 import * as cluster from "../postgres/cluster";
 import * as copy from "./stagingCopy";
 import * as locks from "../locks/lockRows";
+import { machineMoved } from "../providers/diffs";
 import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 import type { ServerLocationArgs } from "../server/location";
 
@@ -110,8 +111,9 @@ export const databaseCopy = defineResource<CopyInputs, CopyOutputs>(
         module: "stagewise", type: "DatabaseCopy", version: PROVIDER_VERSION,
         // A new server (another folder) is a new target: copy onto it. Otherwise only the trigger counts.
         replaces: ["serverDir"],
-        updates: ["trigger"],
-        secretInputs: ["source", "lockConnection", "superuserPassword", "ownerPassword"],
+        updates: ["trigger", "machine"], // a new key for the same machine: the copy is not repeated
+        diffRules: (olds, news) => ({ replaced: machineMoved(olds.machine, news.machine) ? ["machine"] : [] }),
+        secretInputs: ["source", "lockConnection", "superuserPassword", "ownerPassword", "machine"],
         outputs: ["copiedAt", "bytes", "sourceSystemIdentifier", "identityRowsRestored", "verified", "tables"],
     },
     databaseCopyMethods,

@@ -6,21 +6,16 @@
 import * as path from "path";
 import * as cluster from "../postgres/cluster";
 import type { ClusterLocation } from "../postgres/cluster";
-import { hostOf } from "../platform/local";
 
 /** The staging server's configuration files, carried over into the copy in place of production's. */
 export const OWN_CONFIG_FILES = ["postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf"];
 /** Left by a running or restoring server; never part of a copy we start. */
 const RUNTIME_FILES = ["postmaster.pid", "postmaster.opts", "standby.signal", "recovery.signal"];
 
-/** The host of a copy's folders, where only files are touched (no program runs): this machine. */
-function filesHost() {
-    return hostOf({ binDir: "" });
-}
-
-export function removeRuntimeFiles(dataDir: string): void {
+export function removeRuntimeFiles(loc: ClusterLocation, dataDir: string): void {
+    const host = cluster.hostOfServer(loc);
     for (const name of RUNTIME_FILES) {
-        filesHost().remove(path.join(dataDir, name));
+        host.remove(path.join(dataDir, name));
     }
 }
 
@@ -29,21 +24,14 @@ export function settingsText(loc: ClusterLocation, settings: Record<string, stri
     return cluster.settingsFileText({ ...loc, port }, settings);
 }
 
-/** Bytes of the files under `dir` (folders themselves not counted). */
-export function directorySize(dir: string): number {
-    const host = filesHost();
-    let total = 0;
-    for (const name of host.list(dir)) {
-        const full = path.join(dir, name);
-        const facts = host.facts(full);
-        total += facts?.kind === "folder" ? directorySize(full) : (facts?.bytes ?? 0);
-    }
-    return total;
+/** Bytes under `dir` on the server's host (one call there, however many files). */
+export function directorySize(loc: ClusterLocation, dir: string): number {
+    return cluster.hostOfServer(loc).folderBytes(dir);
 }
 
-export function tail(file: string, lines: number): string {
+export function tail(loc: ClusterLocation, file: string, lines: number): string {
     try {
-        return `last lines of ${file}:\n${filesHost().readText(file).trimEnd().split("\n").slice(-lines).join("\n")}`;
+        return `last lines of ${file}:\n${cluster.hostOfServer(loc).readText(file).trimEnd().split("\n").slice(-lines).join("\n")}`;
     } catch {
         return "";
     }

@@ -6,7 +6,6 @@
 import * as path from "path";
 import * as cluster from "../postgres/cluster";
 import type { ClusterLocation } from "../postgres/cluster";
-import { hostOf } from "../platform/local";
 
 /** copying: pgdata untouched; swapping: the swap has begun (pgdata may be moved aside, or already the
  * complete copy: see COPY_COMPLETE_MARK); committed: the copy is in place. ("swapped" is an older
@@ -26,6 +25,8 @@ export interface CopyJournal {
     /** The copying process, so recovery never undoes a copy that is still running. */
     pid: number;
     pidStartTime: string | null;
+    /** The machine the copying process runs on (the deployer's name; absent in older journals: this machine). */
+    copier?: string;
     source: string;
     startedAt: string;
 }
@@ -53,10 +54,10 @@ export function copyPathsOf(loc: ClusterLocation): {
 
 export const JOURNAL_TMP_PREFIX = `${COPY_JOURNAL}.`;
 
-export function readJournal(file: string): CopyJournal | "unreadable" | undefined {
+export function readJournal(loc: ClusterLocation, file: string): CopyJournal | "unreadable" | undefined {
     let text: string;
     try {
-        text = hostOfFile().readText(file);
+        text = cluster.hostOfServer(loc).readText(file);
     } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "ENOENT") {
             return undefined;
@@ -84,11 +85,6 @@ export function writeJournal(loc: ClusterLocation, journal: CopyJournal, exclusi
     }
 }
 
-export function fsyncDir(dir: string): void {
-    hostOfFile().syncFolder(dir);
-}
-
-/** The host of a copy's folder, where only its files are touched (no program runs): this machine. */
-function hostOfFile() {
-    return hostOf({ binDir: "" });
+export function fsyncDir(loc: ClusterLocation, dir: string): void {
+    cluster.hostOfServer(loc).syncFolder(dir);
 }

@@ -86,3 +86,29 @@ export function stopServerOn(loc: ClusterLocation, dir: string): boolean {
     }
     return true;
 }
+
+/**
+ * The socket and lock files a killed temporary server left in the server folder (its socket directory):
+ * those of another port than the server's own whose postmaster is gone. A live one's are kept.
+ */
+export function staleSocketFiles(loc: ClusterLocation): string[] {
+    const host = cluster.hostOfServer(loc);
+    const names = host.list(loc.serverDir);
+    return names.flatMap((name) => {
+        const port = /^\.s\.PGSQL\.(\d+)\.lock$/.exec(name)?.[1];
+        if (port === undefined || Number(port) === loc.port) {
+            return [];
+        }
+        let pid: number;
+        try {
+            pid = Number(host.readText(path.join(loc.serverDir, name)).split("\n")[0]);
+        } catch {
+            return [];
+        }
+        if (!Number.isInteger(pid) || pid <= 0 || host.isAlive({ pid, startTime: null })) {
+            return [];
+        }
+        const socket = name.slice(0, -".lock".length);
+        return names.includes(socket) ? [name, socket] : [name];
+    });
+}

@@ -7,6 +7,7 @@ import type { StageConfig } from "../config/config";
 import { DatabaseCopy } from "../copy/databaseCopy";
 import { AdministrativeLock, BindingRegistry, LockBinding } from "./lockResources";
 import { ProductionReference } from "../references";
+import { machineInput } from "../server/location";
 import { Stage } from "../server/stage";
 
 export interface CoordinationArgs {
@@ -119,6 +120,7 @@ function copyFromProduction(
 ): DatabaseCopy {
     const [serverName, server] = Object.entries(stage.servers)[0];
     const { topology } = stage;
+    const member = topology.members[serverName];
     return new DatabaseCopy(
         `${name}-copy`,
         {
@@ -132,12 +134,13 @@ function copyFromProduction(
             holder,
             stage: stage.kind,
             serverName,
-            binDir: stage.postgresBinDir,
-            serverDir: topology.members[serverName].serverDir!, // copies run on the local platform only (the schema says so)
+            binDir: member.binDir,
+            serverDir: member.serverDir!, // copies run on the local platform only (the schema says so)
             host: server.host,
             port: server.port,
-            osUser: stage.osUser,
-            settings: { ...topology.members[serverName].settings },
+            osUser: member.osUser,
+            ...machineInput(member),
+            settings: { ...member.settings },
             superuserPassword: server.superuserPassword,
             ownerRole: topology.engine.owner,
             ownerPassword: server.applicationPassword,

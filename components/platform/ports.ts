@@ -68,17 +68,17 @@ export async function portIsFree(host: string, port: number): Promise<boolean> {
 // another process binding port 0 — an engine's gRPC server, say.
 export const SPARE_PORTS = { first: 20000, last: 32000 } as const;
 
-/** A free TCP port on `host` from SPARE_PORTS, trying `from` (default: a random one) and upward. */
-export async function freeLoopbackPort(host: string, from?: number): Promise<number> {
+/** A free TCP port on `host` from SPARE_PORTS, trying `from` (default: a random one) and upward; asked on `on`'s machine when given. */
+export async function freeLoopbackPort(host: string, from?: number, on?: RemoteProbe): Promise<number> {
     const span = SPARE_PORTS.last - SPARE_PORTS.first + 1;
     const start = from === undefined ? Math.floor(Math.random() * span) : (((from - SPARE_PORTS.first) % span) + span) % span;
     for (let i = 0; i < span; i++) {
         const port = SPARE_PORTS.first + ((start + i) % span);
-        if (await portIsFree(host, port)) {
+        if (await (on !== undefined ? on.portIsFree(host, port) : portIsFree(host, port))) {
             return port;
         }
     }
-    throw new Error(`no free port on ${host} between ${SPARE_PORTS.first} and ${SPARE_PORTS.last}`);
+    throw new Error(`no free port on ${host}${on !== undefined ? ` (${on.machine.name})` : ""} between ${SPARE_PORTS.first} and ${SPARE_PORTS.last}`);
 }
 
 /** A host of another machine, as far as a port check needs it. */

@@ -255,7 +255,10 @@ export class SshHost implements Host {
                 if (pid > 0) {
                     this.signal(pid, signal);
                 }
-                child.stdin?.end(); // the watchdog's cue as well
+                // Closing stdin is the watchdog's cue to SIGKILL: only for a kill, or a gentler signal would never get its time.
+                if (signal === "SIGKILL" || pid <= 0) {
+                    child.stdin?.end();
+                }
             },
         };
     }

@@ -45,3 +45,17 @@ test("a member naming an undeclared host", () => {
         problems: ['servers.prod-db.host: "b" is not one of hosts (declared: a; declare it as hosts.b with address, user, privateKey and hostKey)'],
     });
 });
+
+test("a staging stage on a host may copy from production", () => {
+    const result = parseStageConfig(
+        {
+            "stagewise:stage": "test",
+            "stagewise:servers": JSON.stringify({ "test-db": { port: 15432, host: "a" } }),
+            "stagewise:hosts": JSON.stringify({ a: good }),
+            "stagewise:production": JSON.stringify({ stack: "organization/stagewise/prod" }),
+            "stagewise:copy": JSON.stringify({ trigger: "1" }),
+        },
+        secret,
+    );
+    expect(result.ok && result.config.copy).toEqual({ trigger: "1", waitSeconds: 0 });
+});
