@@ -85,7 +85,11 @@ export async function copyDatabases(req: CopyRequest): Promise<CopyReport> {
         }
         throw new Error(`${message}\n(the staging server's previous databases are in place)`);
     } finally {
-        cluster.hostOfServer(ctx.loc).remove(ctx.pgpass);
+        try {
+            cluster.hostOfServer(ctx.loc).remove(ctx.pgpass);
+        } catch {
+            // a host that cannot be reached keeps it (mode 0600) until the next copy's recovery removes it; the copy's own error stands
+        }
     }
 }
 

@@ -55,21 +55,43 @@ function sessionDir(): string {
     return dir;
 }
 
-/** The key files this process wrote, removed when it ends (kept on globalThis: providers are serialized). */
-function keyFilesWritten(): Set<string> {
+/**
+ * The key files this process wrote, removed when it ends (kept on globalThis: providers are serialized).
+ * The first call also removes those of processes that ended without their exit handler (kill -9).
+ */
+function keyFilesWritten(dir: string): Set<string> {
     const shared = globalThis as { stagewiseSshFiles?: Set<string> };
     if (shared.stagewiseSshFiles === undefined) {
         const files = new Set<string>();
         shared.stagewiseSshFiles = files;
         process.once("exit", () => files.forEach((file) => fs.rmSync(file, { force: true })));
+        for (const name of fs.readdirSync(dir)) {
+            const writer = /\.(\d+)\.(key|known_hosts)$/.exec(name)?.[1];
+            if (writer !== undefined && !processExists(Number(writer))) {
+                fs.rmSync(path.join(dir, name), { force: true });
+            }
+        }
     }
     return shared.stagewiseSshFiles;
 }
 
-/** Writes `text` to a 0600 file named by its hash (the same key reuses the file); removed when this process ends. */
+function processExists(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (err) {
+        return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+/**
+ * Writes `text` to a 0600 file of this process, named by its hash (the same key reuses it), removed
+ * when this process ends. Each process has its own: the program and its providers run at once, and
+ * one's exit must not take the other's files.
+ */
 function privateFile(dir: string, suffix: string, text: string): string {
-    const file = path.join(dir, `${crypto.createHash("sha256").update(text).digest("hex").slice(0, 20)}${suffix}`);
-    const written = keyFilesWritten();
+    const file = path.join(dir, `${crypto.createHash("sha256").update(text).digest("hex").slice(0, 20)}.${process.pid}${suffix}`);
+    const written = keyFilesWritten(dir);
     if (!written.has(file)) {
         const temporary = `${file}.${process.pid}.tmp`;
         fs.writeFileSync(temporary, text.endsWith("\n") ? text : `${text}\n`, { mode: 0o600 });

@@ -119,6 +119,49 @@ describeWithTestHosts("the staging copy from host a onto host b", () => {
         expect(leftovers()).toEqual([]);
     });
 
+    /** copyDatabases in a process of its own (as the engine's provider runs it), its output collected. */
+    const copyInChild = (env: Record<string, string> = {}) => {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", DRIVER], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+        children.push(child);
+        let output = "";
+        child.stdout!.on("data", (c) => (output += String(c)));
+        child.stderr!.on("data", (c) => (output += String(c)));
+        child.stdin!.end(JSON.stringify(request()));
+        const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+        const waitFor = async (text: string) => {
+            const deadline = Date.now() + 120_000;
+            while (!output.includes(text) && child.exitCode === null && Date.now() < deadline) {
+                await new Promise((r) => setTimeout(r, 50));
+            }
+        };
+        return { child, exited, waitFor, output: () => output };
+    };
+
+    test("the link to b cut mid-copy: the copy fails naming b; with the link back, recovery cleans up and b serves its own databases", async () => {
+        const before = await documents(staging, TEST_SUPER);
+        const run = copyInChild();
+        await run.waitFor("progress: copying ");
+        hosts.cutLink("b");
+        const started = Date.now();
+        try {
+            await run.exited;
+        } finally {
+            hosts.restoreLink("b");
+        }
+        const seconds = (Date.now() - started) / 1000;
+        expect(run.child.exitCode).toBe(1);
+        expect(run.output()).toMatch(/copy from 127\.77\.\d+\.\d+:5432 onto \S+\/test-db failed: .*host b \(127\.77\.\d+\.\d+:22\)/);
+        expect(run.output()).toContain("and putting the previous databases back failed too");
+        expect(seconds).toBeLessThan(120); // the connection's keepalive gives up: it does not hang
+        expect(await documents(staging, TEST_SUPER)).toEqual(before);
+        const recovery = await recoverInterruptedCopy(staging);
+        expect(recovery.outcome).toBe("cleaned");
+        expect(copyProgramsOnB()).toBe("");
+        expect(leftovers()).toEqual([]);
+        expect(await documents(staging, TEST_SUPER)).toEqual(before);
+        expect(await identity(staging, TEST_SUPER)).toEqual(STAGING_IDENTITY);
+    });
+
     // Where a remote program works for the copier (pg_basebackup done, the temporary server on b) and
     // both sides of the swap's commit point; the copier runs here, its programs on b.
     test.each<[string, string, "previous" | "copy"]>([
@@ -130,21 +173,12 @@ describeWithTestHosts("the staging copy from host a onto host b", () => {
         await sql(prod, PROD_SUPER, "business", `INSERT INTO "Business"."Document" ("Reference") VALUES ('DOC-${point}')`);
         const before = await documents(staging, TEST_SUPER);
         const expected = serves === "copy" ? await documents(prod, PROD_SUPER) : before;
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", DRIVER], { cwd: REPO_ROOT, env: { ...process.env, STAGEWISE_COPY_KILL_POINT: point }, stdio: ["pipe", "pipe", "pipe"] });
-        children.push(child);
-        let output = "";
-        child.stdout!.on("data", (c) => (output += String(c)));
-        child.stderr!.on("data", (c) => (output += String(c)));
-        child.stdin!.end(JSON.stringify(request()));
-        const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-        const deadline = Date.now() + 120_000;
-        while (!output.includes(`kill point: ${point}`) && child.exitCode === null && Date.now() < deadline) {
-            await new Promise((r) => setTimeout(r, 100));
-        }
-        expect(child.exitCode).toBeNull();
-        expect(output).toContain(`kill point: ${point}`);
-        child.kill("SIGKILL");
-        await exited;
+        const run = copyInChild({ STAGEWISE_COPY_KILL_POINT: point });
+        await run.waitFor(`kill point: ${point}`);
+        expect(run.child.exitCode).toBeNull();
+        expect(run.output()).toContain(`kill point: ${point}`);
+        run.child.kill("SIGKILL");
+        await run.exited;
         // Its programs on b end with its connection (the remote watchdog).
         const programsDeadline = Date.now() + 15_000;
         while (copyProgramsOnB() !== "" && Date.now() < programsDeadline) {
