@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as sets from "./backupSets";
 import type { EngineUnitSpec } from "../engine/unitProcesses";
+import type { RemoteMachine } from "../platform/platform";
 import { CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 const PROVIDER_VERSION = "1";
@@ -16,12 +17,16 @@ export interface BackupServer {
     host: string;
     port: number;
     osUser?: string;
+    /** The other machine it runs on (over SSH). @default this machine */
+    machine?: RemoteMachine;
     superuserPassword: string;
     databases: string[];
 }
 
 export interface PlanInputs {
     setsDir: string;
+    /** The machine of the sets folder: the servers' host (a secret: it holds the private key). @default this machine */
+    setsMachine?: RemoteMachine;
     mode: sets.BackupMode;
     intervalMs: number;
     keep: number;
@@ -50,24 +55,25 @@ export interface PlanOutputs extends PlanInputs {
 function serverRefs(servers: BackupServer[]): sets.StageServerRef[] {
     return servers.map((s) => ({
         name: s.name,
-        loc: { binDir: s.binDir, serverDir: s.serverDir, host: s.host, port: s.port, osUser: s.osUser },
+        loc: { binDir: s.binDir, serverDir: s.serverDir, host: s.host, port: s.port, osUser: s.osUser, ...(s.machine ? { machine: s.machine } : {}) },
         superuserPassword: s.superuserPassword,
         databases: s.databases,
     }));
 }
 
-const listing = (setsDir: string): BackupListing[] =>
-    sets.listBackupSets(setsDir).map(({ id, mode, safety, takenAt, bytes, verified }) => ({ id, mode, safety, takenAt, bytes, verified }));
+const listing = (setsDir: string, setsMachine: RemoteMachine | undefined): BackupListing[] =>
+    sets.listBackupSets(setsDir, setsMachine).map(({ id, mode, safety, takenAt, bytes, verified }) => ({ id, mode, safety, takenAt, bytes, verified }));
 
 /** The newest scheduled (not safety) backup is older than the interval, or there is none. */
-export function backupDue(setsDir: string, intervalMs: number, now = Date.now()): boolean {
-    const newest = sets.listBackupSets(setsDir).filter((s) => !s.safety && s.verified).at(-1);
+export function backupDue(setsDir: string, setsMachine: RemoteMachine | undefined, intervalMs: number, now = Date.now()): boolean {
+    const newest = sets.listBackupSets(setsDir, setsMachine).filter((s) => !s.safety && s.verified).at(-1);
     return newest === undefined || now - Date.parse(newest.finishedAt) > intervalMs;
 }
 
 async function takeAndPrune(inputs: PlanInputs): Promise<PlanOutputs> {
     await sets.takeBackupSet({
         setsDir: inputs.setsDir,
+        setsMachine: inputs.setsMachine,
         mode: inputs.mode,
         servers: serverRefs(inputs.servers),
         configFiles: inputs.configFiles,
@@ -75,10 +81,10 @@ async function takeAndPrune(inputs: PlanInputs): Promise<PlanOutputs> {
         ownerRole: inputs.ownerRole,
         onProgress: (line) => console.log(`backup: ${line}`),
     });
-    for (const id of sets.pruneBackupSets(inputs.setsDir, inputs.keep)) {
+    for (const id of sets.pruneBackupSets(inputs.setsDir, inputs.keep, inputs.setsMachine)) {
         console.log(`backup: removed ${id} (keeping the newest ${inputs.keep})`);
     }
-    return { ...inputs, backups: listing(inputs.setsDir) };
+    return { ...inputs, backups: listing(inputs.setsDir, inputs.setsMachine) };
 }
 
 const backupPlanMethods: CrudMethods<PlanInputs, PlanOutputs> = {
@@ -86,10 +92,10 @@ const backupPlanMethods: CrudMethods<PlanInputs, PlanOutputs> = {
         return { id: inputs.setsDir, outs: await takeAndPrune(inputs) };
     },
     async read(id, props) {
-        return props ? { id, props: { ...props, backups: listing(props.setsDir) } } : {};
+        return props ? { id, props: { ...props, backups: listing(props.setsDir, props.setsMachine) } } : {};
     },
     async update(_id, _olds, news) {
-        return { outs: backupDue(news.setsDir, news.intervalMs) ? await takeAndPrune(news) : { ...news, backups: listing(news.setsDir) } };
+        return { outs: backupDue(news.setsDir, news.setsMachine, news.intervalMs) ? await takeAndPrune(news) : { ...news, backups: listing(news.setsDir, news.setsMachine) } };
     },
     async delete() {
         // Backups outlive the plan: removing the declaration never deletes them.
@@ -100,10 +106,10 @@ export const backupPlan = defineResource<PlanInputs, PlanOutputs>(
     {
         module: "stagewise", type: "BackupPlan", version: PROVIDER_VERSION,
         replaces: ["setsDir"],
-        updates: ["mode", "intervalMs", "keep", "configFiles", "afterRestore"],
+        updates: ["mode", "intervalMs", "keep", "configFiles", "afterRestore", "setsMachine"],
         // The schedule: a backup set that has become too old shows as an update in every preview.
-        diffRules: (olds, news) => ({ changed: backupDue(olds.setsDir, news.intervalMs) ? ["backups"] : [] }),
-        secretInputs: ["servers", "units"],
+        diffRules: (olds, news) => ({ changed: backupDue(olds.setsDir, news.setsMachine, news.intervalMs) ? ["backups"] : [] }),
+        secretInputs: ["servers", "units", "setsMachine"],
         outputs: ["backups"],
     },
     backupPlanMethods,
@@ -111,6 +117,7 @@ export const backupPlan = defineResource<PlanInputs, PlanOutputs>(
 
 export interface BackupPlanResourceArgs {
     setsDir: string;
+    setsMachine?: pulumi.Input<RemoteMachine>;
     mode: sets.BackupMode;
     intervalMs: number;
     keep: number;
@@ -131,6 +138,7 @@ export class BackupPlanResource extends declaredClass<BackupPlanResourceArgs, Pl
 export interface RestoreInputs {
     backup: string;
     setsDir: string;
+    setsMachine?: RemoteMachine;
     servers: BackupServer[];
     configFiles: string[];
     units: EngineUnitSpec[];
@@ -147,6 +155,7 @@ async function restore(inputs: RestoreInputs): Promise<RestoreOutputs> {
     const report = await sets.restoreBackupSet({
         id: inputs.backup,
         setsDir: inputs.setsDir,
+        setsMachine: inputs.setsMachine,
         servers: serverRefs(inputs.servers),
         configFiles: inputs.configFiles,
         units: inputs.units,
@@ -173,12 +182,12 @@ export const restoreDefinition = defineResource<RestoreInputs, RestoreOutputs>(
     {
         module: "stagewise", type: "Restore", version: PROVIDER_VERSION,
         refuse: (_olds, news) => {
-            const known = sets.listBackupSets(news.setsDir).map((s) => s.id);
+            const known = sets.listBackupSets(news.setsDir, news.setsMachine).map((s) => s.id);
             return known.includes(news.backup) ? [] : [{ property: "backup", reason: `backup ${news.backup} does not exist (backups: ${known.join(", ") || "none"})` }];
         },
         // Repeated only when another backup is named; an interrupted restore is rolled back by the next one.
         updates: ["backup"],
-        secretInputs: ["servers", "units", "workUrl"],
+        secretInputs: ["servers", "units", "workUrl", "setsMachine"],
         outputs: ["report"],
     },
     restoreMethods,

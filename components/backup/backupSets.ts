@@ -18,9 +18,10 @@ import * as cluster from "../postgres/cluster";
 import type { ClusterLocation } from "../postgres/cluster";
 import { startEngineUnit, stopEngineUnit, EngineUnitSpec } from "../engine/unitProcesses";
 import { hostOf } from "../platform/local";
+import type { RemoteMachine } from "../platform/platform";
 import { withClient } from "../postgres/pg";
 import { waitUntil } from "../postgres/poll";
-import { backupDataDir, directoryBytes, takeBaseBackup } from "./pitrBackups";
+import { backupDataDir, takeBaseBackup } from "./pitrBackups";
 
 export type BackupMode = "offline" | "online";
 
@@ -34,6 +35,8 @@ export interface StageServerRef {
 
 export interface BackupSetRequest {
     setsDir: string;
+    /** The machine the sets folder is on (the stage's servers' host). @default this machine */
+    setsMachine?: RemoteMachine;
     mode: BackupMode;
     servers: StageServerRef[];
     /** Files copied into the set and put back on restore (absolute paths). */
@@ -102,7 +105,7 @@ export async function takeBackupSet(req: BackupSetRequest): Promise<BackupSet> {
     const takenAt = new Date();
     const id = idOf(takenAt);
     const incoming = path.join(req.setsDir, id + INCOMING);
-    const host = setsHost();
+    const host = setsHost(req.setsMachine);
     host.makeFolder(incoming, { mode: 0o755, owned: false });
     const stopped = req.mode === "offline" ? req.units : [];
     try {
@@ -122,7 +125,8 @@ export async function takeBackupSet(req: BackupSetRequest): Promise<BackupSet> {
         }
         host.makeFolder(path.join(incoming, "config"), { mode: 0o777, owned: false });
         for (const file of req.configFiles) {
-            fs.copyFileSync(file, path.join(incoming, "config", configCopyName(file)));
+            // The project's files are the deployer's; the set may be on another machine.
+            host.writeFile(path.join(incoming, "config", configCopyName(file)), fs.readFileSync(file), { mode: fs.statSync(file).mode & 0o777, owned: false });
         }
         const set: BackupSet = {
             id,
@@ -130,7 +134,7 @@ export async function takeBackupSet(req: BackupSetRequest): Promise<BackupSet> {
             safety: req.safety ?? false,
             takenAt: takenAt.toISOString(),
             finishedAt: new Date().toISOString(),
-            bytes: directoryBytes(incoming),
+            bytes: host.folderBytes(incoming),
             verified: true, // takeBaseBackup fails unless pg_verifybackup accepts the backup
             servers,
             configFiles: req.configFiles,
@@ -150,8 +154,8 @@ export async function takeBackupSet(req: BackupSetRequest): Promise<BackupSet> {
 }
 
 /** The complete backup sets, oldest first. */
-export function listBackupSets(setsDir: string): BackupSet[] {
-    const host = setsHost();
+export function listBackupSets(setsDir: string, setsMachine?: RemoteMachine): BackupSet[] {
+    const host = setsHost(setsMachine);
     return host
         .list(setsDir)
         .filter((name) => !name.endsWith(INCOMING) && host.exists(path.join(setsDir, name, SET_MANIFEST)))
@@ -160,12 +164,12 @@ export function listBackupSets(setsDir: string): BackupSet[] {
 }
 
 /** Keeps the newest `keep` scheduled sets (safety backups are kept alongside, the newest `keep` of them too). */
-export function pruneBackupSets(setsDir: string, keep: number): string[] {
+export function pruneBackupSets(setsDir: string, keep: number, setsMachine?: RemoteMachine): string[] {
     const removed: string[] = [];
     for (const safety of [false, true]) {
-        const sets = listBackupSets(setsDir).filter((s) => s.safety === safety);
+        const sets = listBackupSets(setsDir, setsMachine).filter((s) => s.safety === safety);
         for (const set of sets.slice(0, Math.max(0, sets.length - keep))) {
-            setsHost().remove(path.join(setsDir, set.id));
+            setsHost(setsMachine).remove(path.join(setsDir, set.id));
             removed.push(set.id);
         }
     }
@@ -192,8 +196,8 @@ interface RestoreJournal {
     swapped: string[];
 }
 
-/** The host of the sets folder, where only files are touched: this machine. */
-const setsHost = () => hostOf({ binDir: "" });
+/** The host of the sets folder, where only files are touched (no program runs). */
+const setsHost = (machine: RemoteMachine | undefined) => hostOf({ binDir: "", ...(machine ? { machine } : {}) });
 
 const asideOf = (loc: ClusterLocation) => path.join(loc.serverDir, "pgdata.before-restore");
 
@@ -211,12 +215,13 @@ function realLocation(file: string): string {
 }
 
 /** Puts back the data directories an interrupted restore had set aside; returns the servers put back. */
-export function recoverInterruptedRestore(setsDir: string, servers: StageServerRef[], progress: (line: string) => void = () => undefined): string[] {
+export function recoverInterruptedRestore(setsDir: string, servers: StageServerRef[], progress: (line: string) => void = () => undefined, setsMachine?: RemoteMachine): string[] {
     const file = path.join(setsDir, RESTORE_JOURNAL);
-    if (!setsHost().exists(file)) {
+    const sets = setsHost(setsMachine);
+    if (!sets.exists(file)) {
         return [];
     }
-    const journal = JSON.parse(setsHost().readText(file)) as RestoreJournal;
+    const journal = JSON.parse(sets.readText(file)) as RestoreJournal;
     const putBack: string[] = [];
     for (const s of servers.filter((srv) => journal.swapped.includes(srv.name))) {
         const host = cluster.hostOfServer(s.loc);
@@ -234,13 +239,13 @@ export function recoverInterruptedRestore(setsDir: string, servers: StageServerR
         putBack.push(s.name);
         progress(`restore of ${journal.backup} was interrupted: server ${s.name} has its previous data back (safety backup ${journal.safetyBackup} kept)`);
     }
-    setsHost().remove(file);
+    sets.remove(file);
     return putBack;
 }
 
-function writeRestoreJournal(setsDir: string, journal: RestoreJournal): void {
-    const file = path.join(setsDir, RESTORE_JOURNAL);
-    setsHost().writeFile(file, JSON.stringify(journal) + "\n", { mode: 0o644, owned: false });
+function writeRestoreJournal(req: RestoreRequest, journal: RestoreJournal): void {
+    const file = path.join(req.setsDir, RESTORE_JOURNAL);
+    setsHost(req.setsMachine).writeFile(file, JSON.stringify(journal) + "\n", { mode: 0o644, owned: false });
 }
 
 /** Normalizes process instances left running by an online backup, the way a unit taking over would. */
@@ -269,10 +274,10 @@ async function cleanUpInstances(workUrl: string): Promise<{ terminated: number; 
  */
 export async function restoreBackupSet(req: RestoreRequest & { workUrl?: string }, hooks: { afterSwap?: (server: string) => void } = {}): Promise<RestoreReport> {
     const progress = req.onProgress ?? (() => undefined);
-    recoverInterruptedRestore(req.setsDir, req.servers, progress);
-    const set = listBackupSets(req.setsDir).find((s) => s.id === req.id);
+    recoverInterruptedRestore(req.setsDir, req.servers, progress, req.setsMachine);
+    const set = listBackupSets(req.setsDir, req.setsMachine).find((s) => s.id === req.id);
     if (!set) {
-        const known = listBackupSets(req.setsDir).map((s) => s.id);
+        const known = listBackupSets(req.setsDir, req.setsMachine).map((s) => s.id);
         throw new Error(`backup ${req.id} does not exist (backups: ${known.join(", ") || "none"})`);
     }
     for (const s of req.servers) {
@@ -304,32 +309,32 @@ export async function restoreBackupSet(req: RestoreRequest & { workUrl?: string 
         progress("taking a safety backup of the current state");
         const safety = await takeBackupSet({ ...req, mode: "offline", safety: true, units: [] });
         const journal: RestoreJournal = { backup: set.id, safetyBackup: safety.id, swapped: [] };
-        writeRestoreJournal(req.setsDir, journal);
+        writeRestoreJournal(req, journal);
         for (const s of req.servers) {
             progress(`restoring server ${s.name} from ${set.id}`);
             cluster.stopCluster(s.loc);
             const host = cluster.hostOfServer(s.loc);
             host.rename(cluster.dataDirOf(s.loc), asideOf(s.loc));
             journal.swapped.push(s.name);
-            writeRestoreJournal(req.setsDir, journal);
+            writeRestoreJournal(req, journal);
             hooks.afterSwap?.(s.name);
             host.copyTree(path.join(req.setsDir, set.id, set.servers[s.name]), cluster.dataDirOf(s.loc));
             host.remove(path.join(cluster.dataDirOf(s.loc), "backup_manifest"));
             cluster.startCluster(s.loc);
         }
         for (const file of set.configFiles) {
-            fs.copyFileSync(path.join(req.setsDir, set.id, "config", configCopyName(file)), file);
+            fs.writeFileSync(file, setsHost(req.setsMachine).readBytes(path.join(req.setsDir, set.id, "config", configCopyName(file))));
         }
         const cleanup = set.mode === "online" && req.workUrl ? await cleanUpInstances(req.workUrl) : null;
         for (const s of req.servers) {
             cluster.hostOfServer(s.loc).remove(asideOf(s.loc));
         }
-        setsHost().remove(path.join(req.setsDir, RESTORE_JOURNAL));
+        setsHost(req.setsMachine).remove(path.join(req.setsDir, RESTORE_JOURNAL));
         progress(`restored ${set.id}${cleanup ? `; cleanup: ${cleanup.terminated} terminated, ${cleanup.restarted} restarted` : ""}`);
         return { backup: set.id, safetyBackup: safety.id, restoredAt: new Date().toISOString(), cleanup };
     } catch (err) {
         // Data either as it was or complete: a failed restore puts the previous data directories back.
-        recoverInterruptedRestore(req.setsDir, req.servers, progress);
+        recoverInterruptedRestore(req.setsDir, req.servers, progress, req.setsMachine);
         throw err;
     } finally {
         for (const unit of req.units) {

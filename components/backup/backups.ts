@@ -49,18 +49,22 @@ export class BackupPlan extends pulumi.ComponentResource {
         super("stagewise:backup:BackupPlan", name, {}, opts);
         const { backups, stage } = args;
         const { topology } = stage;
-        const setsDir = path.join(stage.dataRootPath, "backups");
+        // The sets live where the servers do (the configuration keeps a stage's servers on one host when it has backups).
+        const onHost = Object.values(topology.members).find((m) => m.tier === "server" && m.machine !== undefined);
+        const setsMachine = onHost?.machine;
+        const setsDir = onHost ? path.posix.join(path.posix.dirname(onHost.serverDir!), "backups") : path.join(stage.dataRootPath, "backups");
         const mode = backups.mode ?? defaultBackupMode(topology);
         const intervalMs = parseDuration(backups.interval)!;
         const servers: pulumi.Output<BackupServer[]> = pulumi.all(
             Object.entries(stage.servers).map(([serverName, s]) =>
                 s.superuserPassword.apply((superuserPassword) => ({
                     name: serverName,
-                    binDir: stage.postgresBinDir,
+                    binDir: topology.members[serverName].binDir,
                     serverDir: topology.members[serverName].serverDir!,
                     host: topology.members[serverName].host,
                     port: topology.members[serverName].port!,
-                    osUser: stage.osUser,
+                    osUser: topology.members[serverName].osUser,
+                    ...(topology.members[serverName].machine ? { machine: topology.members[serverName].machine } : {}),
                     superuserPassword,
                     databases: topology.members[serverName].databases.map((role) => topology.engine.databases[role]),
                 })),
@@ -75,10 +79,10 @@ export class BackupPlan extends pulumi.ComponentResource {
             return found.file;
         });
         const units = engineUnitSpecs(args.engine, stage, args.connectionStrings);
-        const common = { setsDir, servers, configFiles, units, ownerRole: topology.engine.owner };
+        const common = { setsDir, ...(setsMachine ? { setsMachine: pulumi.secret(setsMachine) } : {}), servers, configFiles, units, ownerRole: topology.engine.owner };
 
         // An unknown backup is refused in the user's key before anything is declared (the provider checks again).
-        const known = listBackupSets(setsDir).map((s) => s.id);
+        const known = listBackupSets(setsDir, setsMachine).map((s) => s.id);
         if (args.restore !== undefined && !known.includes(args.restore.backup)) {
             throw new pulumi.ResourceError(`restore.backup: backup ${args.restore.backup} does not exist (backups: ${known.join(", ") || "none yet"})`, this);
         }
@@ -93,7 +97,7 @@ export class BackupPlan extends pulumi.ComponentResource {
         );
 
         // Warned on preview and up alike: the program sees the backups folder before anything runs.
-        const newest = listBackupSets(setsDir).filter((s) => !s.safety && s.verified).at(-1);
+        const newest = listBackupSets(setsDir, setsMachine).filter((s) => !s.safety && s.verified).at(-1);
         const ageSeconds = newest ? Math.round((Date.now() - Date.parse(newest.finishedAt)) / 1000) : null;
         const stale = ageSeconds !== null && ageSeconds * 1000 > intervalMs;
         if (stale) {

@@ -95,10 +95,6 @@ function systemIdentifierOf(loc: ClusterLocation, dataDir: string): string {
     return /Database system identifier:\s*(\d+)/.exec(out)?.[1] ?? "";
 }
 
-export function directoryBytes(dir: string): number {
-    return localHost().folderBytes(dir);
-}
-
 /** The backups folder's host (a listing needs no program folder: this machine's). */
 function localHost() {
     return hostOf({ binDir: "" });

@@ -35,8 +35,8 @@ export const membersNameDeclaredHosts: CrossCheck = {
 const REMOTE_NOT_YET = "with members on hosts: not available on SSH hosts yet (keep this stage's members on the deploying machine for it)";
 
 export const remoteMembersAreServersAndHotStandbys: CrossCheck = {
-    name: "members on hosts are servers, hot standbys and staging copies (for now)",
-    needs: ["servers", "standbys", "hosts", "platform", "shipping", "backups", "restore", "engine", "disasterRecovery", "promotion"],
+    name: "members on hosts are servers and hot standbys, with copies and backups (for now)",
+    needs: ["servers", "standbys", "hosts", "platform", "shipping", "backups", "engine", "disasterRecovery", "promotion"],
     check(config) {
         const remote = membersOnHosts(config);
         if (remote.length === 0) {
@@ -51,8 +51,6 @@ export const remoteMembersAreServersAndHotStandbys: CrossCheck = {
         }
         const unavailable: [keyof typeof config, unknown][] = [
             ["shipping", config.shipping],
-            ["backups", config.backups],
-            ["restore", config.restore],
             ["disasterRecovery", config.disasterRecovery],
             ["promotion", config.promotion],
         ];
@@ -60,6 +58,11 @@ export const remoteMembersAreServersAndHotStandbys: CrossCheck = {
             if (value !== undefined) {
                 problems.push({ path: [key], message: REMOTE_NOT_YET });
             }
+        }
+        // The backup sets live beside the servers: on their one host.
+        const serverMachines = new Set(Object.entries(config.servers).map(([name]) => remote.find((m) => m.key === "servers" && m.name === name)?.host ?? "this machine"));
+        if (config.backups !== undefined && serverMachines.size > 1) {
+            problems.push({ path: ["backups"], message: `with servers on several machines (${[...serverMachines].join(", ")}): not available yet (keep the stage's servers on one host for backups)` });
         }
         if (Object.keys(config.engine.units).length > 0) {
             problems.push({ path: ["engine", "units"], message: REMOTE_NOT_YET });
