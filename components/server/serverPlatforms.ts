@@ -76,6 +76,12 @@ export function localServers(parent: pulumi.Resource, name: string, topology: St
         { create: '"$PG_BINDIR/postgres" --version', environment: { PG_BINDIR: paths.binDir }, triggers: [paths.binDir] },
         { parent },
     );
+    // The same on each host, over SSH (the pinned host key is stagewise's own connection field).
+    const remoteChecks = Object.fromEntries(
+        placesOf(topology)
+            .filter((place) => place.machine !== undefined)
+            .map((place) => [place.key, remotePostgresCheck(parent, name, place.machine!, topology.paths.hosts![place.key].binDir)]),
+    );
     const serverMembers = Object.values(topology.members).filter((m) => m.tier === "server");
     const shipping = topology.shipping;
     const walArchive = shipping
@@ -108,8 +114,19 @@ export function localServers(parent: pulumi.Resource, name: string, topology: St
     }
     // The version the stage's first server runs: this machine's, or its host's.
     const first = serverMembers[0].machine;
-    const postgresVersion = first === undefined ? postgresCheck.stdout : pulumi.output(paths.hosts![first.name].postgresVersion);
+    const postgresVersion = first === undefined ? postgresCheck.stdout : remoteChecks[first.name].stdout;
     return { dataRoot: dataRoots[first?.name ?? ""].path, postgresVersion, servers, walArchive };
+}
+
+/** `postgres --version` on a host, as a user would write it with @pulumi/command's remote Command. */
+function remotePostgresCheck(parent: pulumi.Resource, name: string, machine: RemoteMachine, binDir: string): command.remote.Command {
+    // hostKey is not in @pulumi/command 1.2.1's types: our provider requires it (toolchain/pulumi-resource-command/remote.go).
+    const connection = { host: machine.address, port: machine.port, user: machine.user, privateKey: machine.privateKey, hostKey: machine.hostKey } as command.types.input.remote.ConnectionArgs;
+    return new command.remote.Command(
+        `${name}-postgres-version-${machine.name}`,
+        { connection: pulumi.secret(connection), create: `'${binDir.replace(/'/g, `'\\''`)}/postgres' --version`, triggers: [binDir, machine.address] },
+        { parent, additionalSecretOutputs: ["connection"] },
+    );
 }
 
 /** The docker platform: a network for the stage and a container per server (servers only, with given passwords). */

@@ -46,11 +46,13 @@ describeWithTestHosts("a production server on a remote host", () => {
 
     test("up creates the server on host a: its data there only, reachable at the host's address", async () => {
         const result = await project.stack.up({ color: "never" });
-        expect(result.summary.resourceChanges).toEqual({ create: 10 });
+        expect(result.summary.resourceChanges).toEqual({ create: 11 });
         const out = await stageOutputs(project.stack);
         const address = hosts.hosts[0].address;
         expect(out.servers["prod-db"]).toMatchObject({ host: address, port, endpoint: `${address}:${port}`, running: true });
         expect(out.dataRoot).toBe(root);
+        // Read on host a by a command:remote:Command (the key pinned, the connection a secret in the state).
+        expect(out.postgresVersion).toBe(hosts.ssh("a", "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/postgres --version").trim());
         if (out.connectionStrings === "[secret]") {
             throw new Error("outputs() should show secrets");
         }
@@ -78,7 +80,7 @@ describeWithTestHosts("a production server on a remote host", () => {
         expect(keyBody.length).toBeGreaterThan(20);
         expect(state).not.toContain(keyBody);
         const again = await project.stack.up({ color: "never" });
-        expect(again.summary.resourceChanges).toEqual({ same: 10 });
+        expect(again.summary.resourceChanges).toEqual({ same: 11 });
     });
 
     test("a host presenting another key than the pinned one is refused at preview, naming it and both fingerprints", async () => {
