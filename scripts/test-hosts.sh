@@ -192,8 +192,12 @@ Subsystem sftp internal-sftp
 EOF
         # sshd daemonizes inside a private mount namespace holding the host's own tmpfs data folder; the
         # daemon (and everything started over ssh) keeps that namespace after unshare's sh has exited.
+        # There, the login user's shell start-up files are empty, as on a fresh host: this machine's own
+        # (bash runs ~/.bashrc for every ssh command) must not time every remote operation.
         in_ns unshare --mount --propagation private sh -c \
-            'mount -t tmpfs -o mode=0755,size=2g tmpfs "$1" && exec /usr/sbin/sshd -f "$2" -E "$3"' \
+            'mount -t tmpfs -o mode=0755,size=2g tmpfs "$1" &&
+             for f in "$HOME/.bashrc" "$HOME/.bash_profile" "$HOME/.profile"; do [ ! -f "$f" ] || mount --bind /dev/null "$f"; done &&
+             exec /usr/sbin/sshd -f "$2" -E "$3"' \
             sh "$DATA_FOLDER" "$dir/sshd_config" "$dir/sshd.log"
         for _ in $(seq 50); do [ -s "$dir/sshd.pid" ] && break; sleep 0.1; done
         [ -s "$dir/sshd.pid" ] || die "host $name: sshd wrote no pid file (see $dir/sshd.log)"
