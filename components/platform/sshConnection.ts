@@ -12,15 +12,22 @@ import type { RemoteMachine } from "./platform";
 
 export type { RemoteMachine };
 
-/** A remote command that failed: its exit code and what it wrote to stderr. */
-export class RemoteCommandError extends Error {
-    constructor(
-        message: string,
-        readonly exitCode: number | null,
-        readonly stderr: string,
-    ) {
-        super(message);
-    }
+/**
+ * A remote command that failed: its exit code and what it wrote to stderr. A plain Error with fields,
+ * not a subclass: a dynamic provider's serialized copy of an Error subclass loses its message.
+ */
+export interface RemoteCommandError extends Error {
+    readonly remoteCommand: true;
+    readonly exitCode: number | null;
+    readonly stderr: string;
+}
+
+export function remoteCommandError(message: string, exitCode: number | null, stderr: string): RemoteCommandError {
+    return Object.assign(new Error(message), { remoteCommand: true as const, exitCode, stderr });
+}
+
+export function isRemoteCommandError(err: unknown): err is RemoteCommandError {
+    return err instanceof Error && (err as Partial<RemoteCommandError>).remoteCommand === true;
 }
 
 /** Quotes one word for the remote POSIX shell. */
@@ -204,7 +211,7 @@ export interface RemoteRun {
 
 /**
  * Runs `command` (one line for the remote shell) on `machine` over its master connection; returns
- * stdout, throws a RemoteCommandError with the command's exit code, or the connection problem.
+ * stdout, throws a RemoteCommandError (remoteCommandError) with the command's exit code, or the connection problem.
  */
 export function runRemote(machine: RemoteMachine, command: string, options: RemoteRun = {}): Buffer {
     const sshArgs = sshOptions(machine);
@@ -222,7 +229,7 @@ export function runRemote(machine: RemoteMachine, command: string, options: Remo
         throw new Error(connectionProblem(machine, stderr));
     }
     if (result.status !== 0) {
-        throw new RemoteCommandError(`${describeMachine(machine)}: ${stderr.trim().split("\n").slice(-8).join("\n")}`, result.status, stderr);
+        throw remoteCommandError(`${describeMachine(machine)}: ${stderr.trim().split("\n").slice(-8).join("\n")}`, result.status, stderr);
     }
     return result.stdout;
 }

@@ -21,7 +21,7 @@ import type {
     TiedProcess,
     WatchOptions,
 } from "./platform";
-import { describeMachine, RemoteCommandError, type RemoteMachine, runRemote, shellLine, shellWord, spawnRemote } from "./sshConnection";
+import { describeMachine, isRemoteCommandError, type RemoteMachine, runRemote, shellLine, shellWord, spawnRemote } from "./sshConnection";
 
 /** Exit codes our remote commands use to say what a local call would throw as an errno code. */
 const MISSING = 44;
@@ -62,10 +62,10 @@ export class SshHost implements Host {
         try {
             return this.sh(command, stdin);
         } catch (err) {
-            if (err instanceof RemoteCommandError && err.exitCode === MISSING) {
+            if (isRemoteCommandError(err) && err.exitCode === MISSING) {
                 throw errnoError(`${describeMachine(this.machine)}: ${target} does not exist`, "ENOENT");
             }
-            if (err instanceof RemoteCommandError && err.exitCode === TAKEN) {
+            if (isRemoteCommandError(err) && err.exitCode === TAKEN) {
                 throw errnoError(`${describeMachine(this.machine)}: ${target} exists already`, "EEXIST");
             }
             throw err;
@@ -83,7 +83,7 @@ export class SshHost implements Host {
         try {
             return this.sh(`${cd}${this.programLine(program, args, options.env)}`, options.stdin, options.timeoutMs);
         } catch (err) {
-            if (err instanceof RemoteCommandError) {
+            if (isRemoteCommandError(err)) {
                 throw Object.assign(new Error(`${program} ${args[0] ?? ""} failed on ${describeMachine(this.machine)} (exit ${err.exitCode}):\n${err.stderr.trim().split("\n").slice(-8).join("\n")}`), {
                     exitCode: err.exitCode,
                 });
@@ -127,7 +127,7 @@ export class SshHost implements Host {
         try {
             return runRemote(this.machine, `test -e ${shellWord(file)} || exit ${MISSING}; cat -- ${shellWord(file)}`);
         } catch (err) {
-            if (err instanceof RemoteCommandError && err.exitCode === MISSING) {
+            if (isRemoteCommandError(err) && err.exitCode === MISSING) {
                 throw errnoError(`${describeMachine(this.machine)}: ${file} does not exist`, "ENOENT");
             }
             throw err;
@@ -155,7 +155,14 @@ export class SshHost implements Host {
         const own = options.owned ?? true ? `chown ${shellWord(`${this.serverUser}:`)} "$d"` : "true";
         const parts = path.posix.resolve(dir).split("/").filter(Boolean);
         const chain = parts.map((_, i) => shellWord(`/${parts.slice(0, i + 1).join("/")}`)).join(" ");
-        this.sh(`for d in ${chain}; do if [ ! -d "$d" ]; then mkdir -m ${mode} -- "$d" && ${own} || exit 1; fi; done; d=${shellWord(dir)}; ${own}`);
+        try {
+            this.sh(`for d in ${chain}; do if [ ! -d "$d" ]; then mkdir -m ${mode} -- "$d" && ${own} || exit 1; fi; done; d=${shellWord(dir)}; ${own}`);
+        } catch (err) {
+            if (isRemoteCommandError(err)) {
+                throw new Error(`${describeMachine(this.machine)}: cannot make the folder ${dir}: ${err.stderr.trim().split("\n").pop()}`);
+            }
+            throw err;
+        }
     }
 
     list(dir: string): string[] {
@@ -302,7 +309,7 @@ export class SshHost implements Host {
         try {
             this.sh(`kill -s ${signal.replace(/^SIG/, "")} -- ${options.group ? -pid : pid}`);
         } catch (err) {
-            if (err instanceof RemoteCommandError) {
+            if (isRemoteCommandError(err)) {
                 throw errnoError(`${describeMachine(this.machine)}: no process ${pid}`, "ESRCH");
             }
             throw err;
