@@ -10,8 +10,8 @@ import * as path from "path";
 import { bootstrap, chownToServerUser, ClusterLocation } from "../components/postgres/cluster";
 import { copyDatabases } from "../components/copy/stagingCopy";
 import { DATABASE_ROLES } from "../components/engine/referenceSchema";
-import { engineBootstrap, removeCluster, startedCluster, tempDir, ENGINE_TABLES } from "../test/harness/postgres";
-import { seedBusinessDocuments } from "./seed";
+import { engineBootstrap, removeCluster, startedCluster, tempDir } from "../test/harness/postgres";
+import { benchCopyRequest, seedBusinessDocuments } from "./seed";
 
 const MB = Number(process.env.BENCH_MB ?? 200);
 const PASSWORD = "bench-super";
@@ -68,16 +68,7 @@ async function main(): Promise<void> {
         let stagewise = 0;
         {
             const started = process.hrtime.bigint();
-            await copyDatabases({
-                source: { host: prod.host, port: prod.port, superuserPassword: PASSWORD },
-                target,
-                targetSuperuserPassword: PASSWORD,
-                targetSettings: {},
-                ownerRole: "engine",
-                ownerPassword: "bench-engine",
-                databases: [...DATABASE_ROLES],
-                identity: { database: "config", tables: [ENGINE_TABLES.server, ENGINE_TABLES.licenseKey] },
-            });
+            await copyDatabases(benchCopyRequest(prod, target, PASSWORD));
             stagewise = Number(process.hrtime.bigint() - started) / 1e6;
         }
         const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;

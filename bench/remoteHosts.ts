@@ -14,9 +14,9 @@ import { findPostgresBinDir, hostOf } from "../components/platform/local";
 import type { RemoteMachine } from "../components/platform/platform";
 import { bootstrap, ClusterLocation } from "../components/postgres/cluster";
 import { freePort, throwawayWorkspace } from "../test/harness/engine";
-import { engineBootstrap, runCluster, ENGINE_TABLES } from "../test/harness/postgres";
+import { engineBootstrap, runCluster } from "../test/harness/postgres";
 import { startTestHosts, TestHosts } from "../test/harness/testHosts";
-import { seedBusinessDocuments } from "./seed";
+import { benchCopyRequest, seedBusinessDocuments } from "./seed";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const MB = Number(process.env.BENCH_MB ?? 200);
@@ -122,16 +122,7 @@ async function copies(hosts: TestHosts): Promise<{ raw: number; copy: number; me
     );
     hosts.ssh("b", `rm -rf ${rawDir}`);
     const started = process.hrtime.bigint();
-    await copyDatabases({
-        source: { host: prod.host, port: prod.port, superuserPassword: PASSWORD },
-        target: staging,
-        targetSuperuserPassword: PASSWORD,
-        targetSettings: {},
-        ownerRole: "engine",
-        ownerPassword: "bench-engine",
-        databases: [...DATABASE_ROLES],
-        identity: { database: "config", tables: [ENGINE_TABLES.server, ENGINE_TABLES.licenseKey] },
-    });
+    await copyDatabases(benchCopyRequest(prod, staging, PASSWORD));
     return { raw, copy: Number(process.hrtime.bigint() - started) / 1e6, megabytes };
 }
 

@@ -1,14 +1,13 @@
 // Backup sets and restore against a real server and the reference engine's units: offline and online
 // backups, restore checked row by row, the online cleanup, refusals, and a restore killed mid-way.
-import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { listBackupSets, recoverInterruptedRestore, restoreBackupSet, takeBackupSet, BackupSetRequest, StageServerRef } from "../../components/backup/backupSets";
 import { setPrimary, startEngineUnit, stopEngineUnit, EngineUnitSpec } from "../../components/engine/unitProcesses";
 import { withClient } from "../../components/postgres/pg";
-import { REPO_ROOT } from "../harness/engine";
 import { defineProcesses, REFERENCE_ENGINE_COMMAND, workDatabase, WorkDatabase } from "../harness/engineUnits";
 import { removeCluster, tempDir } from "../harness/postgres";
+import { restoreHeldAfterSwap } from "../harness/restoreInChild";
 
 jest.setTimeout(300_000);
 
@@ -137,15 +136,7 @@ test("a restore killed mid-way (kill -9 after the swap) is rolled back: the prev
     await rows(`INSERT INTO "Work"."ProcessInstance" ("Process", "State", "Step") VALUES ('full', 'completed', 40)`);
     const before = await markers();
 
-    const driver = childProcess.spawn(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(REPO_ROOT, "test/harness/restoreDriver.ts")], {
-        cwd: REPO_ROOT,
-        stdio: ["pipe", "pipe", "inherit"],
-    });
-    driver.stdin.end(JSON.stringify({ ...request, id: backup.id }));
-    await new Promise<void>((resolve, reject) => {
-        driver.stdout.on("data", (chunk: Buffer) => String(chunk).includes("swapped db") && resolve());
-        driver.on("exit", (code) => reject(new Error(`driver exited with ${code} before the swap`)));
-    });
+    const driver = await restoreHeldAfterSwap({ ...request, id: backup.id }, "db");
     driver.kill("SIGKILL");
     expect(fs.existsSync(path.join(db.loc.serverDir, "pgdata.before-restore"))).toBe(true);
 

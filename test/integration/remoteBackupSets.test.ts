@@ -2,14 +2,13 @@
 // folder, test/harness/testHosts.ts), the sets beside it on that host: a project file of the deployer
 // travels into the set and back, and a restore killed mid-way (kill -9 after the swap) is rolled back
 // on the host.
-import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { listBackupSets, recoverInterruptedRestore, restoreBackupSet, takeBackupSet, BackupSetRequest, StageServerRef } from "../../components/backup/backupSets";
 import { bootstrap, connect, ClusterLocation } from "../../components/postgres/cluster";
 import { findPostgresBinDir, hostOf } from "../../components/platform/local";
-import { REPO_ROOT } from "../harness/engine";
 import { engineBootstrap, runCluster, tempDir } from "../harness/postgres";
+import { restoreHeldAfterSwap } from "../harness/restoreInChild";
 import { describeWithTestHosts, startTestHosts, TestHosts } from "../harness/testHosts";
 
 jest.setTimeout(300_000);
@@ -83,16 +82,8 @@ describeWithTestHosts("backup sets on a remote host", () => {
         const backup = listBackupSets(request.setsDir, request.setsMachine).filter((s) => !s.safety)[0];
         await insert("before-the-killed-restore");
         const before = await documents();
-        const driver = childProcess.spawn(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(REPO_ROOT, "test/harness/restoreDriver.ts")], {
-            cwd: REPO_ROOT,
-            stdio: ["pipe", "pipe", "inherit"],
-        });
-        driver.stdin.end(JSON.stringify({ ...request, id: backup.id }));
-        await new Promise<void>((resolve, reject) => {
-            driver.stdout.on("data", (chunk: Buffer) => String(chunk).includes("swapped dev-db") && resolve());
-            driver.on("exit", (code) => reject(new Error(`driver exited with ${code} before the swap`)));
-        });
-        driver.kill("SIGKILL");
+        const driver = await restoreHeldAfterSwap({ ...request, id: backup.id }, "dev-db");
+    driver.kill("SIGKILL");
         expect(hosts.ssh("a", `ls ${loc.serverDir}`)).toContain("pgdata.before-restore");
 
         expect(recoverInterruptedRestore(request.setsDir, [server], () => undefined, request.setsMachine)).toEqual(["dev-db"]);
