@@ -35,8 +35,8 @@ export const membersNameDeclaredHosts: CrossCheck = {
 const REMOTE_NOT_YET = "with members on hosts: not available on SSH hosts yet (keep this stage's members on the deploying machine for it)";
 
 export const remoteMembersAreServersAndHotStandbys: CrossCheck = {
-    name: "members on hosts are servers and hot standbys, with copies and backups (for now)",
-    needs: ["servers", "standbys", "hosts", "platform", "shipping", "backups", "engine", "disasterRecovery", "promotion"],
+    name: "members on hosts are servers and hot standbys, with copies, backups and archiving (for now)",
+    needs: ["servers", "standbys", "hosts", "platform", "backups", "engine", "disasterRecovery", "promotion"],
     check(config) {
         const remote = membersOnHosts(config);
         if (remote.length === 0) {
@@ -49,8 +49,14 @@ export const remoteMembersAreServersAndHotStandbys: CrossCheck = {
         for (const m of remote.filter((m) => m.key === "standbys" && config.standbys[m.name].tier !== "hot")) {
             problems.push({ path: ["standbys", m.name, "host"], message: `a ${config.standbys[m.name].tier} standby on another host is not available yet (keep it on the deploying machine, or make it a hot standby)` });
         }
+        // Shipping's archive is the primary's own, on its host; its receivers (warm and cold standbys) are not there yet.
+        const serverOnHost = remote.some((m) => m.key === "servers");
+        for (const [name, standby] of Object.entries(config.standbys)) {
+            if (serverOnHost && standby.tier !== "hot" && !remote.some((m) => m.key === "standbys" && m.name === name)) {
+                problems.push({ path: ["standbys", name, "tier"], message: `a ${standby.tier} standby of a server on another host is not available yet (its shipped WAL would come from that host; make it a hot standby on a host)` });
+            }
+        }
         const unavailable: [keyof typeof config, unknown][] = [
-            ["shipping", config.shipping],
             ["disasterRecovery", config.disasterRecovery],
             ["promotion", config.promotion],
         ];

@@ -52,7 +52,10 @@ async function readProduction(of: string, productionHost: Pick<Host, "exists">):
     const logShipping = (await value("logShipping")) as { archive?: string } | undefined;
     const archive = logShipping?.archive ?? path.join(dataRoot, "wal-archive");
     if (!productionHost.exists(archive)) {
-        throw new pulumi.RunError(`disasterRecovery.of: production ${of} archives no WAL (${archive} does not exist): set shipping on production and bring it up first`);
+        throw new pulumi.RunError(
+            `disasterRecovery.of: production ${of} archives no WAL here (${archive} does not exist on this machine): set shipping on production and bring it up first ` +
+                "(a production whose server is on another host cannot have a DR site yet)",
+        );
     }
     return {
         stack: of,

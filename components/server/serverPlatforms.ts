@@ -69,7 +69,6 @@ export function localServers(parent: pulumi.Resource, name: string, topology: St
             new DataRoot(place.key === "" ? `${name}-data` : `${name}-data-${place.key}`, { path: place.dataRoot, owner, stage: topology.kind, osUser: place.osUser, ...machineInput(place) }, { parent }),
         ]),
     );
-    const dataRoot = dataRoots[""];
     // Proves the programs run here, and records which PostgreSQL the stage is built with.
     const postgresCheck = new command.local.Command(
         `${name}-postgres-version`,
@@ -85,7 +84,15 @@ export function localServers(parent: pulumi.Resource, name: string, topology: St
     const serverMembers = Object.values(topology.members).filter((m) => m.tier === "server");
     const shipping = topology.shipping;
     const walArchive = shipping
-        ? { path: shipping.archive, resource: new WalArchive(`${name}-wal-archive`, { path: shipping.archive, osUser: paths.osUser, retain: serverMembers[0].retain }, { parent, dependsOn: [dataRoot], protect }) }
+        ? {
+              path: shipping.archive,
+              resource: new WalArchive(
+                  `${name}-wal-archive`,
+                  // Where the primary is: this machine, or its host (the same names as before hosts existed).
+                  { path: shipping.archive, osUser: serverMembers[0].osUser, ...machineInput(serverMembers[0]), retain: serverMembers[0].retain },
+                  { parent, dependsOn: [dataRoots[serverMembers[0].machine?.name ?? ""]], protect },
+              ),
+          }
         : undefined;
     const servers: Record<string, StageServer> = {};
     for (const member of serverMembers) {

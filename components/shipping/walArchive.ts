@@ -2,8 +2,9 @@
 // the servers' OS user, created before the primary starts archiving so the first archive_command
 // never fails for want of a folder. It holds production's log backups: protected with production,
 // and kept on delete when the primary server is retained.
-import * as shipping from "./shipper";
 import { hostOf } from "../platform/local";
+import type { RemoteMachine } from "../platform/platform";
+import { machineMoved } from "../providers/diffs";
 import { absolutePath, ArgsOf, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
 /** Bumped whenever this provider's behaviour changes, so the change shows in `pulumi preview --diff`. */
@@ -16,26 +17,31 @@ export interface ArchiveInputs {
     path: string;
     /** The servers' OS user (when deploying as root). @default the deployer */
     osUser?: string;
+    /** The primary's other machine, over SSH (a secret: it holds the private key). @default this machine */
+    machine?: RemoteMachine;
     /** Keep the folder (and the archived WAL) when the resource is deleted. @default false */
     retain: boolean;
     providerVersion: string;
 }
 
+/** The archive's host (no PostgreSQL program runs there for it). */
+const hostFor = (props: Pick<ArchiveInputs, "osUser" | "machine">) => hostOf({ binDir: "", osUser: props.osUser, ...(props.machine ? { machine: props.machine } : {}) });
+
 const walArchiveMethods: CrudMethods<ArchiveInputs, ArchiveInputs> = {
     async create(inputs) {
-        shipping.ensureFolder(inputs.path, inputs.osUser);
+        hostFor(inputs).makeFolder(inputs.path, { mode: 0o700 });
         return { id: inputs.path, outs: inputs };
     },
     async read(id, props) {
-        return props === undefined || !hostOf({ binDir: "", osUser: props.osUser }).exists(id) ? {} : { id, props };
+        return props === undefined || !hostFor(props).exists(id) ? {} : { id, props };
     },
     async update(_id, _olds, news) {
-        shipping.ensureFolder(news.path, news.osUser);
+        hostFor(news).makeFolder(news.path, { mode: 0o700 });
         return { outs: news };
     },
     async delete(id, props) {
         if (!props.retain) {
-            hostOf({ binDir: "", osUser: props.osUser }).remove(id);
+            hostFor(props).remove(id);
         }
     },
 };
@@ -46,10 +52,15 @@ export const walArchive = defineResource<ArchiveInputs, ArchiveInputs>(
         schema: (z) => z.looseObject({ path: absolutePath(z) }),
         defaults: { retain: false },
         replaces: ["path", "osUser"],
-        updates: ["retain"],
+        updates: ["retain", "machine"],
         // Drift: a removed archive folder shows in preview, and `up` creates it again.
-        diffRules: (olds) => ({ changed: hostOf({ binDir: "", osUser: olds.osUser }).exists(olds.path) ? [] : ["folder"] }),
+        diffRules: (olds, news) => ({
+            changed: hostFor({ osUser: olds.osUser, machine: news.machine }).exists(olds.path) ? [] : ["folder"],
+            replaced: machineMoved(olds.machine, news.machine) ? ["machine"] : [],
+        }),
         deleteBeforeReplace: true,
+        secretInputs: ["machine"],
+        secretOutputs: ["machine"],
         outputs: ["osUser"],
     },
     walArchiveMethods,

@@ -150,7 +150,10 @@ export function resolveStage(declaredConfig: StageConfig, stack: string, paths: 
     }
     // With `shipping`, production's (only) server archives WAL; the schema has checked the plan.
     const planned = config.shipping && config.stage === "production" && root !== undefined ? planLogShipping({ rpo: config.rpo, ...config.shipping }) : undefined;
-    const archive = root === undefined ? "" : path.join(root, "wal-archive");
+    // The archive is the primary's own: on its host when the (only) server is on one.
+    const serverHost = Object.values(declaredConfig.servers)[0]?.host;
+    const serverPlaces = serverHost === undefined ? undefined : paths.hosts?.[serverHost];
+    const archive = serverPlaces !== undefined ? path.posix.join(serverPlaces.dataRoot, "wal-archive") : root === undefined ? "" : path.join(root, "wal-archive");
     const roles = Object.fromEntries(Object.keys(config.servers).map((name) => [name, serverRole(config, name)]));
     return {
         stack,

@@ -110,4 +110,9 @@ test("members on hosts: their machine's address, programs, user and folder; ever
     expect(topology.members["prod-hot"]).toMatchObject({ host: "127.77.1.3", machine: machineB, binDir: "/usr/lib/postgresql/15/bin", osUser: "postgres", serverDir: "/srv/b/prod-hot" });
     expect(topology.placements.work).toMatchObject({ server: "prod-db", host: "127.77.1.2", port: 55432 });
     expect(topology.failoverOrder.map((m) => `${m.host}:${m.port}`)).toEqual(["127.77.1.2:55432", "127.77.1.3:55433"]);
+
+    // With shipping, the archive is the primary's own: on its host, and its archive_command writes there.
+    const shipping = resolveStage(configOf({ ...config, shipping: { logBackupInterval: "5m", shipInterval: "5m", applyDelay: "0s" }, standbys: {} }), "prod", { ...PATHS, hosts });
+    expect(shipping.shipping?.archive).toBe("/data/sw/wal-archive");
+    expect(shipping.shipping?.archiving.archive_command).toContain("/data/sw/wal-archive/%f");
 });
