@@ -9,6 +9,8 @@
 // and moved it away.
 import * as path from "path";
 import { hostOf } from "../platform/local";
+import type { RemoteMachine } from "../platform/platform";
+import { pgpassLine } from "../postgres/baseBackup";
 import type { ClientConfig } from "pg";
 import { withClient } from "../postgres/pg";
 import { waitUntil } from "../postgres/poll";
@@ -24,6 +26,14 @@ export interface ShipperSpec {
     osUser?: string;
     /** Folder of the shipper's pid, status and markers; created when missing. */
     stateDir: string;
+    /** The machine the shipper and its folders are on (the receiving standby's). @default this machine */
+    machine?: RemoteMachine;
+    /**
+     * When `from` is on another machine than the shipper (the primary's host): the primary, whose
+     * archive files the shipper reads through PostgreSQL (pg_ls_dir, pg_read_binary_file, as its
+     * superuser, the password in a 0600 PGPASSFILE of the state folder), and the receiving host's psql.
+     */
+    pull?: { primary: { host: string; port: number; superuserPassword: string }; binDir: string };
 }
 
 export interface ShipperStatus {
@@ -74,22 +84,65 @@ while :; do
 done
 `;
 
+// The same loop for an archive on another machine: $5 is psql; PGHOST, PGPORT, PGUSER, PGPASSFILE name
+// the primary. Each file is read whole as base64, decoded, its size checked against the primary's
+// pg_stat_file, then linked into place as above.
+const PULL_SCRIPT = `
+set -u
+from=$1 to=$2 interval=$3 state=$4 psql=$5
+from_sql=$(printf '%s' "$from" | sed "s/'/''/g")
+q() { "$psql" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+mkdir -p "$state/shipped"
+while :; do
+  err=""
+  if ! names=$(q "SELECT f FROM pg_ls_dir('$from_sql') AS f WHERE f !~ '^[.]' ORDER BY 1" 2>&1); then
+    err="reading the archive $from on the primary failed: $names"; names=""
+  fi
+  for f in $names; do
+    case "$f" in *[!0-9A-Za-z._-]*) continue;; esac
+    [ -e "$state/shipped/$f" ] && continue
+    if [ ! -e "$to/$f" ]; then
+      tmp="$to/.$f.shipping"
+      if ! out=$( { q "SELECT encode(pg_read_binary_file('$from_sql/$f'), 'base64')" > "$tmp.b64" && base64 -d "$tmp.b64" > "$tmp" &&
+                    want=$(q "SELECT size FROM pg_stat_file('$from_sql/$f')") && got=$(stat -c %s "$tmp") &&
+                    { [ "$got" = "$want" ] || { echo "read $got of $want bytes"; false; }; } && ln "$tmp" "$to/$f"; } 2>&1); then
+        rm -f "$tmp" "$tmp.b64"
+        err="shipping $f failed: $out"
+        break
+      fi
+      rm -f "$tmp" "$tmp.b64"
+    fi
+    : > "$state/shipped/$f"
+  done
+  newest=$(ls "$state/shipped" | grep -E '^[0-9A-F]{24}$' | tail -n 1)
+  archived=null
+  if [ -n "$newest" ]; then archived=$(q "SELECT extract(epoch FROM modification)::bigint FROM pg_stat_file('$from_sql/$newest', true)" 2>/dev/null); [ -n "$archived" ] || archived=null; fi
+  err=$(printf '%s' "$err" | tr -d '"\\\\' | tr '\\n\\t' '  ')
+  [ -n "$err" ] && err="\\"$err\\"" || err=null
+  [ -n "$newest" ] && newest="\\"$newest\\"" || newest=null
+  printf '{"lastRunAt":%s,"newestShipped":%s,"newestShippedArchivedAt":%s,"lastError":%s}\\n' "$(date +%s)" "$newest" "$archived" "$err" > "$state/status.json.tmp"
+  mv -f "$state/status.json.tmp" "$state/status.json"
+  sleep "$interval"
+done
+`;
+
 const PID_FILE = "shipper.pid";
+const PGPASS_FILE = ".pgpass";
 const STATUS_FILE = "status.json";
 
-/** The shipper's host: this machine, its files the servers' OS user's (no PostgreSQL program runs). */
-function hostFor(osUser: string | undefined) {
-    return hostOf({ binDir: "", osUser });
+/** The shipper's host (this machine unless `machine`), its files the servers' OS user's. */
+function hostFor(osUser: string | undefined, machine?: RemoteMachine, binDir = "") {
+    return hostOf({ binDir, osUser, ...(machine ? { machine } : {}) });
 }
 
 /** Creates `dir` and any missing parents, giving each folder it creates to `osUser`. */
-export function ensureFolder(dir: string, osUser?: string, mode = 0o700): void {
-    hostFor(osUser).makeFolder(dir, { mode });
+export function ensureFolder(dir: string, osUser?: string, mode = 0o700, machine?: RemoteMachine): void {
+    hostFor(osUser, machine).makeFolder(dir, { mode });
 }
 
 /** The pid of the shipper of `stateDir` when it is alive (and really is that shipper, not a reused pid). */
-function livePid(stateDir: string): number | null {
-    const host = hostFor(undefined);
+function livePid(stateDir: string, machine?: RemoteMachine): number | null {
+    const host = hostFor(undefined, machine);
     let pid: number;
     try {
         pid = Number(host.readText(path.join(stateDir, PID_FILE)).trim());
@@ -106,35 +159,51 @@ function livePid(stateDir: string): number | null {
  */
 export function startShipper(spec: ShipperSpec): number {
     const stateDir = path.resolve(spec.stateDir);
-    const running = livePid(stateDir);
+    const running = livePid(stateDir, spec.machine);
     if (running !== null) {
         return running;
     }
-    const host = hostFor(spec.osUser);
-    if (!host.exists(spec.from)) {
+    const host = hostFor(spec.osUser, spec.machine);
+    if (spec.pull === undefined && !host.exists(spec.from)) {
         throw new Error(`the archive folder ${spec.from} does not exist (nothing to ship from)`);
     }
     for (const dir of [spec.to, path.join(stateDir, "shipped")]) {
         host.makeFolder(dir);
     }
+    if (spec.pull !== undefined) {
+        host.writeFile(path.join(stateDir, PGPASS_FILE), pgpassLine(spec.pull.primary), { mode: 0o600 });
+    }
     const seconds = String(Math.max(1, Math.round(spec.intervalMs / 1000)));
     // Its own session, so it outlives the engine's provider process group.
-    const { pid } = host.startDetached("sh", ["-c", SHIPPER_SCRIPT, "stagewise-shipper", spec.from, spec.to, seconds, stateDir], {
-        cwd: stateDir,
-        logFile: path.join(stateDir, "shipper.log"),
-        what: "the shipper",
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LC_ALL: "C" },
-    });
+    const pull = spec.pull;
+    const { pid } = host.startDetached(
+        "sh",
+        pull === undefined
+            ? ["-c", SHIPPER_SCRIPT, "stagewise-shipper", spec.from, spec.to, seconds, stateDir]
+            : ["-c", PULL_SCRIPT, "stagewise-shipper", spec.from, spec.to, seconds, stateDir, path.posix.join(pull.binDir, "psql")],
+        {
+            cwd: stateDir,
+            logFile: path.join(stateDir, "shipper.log"),
+            what: "the shipper",
+            env: {
+                PATH: spec.machine ? "/usr/bin:/bin" : (process.env.PATH ?? "/usr/bin:/bin"),
+                LC_ALL: "C",
+                ...(pull === undefined
+                    ? {}
+                    : { PGHOST: pull.primary.host, PGPORT: String(pull.primary.port), PGUSER: "postgres", PGDATABASE: "postgres", PGPASSFILE: path.join(stateDir, PGPASS_FILE), PGCONNECT_TIMEOUT: "10" }),
+            },
+        },
+    );
     host.writeFile(path.join(stateDir, PID_FILE), `${pid}\n`, { mode: 0o644, owned: false });
     return pid;
 }
 
-/** What the shipper of `stateDir` last recorded, and whether it runs. */
-export function shipperStatus(stateDir: string): ShipperStatus {
-    const pid = livePid(path.resolve(stateDir));
+/** What the shipper of `stateDir` (on `machine`) last recorded, and whether it runs. */
+export function shipperStatus(stateDir: string, machine?: RemoteMachine): ShipperStatus {
+    const pid = livePid(path.resolve(stateDir), machine);
     let recorded: { lastRunAt?: number; newestShipped?: string | null; newestShippedArchivedAt?: number | null; lastError?: string | null } = {};
     try {
-        recorded = JSON.parse(hostFor(undefined).readText(path.join(stateDir, STATUS_FILE)));
+        recorded = JSON.parse(hostFor(undefined, machine).readText(path.join(stateDir, STATUS_FILE)));
     } catch {
         // no run finished yet
     }
@@ -150,27 +219,28 @@ export function shipperStatus(stateDir: string): ShipperStatus {
 }
 
 /** Waits until the shipper has finished a run that started after this call (or `timeoutMs` passes). */
-export async function waitForShippingRun(stateDir: string, timeoutMs = 30_000): Promise<ShipperStatus> {
+export async function waitForShippingRun(stateDir: string, timeoutMs = 30_000, machine?: RemoteMachine): Promise<ShipperStatus> {
     const since = Math.floor(Date.now() / 1000);
     const ranSince = () => {
-        const status = shipperStatus(stateDir);
+        const status = shipperStatus(stateDir, machine);
         return status.lastRunAt !== null && Date.parse(status.lastRunAt) / 1000 > since && status;
     };
     return waitUntil(ranSince, { timeoutMs, intervalMs: 200, failure: `the shipper of ${stateDir} finished no run within ${Math.round(timeoutMs / 1000)} s` });
 }
 
 /** Stops the shipper of `stateDir` (if it runs) and waits until it is gone. Its state stays. */
-export async function stopShipper(stateDir: string): Promise<void> {
-    const pid = livePid(path.resolve(stateDir));
+export async function stopShipper(stateDir: string, machine?: RemoteMachine): Promise<void> {
+    const pid = livePid(path.resolve(stateDir), machine);
     if (pid === null) {
         return;
     }
+    const host = hostFor(undefined, machine);
     try {
-        hostFor(undefined).signal(pid, "SIGTERM", { group: true }); // the whole session's group: the loop and a running cp or sleep
+        host.signal(pid, "SIGTERM", { group: true }); // the whole session's group: the loop and a running cp or sleep
     } catch {
-        hostFor(undefined).signal(pid, "SIGTERM");
+        host.signal(pid, "SIGTERM");
     }
-    await waitUntil(() => livePid(path.resolve(stateDir)) === null, { timeoutMs: 5_000, intervalMs: 50, failure: `the shipper (pid ${pid}) of ${stateDir} did not stop` });
+    await waitUntil(() => livePid(path.resolve(stateDir), machine) === null, { timeoutMs: 5_000, intervalMs: 50, failure: `the shipper (pid ${pid}) of ${stateDir} did not stop` });
 }
 
 export interface ArchiverStatus {
