@@ -35,7 +35,7 @@ export const membersNameDeclaredHosts: CrossCheck = {
 const REMOTE_NOT_YET = "with members on hosts: not available on SSH hosts yet (keep this stage's members on the deploying machine for it)";
 
 export const remoteMembersAreServersAndHotStandbys: CrossCheck = {
-    name: "members on hosts are servers and hot standbys, with copies, backups and archiving (for now)",
+    name: "members on hosts are servers and hot and warm standbys, with copies, backups and shipping (for now)",
     needs: ["servers", "standbys", "hosts", "platform", "backups", "engine", "disasterRecovery", "promotion"],
     check(config) {
         const remote = membersOnHosts(config);
@@ -46,14 +46,21 @@ export const remoteMembersAreServersAndHotStandbys: CrossCheck = {
         if (config.platform.kind !== "local") {
             problems.push({ path: [remote[0].key, remote[0].name, "host"], message: `names a host: members on hosts run on the local platform's kind of server (use platform.kind: local)` });
         }
-        for (const m of remote.filter((m) => m.key === "standbys" && config.standbys[m.name].tier !== "hot")) {
+        // Shipping's archive is the primary's own: a warm standby on a host reads it from the primary's
+        // PostgreSQL, which a server on this machine's loopback does not offer to other machines.
+        const serverOnHost = remote.some((m) => m.key === "servers");
+        for (const m of remote.filter((m) => m.key === "standbys" && config.standbys[m.name].tier !== "hot" && !(serverOnHost && config.standbys[m.name].tier === "warm"))) {
             problems.push({ path: ["standbys", m.name, "host"], message: `a ${config.standbys[m.name].tier} standby on another host is not available yet (keep it on the deploying machine, or make it a hot standby)` });
         }
-        // Shipping's archive is the primary's own, on its host; its receivers (warm and cold standbys) are not there yet.
-        const serverOnHost = remote.some((m) => m.key === "servers");
         for (const [name, standby] of Object.entries(config.standbys)) {
             if (serverOnHost && standby.tier !== "hot" && !remote.some((m) => m.key === "standbys" && m.name === name)) {
-                problems.push({ path: ["standbys", name, "tier"], message: `a ${standby.tier} standby of a server on another host is not available yet (its shipped WAL would come from that host; make it a hot standby on a host)` });
+                problems.push({
+                    path: ["standbys", name, standby.tier === "warm" ? "host" : "tier"],
+                    message:
+                        standby.tier === "warm"
+                            ? "a warm standby of a server on another host runs on a host too (name one of hosts)"
+                            : "a cold standby of a server on another host is not available yet (its base backups and shipped WAL would come from that host; make it a warm standby on a host)",
+                });
             }
         }
         const unavailable: [keyof typeof config, unknown][] = [

@@ -9,7 +9,7 @@ import * as path from "path";
 import { formatDuration } from "../config/duration";
 import { SUPERUSER } from "../postgres/cluster";
 import { archiverStatus, ArchiverStatus, shipperStatus } from "./shipper";
-import { LogShippingJob, newestShippedAge, receiverFolders } from "./logShippingJob";
+import { LogShippingJob, newestShippedAge, receiverFolders, ReceiverPlace } from "./logShippingJob";
 import type { Stage } from "../server/stage";
 import { ShippingPlan } from "./schedule";
 
@@ -36,8 +36,10 @@ export class LogShipping extends pulumi.ComponentResource {
     /** Folder production's primary archives into. */
     public readonly archive: string;
     public readonly job: LogShippingJob;
-    /** Folder holding one folder per receiving standby. */
+    /** Folder holding one folder per receiving standby (on this machine). */
     public readonly receiversDir: string;
+    /** The receivers on other machines: where their folders are there. */
+    private readonly receiverPlaces: Record<string, ReceiverPlace>;
     public readonly state: pulumi.Output<LogShippingState>;
 
     constructor(name: string, args: LogShippingArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -51,6 +53,15 @@ export class LogShipping extends pulumi.ComponentResource {
         const receivers = args.receivers ?? [];
         const receiversDir = path.join(stage.dataRootPath, "shipping");
         this.receiversDir = receiversDir;
+        // A receiver on a host keeps its shipped WAL in that host's data root, beside its server.
+        const receiverPlaces: Record<string, ReceiverPlace> = {};
+        for (const name of receivers) {
+            const member = stage.topology.members[name];
+            if (member?.machine !== undefined) {
+                receiverPlaces[name] = { receiversDir: path.posix.join(path.posix.dirname(member.serverDir!), "shipping"), machine: member.machine, binDir: member.binDir, osUser: member.osUser! };
+            }
+        }
+        this.receiverPlaces = receiverPlaces;
         const primary = Object.values(stage.servers)[0];
         const endpoint = pulumi.secret(
             pulumi.all([primary.host, primary.port, primary.superuserPassword]).apply(([host, port, superuserPassword]) => ({ host, port, superuserPassword })),
@@ -58,7 +69,15 @@ export class LogShipping extends pulumi.ComponentResource {
 
         this.job = new LogShippingJob(
             `${name}-job`,
-            { archive: this.archive, receiversDir, receivers, shipIntervalMs: this.plan.shipIntervalMs, primary: endpoint, osUser: stage.osUser },
+            {
+                archive: this.archive,
+                receiversDir,
+                receivers,
+                shipIntervalMs: this.plan.shipIntervalMs,
+                primary: endpoint,
+                osUser: stage.osUser,
+                ...(Object.keys(receiverPlaces).length > 0 ? { receiverPlaces: pulumi.secret(receiverPlaces) } : {}),
+            },
             { parent: this, dependsOn: [primary, stage.walArchive.resource] },
         );
 
@@ -72,7 +91,7 @@ export class LogShipping extends pulumi.ComponentResource {
             if (archiver?.failing) {
                 await pulumi.log.warn(`production's WAL archiving is failing: ${archiver.lastError}`, this);
             }
-            const states = receivers.map((r) => shipperStatus(receiverFolders(receiversDir, r).state));
+            const states = receivers.map((r) => shipperStatus(receiverFolders(receiverPlaces[r]?.receiversDir ?? receiversDir, r).state, receiverPlaces[r]?.machine));
             const dead = receivers.filter((_r, i) => !states[i].running);
             if (dead.length > 0 && !pulumi.runtime.isDryRun()) {
                 await pulumi.log.warn(`log shipping to ${dead.join(", ")} is not running`, this);
@@ -89,7 +108,7 @@ export class LogShipping extends pulumi.ComponentResource {
 
     /** The folders of a receiving standby: where shipped WAL lands and where it moves what it applied. */
     public foldersOf(receiver: string): { incoming: string; applied: string } {
-        const { incoming, applied } = receiverFolders(this.receiversDir, receiver);
+        const { incoming, applied } = receiverFolders(this.receiverPlaces[receiver]?.receiversDir ?? this.receiversDir, receiver);
         return { incoming, applied };
     }
 }

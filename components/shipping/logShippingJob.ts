@@ -9,6 +9,7 @@ import * as cluster from "../postgres/cluster";
 import * as shipping from "./shipper";
 import type { PrimaryEndpoint } from "../standby/hot/replication";
 import { hostOf } from "../platform/local";
+import type { RemoteMachine } from "../platform/platform";
 import { changedKnown } from "../providers/diffs";
 import { absolutePath, ArgsOf, CrudMethods, declaredClass, defineResource, rule } from "../providers/kit";
 
@@ -30,7 +31,21 @@ export interface JobInputs {
     primary: PrimaryEndpoint;
     /** OS user the shippers run as (the servers' user, when deploying as root). */
     osUser?: string;
+    /**
+     * Receivers on other machines, by name: their folder of receivers there, and who runs their
+     * shipper (a secret: the machine holds the private key). They read the archive through the
+     * primary's PostgreSQL. @default none
+     */
+    receiverPlaces?: Record<string, ReceiverPlace>;
     providerVersion: string;
+}
+
+/** Where a receiver on another machine keeps its shipped WAL, and its programs and user there. */
+export interface ReceiverPlace {
+    receiversDir: string;
+    machine: RemoteMachine;
+    binDir: string;
+    osUser: string;
 }
 
 interface ReceiverState {
@@ -57,9 +72,13 @@ export function receiverFolders(receiversDir: string, name: string): { incoming:
     return { incoming: path.join(root, "incoming"), applied: path.join(root, "applied"), state: path.join(root, "state") };
 }
 
-function shipperSpec(props: JobInputs, name: string): shipping.ShipperSpec {
-    const folders = receiverFolders(props.receiversDir, name);
-    return { from: props.archive, to: folders.incoming, intervalMs: props.shipIntervalMs, osUser: props.osUser, stateDir: folders.state };
+function shipperSpec(props: JobInputs, name: string): shipping.ShipperSpec & { applied: string } {
+    const place = props.receiverPlaces?.[name];
+    const folders = receiverFolders(place?.receiversDir ?? props.receiversDir, name);
+    const common = { from: props.archive, to: folders.incoming, applied: folders.applied, intervalMs: props.shipIntervalMs, stateDir: folders.state };
+    return place === undefined
+        ? { ...common, osUser: props.osUser }
+        : { ...common, osUser: place.osUser, machine: place.machine, pull: { primary: props.primary, binDir: place.binDir } };
 }
 
 /** Age of the newest log every receiver has (the worst receiver's), in whole seconds. */
@@ -73,7 +92,8 @@ export function newestShippedAge(states: ReceiverState[], now = Date.now()): num
 async function observed(props: JobInputs, previous?: JobOutputs): Promise<JobOutputs> {
     const receiverStates = Object.fromEntries(
         props.receivers.map((name) => {
-            const { pid: _pid, ...status } = shipping.shipperStatus(shipperSpec(props, name).stateDir);
+            const spec = shipperSpec(props, name);
+            const { pid: _pid, ...status } = shipping.shipperStatus(spec.stateDir, spec.machine);
             return [name, status];
         }),
     );
@@ -99,17 +119,24 @@ async function observed(props: JobInputs, previous?: JobOutputs): Promise<JobOut
 
 async function startAll(props: JobInputs): Promise<void> {
     for (const name of props.receivers) {
-        const folders = receiverFolders(props.receiversDir, name);
-        shipping.ensureFolder(folders.applied, props.osUser);
-        shipping.startShipper(shipperSpec(props, name));
+        const spec = shipperSpec(props, name);
+        shipping.ensureFolder(spec.applied, spec.osUser, 0o700, spec.machine);
+        shipping.startShipper(spec);
     }
     // The first run starts at once: wait for it so the outputs say what was shipped.
-    await Promise.all(props.receivers.map((name) => shipping.waitForShippingRun(shipperSpec(props, name).stateDir).catch(() => undefined)));
+    await Promise.all(
+        props.receivers.map((name) => {
+            const spec = shipperSpec(props, name);
+            return shipping.waitForShippingRun(spec.stateDir, 30_000, spec.machine).catch(() => undefined);
+        }),
+    );
 }
 
 async function removeReceiver(props: JobInputs, name: string): Promise<void> {
-    await shipping.stopShipper(shipperSpec(props, name).stateDir);
-    hostOf({ binDir: "", osUser: props.osUser }).remove(path.join(props.receiversDir, name));
+    const spec = shipperSpec(props, name);
+    await shipping.stopShipper(spec.stateDir, spec.machine);
+    const place = props.receiverPlaces?.[name];
+    hostOf({ binDir: "", osUser: spec.osUser, ...(spec.machine ? { machine: spec.machine } : {}) }).remove(path.join(place?.receiversDir ?? props.receiversDir, name));
 }
 
 const logShippingJobMethods: CrudMethods<JobInputs, JobOutputs> = {
@@ -125,13 +152,19 @@ const logShippingJobMethods: CrudMethods<JobInputs, JobOutputs> = {
         return { id, props: await observed(props, props) };
     },
     async update(_id, olds, news) {
-        for (const name of olds.receivers.filter((n) => !news.receivers.includes(n))) {
+        // A receiver gone, or moved to another machine or folder: its old shipper and folders go.
+        const placeOf = (props: JobInputs, name: string) => {
+            const spec = shipperSpec(props, name);
+            return JSON.stringify([spec.stateDir, spec.machine?.address, spec.machine?.port]);
+        };
+        for (const name of olds.receivers.filter((n) => !news.receivers.includes(n) || placeOf(olds, n) !== placeOf(news, n))) {
             await removeReceiver(olds, name);
         }
         // A new archive, interval or user: the shippers start again with it (their markers stay).
         if (changedKnown(olds, news, ["archive", "shipIntervalMs", "osUser"] as const).length > 0) {
             for (const name of olds.receivers) {
-                await shipping.stopShipper(shipperSpec(olds, name).stateDir);
+                const spec = shipperSpec(olds, name);
+                await shipping.stopShipper(spec.stateDir, spec.machine);
             }
         }
         shipping.ensureFolder(news.receiversDir, news.osUser);
@@ -162,11 +195,18 @@ export const logShippingJob = defineResource<JobInputs, JobOutputs>(
             }),
         replaces: ["receiversDir"],
         // A new superuser password in `primary`: the state must carry it, or reads of the archiver stop working.
-        updates: ["archive", "shipIntervalMs", "osUser", "receivers", "primary"],
+        updates: ["archive", "shipIntervalMs", "osUser", "receivers", "primary", "receiverPlaces"],
         // Drift: a shipper that died shows in every preview; `up` starts it again.
-        diffRules: (olds) => ({ changed: olds.receivers.filter((name) => !shipping.shipperStatus(shipperSpec(olds, name).stateDir).running).map((name) => `receiverStates.${name}`) }),
+        diffRules: (olds) => ({
+            changed: olds.receivers
+                .filter((name) => {
+                    const spec = shipperSpec(olds, name);
+                    return !shipping.shipperStatus(spec.stateDir, spec.machine).running;
+                })
+                .map((name) => `receiverStates.${name}`),
+        }),
         deleteBeforeReplace: true,
-        secretInputs: ["primary"],
+        secretInputs: ["primary", "receiverPlaces"],
         outputs: ["osUser", "archiveFailing", "lastArchiveError", "receiverStates", "newestShippedLogAgeSeconds"],
     },
     logShippingJobMethods,

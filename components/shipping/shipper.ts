@@ -159,19 +159,21 @@ function livePid(stateDir: string, machine?: RemoteMachine): number | null {
  */
 export function startShipper(spec: ShipperSpec): number {
     const stateDir = path.resolve(spec.stateDir);
+    const host = hostFor(spec.osUser, spec.machine);
+    if (spec.pull !== undefined) {
+        // Written each time: a running shipper's next psql reads a changed password from it.
+        host.makeFolder(stateDir);
+        host.writeFile(path.join(stateDir, PGPASS_FILE), pgpassLine(spec.pull.primary), { mode: 0o600 });
+    }
     const running = livePid(stateDir, spec.machine);
     if (running !== null) {
         return running;
     }
-    const host = hostFor(spec.osUser, spec.machine);
     if (spec.pull === undefined && !host.exists(spec.from)) {
         throw new Error(`the archive folder ${spec.from} does not exist (nothing to ship from)`);
     }
     for (const dir of [spec.to, path.join(stateDir, "shipped")]) {
         host.makeFolder(dir);
-    }
-    if (spec.pull !== undefined) {
-        host.writeFile(path.join(stateDir, PGPASS_FILE), pgpassLine(spec.pull.primary), { mode: 0o600 });
     }
     const seconds = String(Math.max(1, Math.round(spec.intervalMs / 1000)));
     // Its own session, so it outlives the engine's provider process group.

@@ -5,7 +5,7 @@ import * as cluster from "../../postgres/cluster";
 import { assertPortFree } from "../../platform/ports";
 import type { PrimaryEndpoint } from "../hot/replication";
 import * as warm from "./warmReplay";
-import { endpointMoved, sameData } from "../../providers/diffs";
+import { endpointMoved, machineMoved, sameData } from "../../providers/diffs";
 import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../../providers/kit";
 import type { ServerLocationArgs } from "../../server/location";
 
@@ -41,7 +41,7 @@ const warmStandbyMethods: CrudMethods<WarmInputs, WarmOutputs> = {
         if (host.exists(inputs.serverDir) && host.list(inputs.serverDir).length > 0) {
             throw new Error(`${inputs.serverDir} already exists and is not this standby; refusing to overwrite or delete it (move it away, or choose another data root)`);
         }
-        await assertPortFree(inputs.host, inputs.port, `standbys.${inputs.standbyName}.port`, `standby ${inputs.standbyName}`);
+        await assertPortFree(inputs.host, inputs.port, `standbys.${inputs.standbyName}.port`, `standby ${inputs.standbyName}`, undefined, cluster.remoteProbe(cluster.locationOf(inputs)));
         await warm.createWarmStandby(specOf(inputs), (line) => console.log(`standby ${inputs.standbyName}: ${line}`));
         return { id: inputs.serverDir, outs: await observed(inputs) };
     },
@@ -79,13 +79,15 @@ export const warmStandby = defineResource<WarmInputs, WarmOutputs>(
     {
         module: "stagewise", type: "WarmStandby", version: PROVIDER_VERSION,
         replaces: ["serverDir", "port", "standbyName", "osUser"],
-        updates: ["settings"],
+        updates: ["settings", "machine"],
         diffRules: (olds, news) => ({
-            replaced: endpointMoved(olds.primary, news.primary) ? ["primary"] : [], // a copy of another server
+            // A copy of another server, or on another machine.
+            replaced: [...(endpointMoved(olds.primary, news.primary) ? ["primary"] : []), ...(machineMoved(olds.machine, news.machine) ? ["machine"] : [])],
             changed: isRunning(olds) ? [] : ["running"], // drift: `up` starts it
         }),
         deleteBeforeReplace: true,
-        secretInputs: ["primary"],
+        secretInputs: ["primary", "machine"],
+        secretOutputs: ["machine"],
         outputs: ["osUser", "running", "inRecovery", "lastReplayedAt", "lagSeconds"],
     },
     warmStandbyMethods,

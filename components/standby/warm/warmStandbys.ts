@@ -7,6 +7,7 @@ import { LogShipping } from "../../shipping/logShipping";
 import { warmStandbyStatus } from "./warmReplay";
 import { WarmStandby } from "./warmStandby";
 import type { Stage } from "../../server/stage";
+import { machineInput } from "../../server/location";
 import { shippingSettings, withApplyDelay } from "../../shipping/schedule";
 
 export interface WarmStandbysArgs {
@@ -53,17 +54,18 @@ export class WarmStandbys extends pulumi.ComponentResource {
             }
             const folders = { archive: shipping.archive, ...shipping.foldersOf(standbyName) };
             // The shipping settings come last: they win over the user's (which the schema keeps apart anyway).
-            const settings = { ...spec.settings, ...shippingSettings(plan, folders, stage.postgresBinDir).standby };
+            const settings = { ...spec.settings, ...shippingSettings(plan, folders, spec.binDir).standby };
             const resource = new WarmStandby(
                 `${name}-${standbyName}`,
                 {
                     standbyName,
                     primary: endpoint,
-                    binDir: stage.postgresBinDir,
+                    binDir: spec.binDir,
                     serverDir: spec.serverDir!,
                     host: spec.host,
                     port: spec.port!,
-                    osUser: stage.osUser,
+                    osUser: spec.osUser,
+                    ...machineInput(spec),
                     settings,
                 },
                 // Rebuilt from the primary at any time, so not protected; it needs its shipper running.
@@ -73,7 +75,7 @@ export class WarmStandbys extends pulumi.ComponentResource {
             const live = pulumi.unsecret(
                 pulumi.all([endpoint, resource.id]).apply(([p]) =>
                     warmStandbyStatus({
-                        loc: { binDir: stage.postgresBinDir, serverDir: spec.serverDir!, host: spec.host, port: spec.port!, osUser: stage.osUser },
+                        loc: { binDir: spec.binDir, serverDir: spec.serverDir!, host: spec.host, port: spec.port!, osUser: spec.osUser, ...(spec.machine ? { machine: spec.machine } : {}) },
                         primary: p,
                         settings,
                     }).catch(() => undefined),
