@@ -8,6 +8,7 @@ import * as cluster from "../postgres/cluster";
 import type { ClusterLocation } from "../postgres/cluster";
 import { runWatched } from "../copy/programs";
 import { hostOf } from "../platform/local";
+import type { RemoteMachine } from "../platform/platform";
 
 export interface SourceServer {
     host: string;
@@ -34,9 +35,9 @@ export interface BaseBackup {
 export const MANIFEST = "stagewise-backup.json";
 const INCOMING_SUFFIX = ".incoming";
 
-/** Programs run as the servers' OS user, from the backups folder. */
-export function backupsLocation(binDir: string, backupsDir: string, osUser: string | undefined): ClusterLocation {
-    return { binDir, serverDir: backupsDir, host: "127.0.0.1", port: 0, osUser };
+/** Programs run as the servers' OS user, from the backups folder (on `machine` when given). */
+export function backupsLocation(binDir: string, backupsDir: string, osUser: string | undefined, machine?: RemoteMachine): ClusterLocation {
+    return { binDir, serverDir: backupsDir, host: "127.0.0.1", port: 0, osUser, ...(machine ? { machine } : {}) };
 }
 
 /** Where a backup's data directory lies. */
@@ -95,14 +96,14 @@ function systemIdentifierOf(loc: ClusterLocation, dataDir: string): string {
     return /Database system identifier:\s*(\d+)/.exec(out)?.[1] ?? "";
 }
 
-/** The backups folder's host (a listing needs no program folder: this machine's). */
-function localHost() {
-    return hostOf({ binDir: "" });
+/** The backups folder's host (a listing needs no program folder): this machine, or `machine`. */
+function filesHost(machine: RemoteMachine | undefined) {
+    return hostOf({ binDir: "", ...(machine ? { machine } : {}) });
 }
 
-/** The complete backups in `backupsDir`, oldest first (backups still being taken are left out). */
-export function listBaseBackups(backupsDir: string): BaseBackup[] {
-    const host = localHost();
+/** The complete backups in `backupsDir` (on `machine`), oldest first (backups still being taken are left out). */
+export function listBaseBackups(backupsDir: string, machine?: RemoteMachine): BaseBackup[] {
+    const host = filesHost(machine);
     return host
         .list(backupsDir)
         .filter((name) => !name.endsWith(INCOMING_SUFFIX) && host.exists(path.join(backupsDir, name, MANIFEST)))
@@ -111,15 +112,15 @@ export function listBaseBackups(backupsDir: string): BaseBackup[] {
 }
 
 /** Removes all but the newest `keep` backups (and leftovers of interrupted ones); returns the ids removed. */
-export function pruneBaseBackups(backupsDir: string, keep: number): string[] {
+export function pruneBaseBackups(backupsDir: string, keep: number, machine?: RemoteMachine): string[] {
     const removed: string[] = [];
-    const host = localHost();
+    const host = filesHost(machine);
     for (const name of host.list(backupsDir)) {
         if (name.endsWith(INCOMING_SUFFIX) || name.startsWith(".pgpass-")) {
             host.remove(path.join(backupsDir, name));
         }
     }
-    const all = listBaseBackups(backupsDir);
+    const all = listBaseBackups(backupsDir, machine);
     for (const backup of all.slice(0, Math.max(0, all.length - keep))) {
         host.remove(path.join(backupsDir, backup.id));
         removed.push(backup.id);

@@ -95,7 +95,7 @@ export function planRestore(backups: BaseBackup[], target: RecoveryTarget, now: 
 
 /** Restores to one instant and promotes. On failure the new data directory is removed and the reason given. */
 export async function restoreToInstant(req: RestoreRequest): Promise<RestoreResult> {
-    const plan = planRestore(listBaseBackups(req.backupsDir), req.target, req.now ?? new Date());
+    const plan = planRestore(listBaseBackups(req.backupsDir, req.loc.machine), req.target, req.now ?? new Date());
     if (!plan.ok) {
         throw new Error(`cannot recover to ${describeTarget(req.target)}: ${plan.reason}`);
     }
@@ -142,7 +142,7 @@ export const STANDING_BY_RECORD = "standing-by.json";
 
 /** A warm server: the newest base backup in continuous recovery (standby.signal), applying WAL from the folders. */
 export function createWarmServer(req: WarmServerRequest): BaseBackup {
-    const plan = chooseBaseBackup(listBaseBackups(req.backupsDir), "latest");
+    const plan = chooseBaseBackup(listBaseBackups(req.backupsDir, req.loc.machine), "latest");
     if (!plan.ok) {
         throw new Error(`cannot start the warm server: ${plan.reason}`);
     }

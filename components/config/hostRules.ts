@@ -35,8 +35,8 @@ export const membersNameDeclaredHosts: CrossCheck = {
 const REMOTE_NOT_YET = "with members on hosts: not available on SSH hosts yet (keep this stage's members on the deploying machine for it)";
 
 export const remoteMembersAreServersAndHotStandbys: CrossCheck = {
-    name: "members on hosts are servers and hot and warm standbys, with copies, backups and shipping (for now)",
-    needs: ["servers", "standbys", "hosts", "platform", "backups", "engine", "disasterRecovery", "promotion"],
+    name: "members on hosts are servers and hot and warm standbys, with copies, backups, shipping and DR sites (for now)",
+    needs: ["servers", "standbys", "hosts", "platform", "backups", "engine", "promotion"],
     check(config) {
         const remote = membersOnHosts(config);
         if (remote.length === 0) {
@@ -64,7 +64,6 @@ export const remoteMembersAreServersAndHotStandbys: CrossCheck = {
             }
         }
         const unavailable: [keyof typeof config, unknown][] = [
-            ["disasterRecovery", config.disasterRecovery],
             ["promotion", config.promotion],
         ];
         for (const [key, value] of unavailable) {

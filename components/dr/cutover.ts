@@ -10,6 +10,8 @@ import type { ClusterLocation } from "../postgres/cluster";
 import { BaseBackup, listBaseBackups, SourceServer } from "../backup/pitrBackups";
 import { withClient } from "../postgres/pg";
 import { hostOf } from "../platform/local";
+import type { RemoteMachine } from "../platform/platform";
+import { pullOnce } from "../shipping/shipper";
 import {
     describeTarget,
     planRestore,
@@ -43,6 +45,11 @@ export interface CutoverRequest {
     settings?: Record<string, string>;
     /** The warm server standing by in `loc`, if any: what it was made from and runs with. */
     standingBy?: WarmServerRequest;
+    /**
+     * A DR server on another machine than production's archive: its shipper's state folder and the
+     * PostgreSQL programs there, for the last shipment read through production's server. @default the archive is a folder here
+     */
+    pulledFrom?: { stateDir: string; binDir: string };
     onProgress?: (line: string) => void;
 }
 
@@ -72,18 +79,18 @@ function switchSignal(loc: ClusterLocation, from: "standby.signal" | "recovery.s
     host.writeFile(path.join(cluster.dataDirOf(loc), to), "", { mode: 0o644 });
 }
 
-/** The report of a cutover already made on this server, if any. */
-export function previousCutover(serverDir: string): CutoverReport | undefined {
+/** The report of a cutover already made on this server (on `machine`), if any. */
+export function previousCutover(serverDir: string, machine?: RemoteMachine): CutoverReport | undefined {
     try {
-        return JSON.parse(hostOf({ binDir: "" }).readText(path.join(serverDir, CUTOVER_RECORD))) as CutoverReport;
+        return JSON.parse(hostOf({ binDir: "", ...(machine ? { machine } : {}) }).readText(path.join(serverDir, CUTOVER_RECORD))) as CutoverReport;
     } catch {
         return undefined;
     }
 }
 
 /** Why the target cannot be reached from the backups here, or undefined. Changes nothing. */
-export function cutoverRefusal(backupsDir: string, target: RecoveryTarget, now = new Date()): string | undefined {
-    const plan = planRestore(listBaseBackups(backupsDir), target, now);
+export function cutoverRefusal(backupsDir: string, target: RecoveryTarget, now = new Date(), machine?: RemoteMachine): string | undefined {
+    const plan = planRestore(listBaseBackups(backupsDir, machine), target, now);
     return plan.ok ? undefined : `cannot recover to ${describeTarget(target)}: ${plan.reason}; nothing was changed`;
 }
 
@@ -117,7 +124,7 @@ export function shipNow(archive: string, incoming: string, own: (file: string) =
 
 export async function cutOver(req: CutoverRequest): Promise<CutoverReport> {
     const progress = req.onProgress ?? (() => undefined);
-    const refusal = cutoverRefusal(req.backupsDir, req.target);
+    const refusal = cutoverRefusal(req.backupsDir, req.target, new Date(), req.loc.machine);
     if (refusal !== undefined) {
         throw new Error(refusal);
     }
@@ -127,7 +134,18 @@ export async function cutOver(req: CutoverRequest): Promise<CutoverReport> {
     const paused = req.standingBy ? await pauseReplay(req) : false;
     const tailOfLog = await saveTailOfLog({ primary: req.production, primaryDataDir: req.productionDataDir, archive: req.archive, tailFolder: req.tailFolder, own });
     progress(`tail of the log: ${tailOfLog.detail}`);
-    if (hostOf({ binDir: "" }).exists(req.archive)) {
+    if (req.pulledFrom !== undefined && req.production !== undefined) {
+        // Production's archive is on its machine: read what is left of it through its server, when it answers.
+        try {
+            const status = await pullOnce({
+                from: req.archive, to: req.incoming, stateDir: req.pulledFrom.stateDir, intervalMs: 1_000, osUser: req.loc.osUser, machine: req.loc.machine,
+                pull: { primary: req.production, binDir: req.pulledFrom.binDir },
+            });
+            progress(`last shipment from production's archive: newest ${status.newestShipped ?? "none"}`);
+        } catch (err) {
+            progress(`last shipment from production's archive not possible (${(err as Error).message}): recovery uses what was shipped`);
+        }
+    } else if (req.pulledFrom === undefined && hostOf({ binDir: "" }).exists(req.archive)) {
         progress(`shipped ${shipNow(req.archive, req.incoming, own).length} archived WAL file(s) not shipped yet`);
     }
     const inPlace = paused ? await recoverInPlace(req, progress) : undefined;

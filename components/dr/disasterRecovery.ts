@@ -10,10 +10,10 @@ import { parseDuration } from "../config/duration";
 import { DATABASE_ROLES, DatabaseRole } from "../engine/referenceSchema";
 import { parseQualifiedName } from "../engine/tables";
 import { hostForUrl } from "../postgres/pg";
-import { hostPaths } from "../topology/hostPaths";
-import type { HostPaths } from "../topology/topology";
+import { stagePlaces } from "../topology/hostPaths";
 import { hostOf } from "../platform/local";
-import type { Host } from "../platform/platform";
+import type { Host, RemoteMachine } from "../platform/platform";
+import { machineInput } from "../server/location";
 import type { RecoveryTarget } from "../backup/restore";
 import { SourceServer } from "../backup/pitrBackups";
 import { cutoverRefusal, previousCutover } from "./cutover";
@@ -37,8 +37,11 @@ interface ProductionFacts {
     connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
 }
 
-/** Production's outputs, and its archive as production's host shows it (on the local platform, this machine). */
-async function readProduction(of: string, productionHost: Pick<Host, "exists">): Promise<ProductionFacts> {
+/**
+ * Production's outputs, and its archive: checked here when the site is on this machine; a site on
+ * another machine reads it through production's server, so there production must archive at all.
+ */
+async function readProduction(of: string, productionHost: Pick<Host, "exists"> | undefined): Promise<ProductionFacts> {
     const ref = new pulumi.StackReference(`dr-of-${of.replace(/\//g, "-")}`, { name: of });
     const value = async (name: string) => (await ref.getOutputDetails(name)).value ?? (await ref.getOutputDetails(name)).secretValue;
     const stage = await value("stage");
@@ -51,7 +54,10 @@ async function readProduction(of: string, productionHost: Pick<Host, "exists">):
     const dataRoot = (await value("dataRoot")) as string;
     const logShipping = (await value("logShipping")) as { archive?: string } | undefined;
     const archive = logShipping?.archive ?? path.join(dataRoot, "wal-archive");
-    if (!productionHost.exists(archive)) {
+    if (productionHost === undefined && logShipping === undefined) {
+        throw new pulumi.RunError(`disasterRecovery.of: production ${of} archives no WAL (it has no logShipping output): set shipping on production and bring it up first`);
+    }
+    if (productionHost !== undefined && !productionHost.exists(archive)) {
         throw new pulumi.RunError(
             `disasterRecovery.of: production ${of} archives no WAL here (${archive} does not exist on this machine): set shipping on production and bring it up first ` +
                 "(a production whose server is on another host cannot have a DR site yet)",
@@ -85,25 +91,28 @@ export class DisasterRecoverySite extends StageComponent {
 interface SitePlan {
     serverName: string;
     server: StageConfig["servers"][string];
+    /** The address its server listens on (its host's, when on one). */
+    address: string;
     /** host:port of the site's server, as URLs write it. */
     hostPort: string;
     binDir: string;
     osUser: string | undefined;
+    /** The other machine the site is on. @default this machine */
+    machine?: RemoteMachine;
     root: string;
     folders: { backups: string; incoming: string; tail: string; shipper: string; server: string };
     target: RecoveryTarget | null;
 }
 
 /** The site's plan, or the refusal of a server named unlike production's or of a cutover that cannot reach its target (before anything changes). */
-function planSite(config: StageConfig, production: ProductionFacts, paths: HostPaths): SitePlan {
+function planSite(config: StageConfig, production: ProductionFacts, site: SitePlace): SitePlan {
     const [serverName, server] = Object.entries(config.servers)[0];
     if (!production.serverNames.includes(serverName)) {
         throw new pulumi.RunError(
             `servers.${serverName}: a DR site's server is named like production's, as the runbook's standby keeps its server names (production has: ${production.serverNames.join(", ")})`,
         );
     }
-    const { binDir, osUser, dataRoot } = paths;
-    const root = dataRoot!; // the local platform always has one
+    const { binDir, osUser, dataRoot: root, machine } = site;
     const folders = {
         backups: path.join(root, "base-backups"),
         incoming: path.join(root, "wal-incoming"),
@@ -113,22 +122,39 @@ function planSite(config: StageConfig, production: ProductionFacts, paths: HostP
     };
     const target = config.cutover ? cutoverTarget(config.cutover) : null;
     // Once made, a cutover is not re-checked.
-    if (target && previousCutover(folders.server) === undefined) {
-        const refusal = cutoverRefusal(folders.backups, target);
+    if (target && previousCutover(folders.server, machine) === undefined) {
+        const refusal = cutoverRefusal(folders.backups, target, new Date(), machine);
         if (refusal !== undefined) {
             throw new pulumi.RunError(`cutover: ${refusal}`);
         }
     }
-    return { serverName, server, hostPort: `${hostForUrl(server.host)}:${server.port}`, binDir, osUser, root, folders, target };
+    const address = machine?.address ?? server.host;
+    return { serverName, server, address, hostPort: `${hostForUrl(address)}:${server.port}`, binDir, osUser, ...(machine ? { machine } : {}), root, folders, target };
+}
+
+/** Where the site's server lives: on the host it names, or here. */
+interface SitePlace {
+    binDir: string;
+    osUser: string | undefined;
+    dataRoot: string;
+    machine?: RemoteMachine;
+}
+
+function sitePlace(config: StageConfig, stack: string): SitePlace {
+    const places = stagePlaces(config, stack);
+    const remote = places.hosts?.[Object.values(config.servers)[0].host];
+    return remote !== undefined
+        ? { binDir: remote.binDir, osUser: remote.osUser, dataRoot: remote.dataRoot, machine: remote.machine }
+        : { binDir: places.binDir, osUser: places.osUser, dataRoot: places.dataRoot! }; // the local platform always has one
 }
 
 /** The stack outputs of a DR site (the outputs contract, with site: "dr"). */
 async function declareDisasterRecovery(site: pulumi.ComponentResource, name: string, config: StageConfig): Promise<StackOutputs> {
     // A DR site runs on this machine (the docker platform's settings do not apply to it).
     const local = config.platform.kind === "local" ? config.platform : ({ kind: "local" } as const);
-    const paths = hostPaths(local, pulumi.getStack());
-    const production = await readProduction(config.disasterRecovery!.of, hostOf(paths));
-    const plan = planSite(config, production, paths);
+    const place = sitePlace({ ...config, platform: local }, pulumi.getStack());
+    const production = await readProduction(config.disasterRecovery!.of, place.machine ? undefined : hostOf({ binDir: place.binDir, osUser: place.osUser }));
+    const plan = planSite(config, production, place);
     return siteOutputs(config, production, plan, declareSiteParts(site, name, config, production, plan));
 }
 
@@ -146,15 +172,18 @@ function declareSiteParts(site: pulumi.ComponentResource, name: string, config: 
     const dr = config.disasterRecovery!;
     const { serverName, server, binDir, osUser, folders, target, hostPort } = plan;
     const seconds = (text: string) => Math.round(parseDuration(text)! / 1000);
-    const dataRoot = new DataRoot(`${name}-data`, { path: plan.root, owner: `${pulumi.getProject()}/${pulumi.getStack()}`, stage: "production", osUser }, { parent: site });
+    const { machine } = plan;
+    const dataRoot = new DataRoot(`${name}-data`, { path: plan.root, owner: `${pulumi.getProject()}/${pulumi.getStack()}`, stage: "production", osUser, ...machineInput(plan) }, { parent: site });
+    // On another machine the shipper reads production's archive through production's server.
+    const remote = machine ? { remote: pulumi.secret(production.source.apply((source) => ({ machine, binDir, production: source }))) } : {};
     const shipping = new DrLogShipping(
         `${name}-shipping`,
-        { from: production.archive, to: folders.incoming, stateDir: folders.shipper, intervalSeconds: seconds(dr.shipInterval), osUser, stopped: target !== null },
+        { from: production.archive, to: folders.incoming, stateDir: folders.shipper, intervalSeconds: seconds(dr.shipInterval), osUser, stopped: target !== null, ...remote },
         { parent: site, dependsOn: [dataRoot] },
     );
     const backups = new BaseBackups(
         `${name}-base-backups`,
-        { source: production.source, folder: folders.backups, binDir, osUser, intervalSeconds: seconds(dr.baseBackupInterval), keep: dr.keepBaseBackups, frozen: target !== null },
+        { source: production.source, folder: folders.backups, binDir, osUser, intervalSeconds: seconds(dr.baseBackupInterval), keep: dr.keepBaseBackups, frozen: target !== null, ...machineInput(plan) },
         { parent: site, dependsOn: [dataRoot] },
     );
     const drServer = new DisasterRecoveryServer(
@@ -164,15 +193,18 @@ function declareSiteParts(site: pulumi.ComponentResource, name: string, config: 
             tier: dr.tier,
             binDir,
             serverDir: folders.server,
-            host: server.host,
+            host: plan.address,
             port: server.port,
             osUser,
+            ...machineInput(plan),
+            ...(machine ? { shipperDir: folders.shipper } : {}),
             backupsDir: folders.backups,
             incoming: folders.incoming,
             tailFolder: folders.tail,
             archive: production.archive,
             production: production.source,
-            productionDataDir: production.serverNames.length === 1 ? path.join(production.dataRoot, production.serverNames[0], "pgdata") : "",
+            // Read here only when the site is here (another machine's folders are not this one's).
+            productionDataDir: !machine && production.serverNames.length === 1 ? path.join(production.dataRoot, production.serverNames[0], "pgdata") : "",
             applyDelaySeconds: seconds(dr.applyDelay),
             cutover: target,
         },
@@ -204,7 +236,7 @@ function siteOutputs(config: StageConfig, production: ProductionFacts, plan: Sit
     const dr = config.disasterRecovery!;
     const { serverName, server } = plan;
     const { drServer, backups, shipping, licence, engine } = parts;
-    const placement = (role: DatabaseRole) => ({ server: serverName, name: config.engine.databases[role], host: server.host, port: server.port });
+    const placement = (role: DatabaseRole) => ({ server: serverName, name: config.engine.databases[role], host: plan.address, port: server.port });
     const cutoverOutput = plan.target
         ? pulumi.all([drServer.report, licence!.rowsReapplied]).apply(([report, rows]) =>
               report
@@ -217,7 +249,7 @@ function siteOutputs(config: StageConfig, production: ProductionFacts, plan: Sit
         .apply(([state, running, serverVersion, systemIdentifier, startedAt]) =>
             // Before cutover the site's host nodes are off: no server is published as an endpoint.
             state === "cut over"
-                ? { [serverName]: { host: server.host, port: server.port, endpoint: `${server.host}:${server.port}`, serverVersion, systemIdentifier, running, startedAt, databases: DATABASE_ROLES.map((r) => config.engine.databases[r]) } }
+                ? { [serverName]: { host: plan.address, port: server.port, endpoint: `${plan.address}:${server.port}`, serverVersion, systemIdentifier, running, startedAt, databases: DATABASE_ROLES.map((r) => config.engine.databases[r]) } }
                 : {},
         );
     return {

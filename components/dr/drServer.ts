@@ -10,7 +10,7 @@ import { SourceServer } from "../backup/pitrBackups";
 import { RecoveryTarget, WarmServerRequest, createWarmServer, warmSettings } from "../backup/restore";
 import * as cutover from "./cutover";
 import type { CutoverReport } from "./cutover";
-import { sameData } from "../providers/diffs";
+import { machineMoved, sameData } from "../providers/diffs";
 import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 import type { ServerLocationArgs } from "../server/location";
 
@@ -38,6 +38,8 @@ export interface DrInputs extends cluster.ClusterLocation {
     applyDelaySeconds: number;
     /** The cutover target, or null while standing by. */
     cutover: RecoveryTarget | null;
+    /** On another machine than production's archive: the site's shipper state folder, for the cutover's last shipment. @default "" (the archive is a folder here) */
+    shipperDir?: string;
     providerVersion: string;
 }
 
@@ -91,6 +93,7 @@ async function cutOver(props: DrInputs): Promise<CutoverReport> {
         loc: locOf(props),
         superuserPassword: props.production.superuserPassword,
         standingBy: props.tier === "warm" ? warmRequest(props) : undefined,
+        ...(props.machine && props.shipperDir ? { pulledFrom: { stateDir: props.shipperDir, binDir: props.binDir } } : {}),
         onProgress: (line) => console.log(`cutover of ${props.serverName}: ${line}`),
     });
 }
@@ -101,7 +104,7 @@ const drServerMethods: CrudMethods<DrInputs, DrOutputs> = {
         if (host.exists(inputs.serverDir) && host.list(inputs.serverDir).length > 0) {
             throw new Error(`${inputs.serverDir} already exists and is not this DR server; refusing to overwrite or delete it (move it away, or choose another data root)`);
         }
-        await assertPortFree(inputs.host, inputs.port, `servers.${inputs.serverName}.port`, `DR server ${inputs.serverName}`);
+        await assertPortFree(inputs.host, inputs.port, `servers.${inputs.serverName}.port`, `DR server ${inputs.serverName}`, undefined, cluster.remoteProbe(locOf(inputs)));
         if (inputs.tier === "warm") {
             const backup = createWarmServer(warmRequest(inputs));
             console.log(`warm server ${inputs.serverName} standing by: restored base backup ${backup.id}, applying shipped WAL older than ${inputs.applyDelaySeconds} s`);
@@ -110,10 +113,10 @@ const drServerMethods: CrudMethods<DrInputs, DrOutputs> = {
         return { id: inputs.serverDir, outs: await observed(inputs, report) };
     },
     async read(id, props) {
-        return props === undefined ? {} : { id, props: await observed(props, cutover.previousCutover(props.serverDir) ?? null) };
+        return props === undefined ? {} : { id, props: await observed(props, cutover.previousCutover(props.serverDir, props.machine) ?? null) };
     },
     async update(_id, olds, news) {
-        const done = cutover.previousCutover(news.serverDir);
+        const done = cutover.previousCutover(news.serverDir, news.machine);
         if (done !== undefined && !sameData(olds.cutover, news.cutover)) {
             throw new Error(
                 `this DR site was already cut over (to ${done.target}, promoted at ${done.promotedAt}); it is production now and is not recovered again. ` +
@@ -146,14 +149,18 @@ export const drServer = defineResource<DrInputs, DrOutputs>(
     {
         module: "stagewise", type: "DisasterRecoveryServer", version: PROVIDER_VERSION,
         replaces: ["serverDir", "port", "osUser", "tier"],
-        updates: ["cutover", "applyDelaySeconds"],
+        updates: ["cutover", "applyDelaySeconds", "machine"],
         // Drift: a warm server (or a promoted one) that stopped shows in preview; up starts it again.
-        diffRules: (olds) => {
-            const shouldRun = cutover.previousCutover(olds.serverDir) !== undefined || olds.tier === "warm";
-            return { changed: shouldRun && cluster.clusterStatus(locOf(olds)) !== "running" ? ["running"] : [] };
+        diffRules: (olds, news) => {
+            const shouldRun = cutover.previousCutover(olds.serverDir, news.machine) !== undefined || olds.tier === "warm";
+            return {
+                changed: shouldRun && cluster.clusterStatus({ ...locOf(olds), ...(news.machine ? { machine: news.machine } : {}) }) !== "running" ? ["running"] : [],
+                replaced: machineMoved(olds.machine, news.machine) ? ["machine"] : [],
+            };
         },
         deleteBeforeReplace: true,
-        secretInputs: ["production"],
+        secretInputs: ["production", "machine"],
+        secretOutputs: ["machine"],
         outputs: ["osUser", "state", "running", "inRecovery", "replayedTo", "report", "serverVersion", "systemIdentifier", "startedAt"],
     },
     drServerMethods,

@@ -2,6 +2,8 @@
 // DR site's incoming folder at an interval (components/shipping/shipper.ts runs it). At cutover it is
 // stopped: production's archive is no longer followed once the DR server has been promoted.
 import { hostOf } from "../platform/local";
+import type { RemoteMachine } from "../platform/platform";
+import { machineMoved } from "../providers/diffs";
 import * as shipping from "../shipping/shipper";
 import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
@@ -20,6 +22,12 @@ export interface ShippingInputs {
     osUser?: string;
     /** After cutover: stopped. */
     stopped: boolean;
+    /**
+     * A site on another machine than production's archive: that machine (a secret: it holds the
+     * private key), its PostgreSQL programs, and production's server, through which the archive is
+     * read. @default the archive is a folder here
+     */
+    remote?: { machine: RemoteMachine; binDir: string; production: { host: string; port: number; superuserPassword: string } };
     providerVersion: string;
 }
 
@@ -30,18 +38,27 @@ export interface ShippingOutputs extends ShippingInputs {
     lastError: string | null;
 }
 
+function specOf(inputs: ShippingInputs): shipping.ShipperSpec {
+    const { remote } = inputs;
+    return {
+        from: inputs.from, to: inputs.to, intervalMs: inputs.intervalSeconds * 1000, osUser: inputs.osUser, stateDir: inputs.stateDir,
+        ...(remote ? { machine: remote.machine, pull: { primary: remote.production, binDir: remote.binDir } } : {}),
+    };
+}
+
 function observed(inputs: ShippingInputs): ShippingOutputs {
-    const status = shipping.shipperStatus(inputs.stateDir);
+    const status = shipping.shipperStatus(inputs.stateDir, inputs.remote?.machine);
     return { ...inputs, running: status.running, newestShipped: status.newestShipped, lastRunAt: status.lastRunAt, lastError: status.lastError };
 }
 
 async function converge(inputs: ShippingInputs, restart: boolean): Promise<ShippingOutputs> {
+    const machine = inputs.remote?.machine;
     if (inputs.stopped || restart) {
-        await shipping.stopShipper(inputs.stateDir);
+        await shipping.stopShipper(inputs.stateDir, machine);
     }
     if (!inputs.stopped) {
-        shipping.startShipper({ from: inputs.from, to: inputs.to, intervalMs: inputs.intervalSeconds * 1000, osUser: inputs.osUser, stateDir: inputs.stateDir });
-        await shipping.waitForShippingRun(inputs.stateDir).catch(() => undefined); // the first run's figures, when quick
+        shipping.startShipper(specOf(inputs));
+        await shipping.waitForShippingRun(inputs.stateDir, 30_000, machine).catch(() => undefined); // the first run's figures, when quick
     }
     return observed(inputs);
 }
@@ -57,9 +74,9 @@ const drShippingMethods: CrudMethods<ShippingInputs, ShippingOutputs> = {
         return { outs: await converge(news, olds.from !== news.from || olds.intervalSeconds !== news.intervalSeconds) };
     },
     async delete(_id, props) {
-        await shipping.stopShipper(props.stateDir);
+        await shipping.stopShipper(props.stateDir, props.remote?.machine);
         // Copies of production's archive and the job's own state: nothing here is the only copy of anything.
-        const host = hostOf({ binDir: "", osUser: props.osUser });
+        const host = hostOf({ binDir: "", osUser: props.osUser, ...(props.remote ? { machine: props.remote.machine } : {}) });
         host.remove(props.stateDir);
         host.remove(props.to);
     },
@@ -69,10 +86,15 @@ export const drShipping = defineResource<ShippingInputs, ShippingOutputs>(
     {
         module: "stagewise", type: "DrLogShipping", version: PROVIDER_VERSION,
         replaces: ["to", "stateDir", "osUser"],
-        updates: ["from", "intervalSeconds", "stopped"],
+        updates: ["from", "intervalSeconds", "stopped", "remote"],
         // Drift: a shipper that stopped shows in preview (unless it should be stopped); up restarts it.
-        diffRules: (olds, news) => ({ changed: !news.stopped && !shipping.shipperStatus(olds.stateDir).running ? ["running"] : [] }),
+        diffRules: (olds, news) => ({
+            changed: !news.stopped && !shipping.shipperStatus(olds.stateDir, news.remote?.machine).running ? ["running"] : [],
+            replaced: machineMoved(olds.remote?.machine, news.remote?.machine) ? ["remote"] : [],
+        }),
         deleteBeforeReplace: true,
+        secretInputs: ["remote"],
+        secretOutputs: ["remote"],
         outputs: ["osUser", "running", "newestShipped", "lastRunAt", "lastError"],
     },
     drShippingMethods,

@@ -122,6 +122,7 @@ while :; do
   [ -n "$newest" ] && newest="\\"$newest\\"" || newest=null
   printf '{"lastRunAt":%s,"newestShipped":%s,"newestShippedArchivedAt":%s,"lastError":%s}\\n' "$(date +%s)" "$newest" "$archived" "$err" > "$state/status.json.tmp"
   mv -f "$state/status.json.tmp" "$state/status.json"
+  [ $# -lt 6 ] || break # a sixth argument: one run only (a cutover's last shipment)
   sleep "$interval"
 done
 `;
@@ -177,12 +178,19 @@ export function startShipper(spec: ShipperSpec): number {
     }
     const seconds = String(Math.max(1, Math.round(spec.intervalMs / 1000)));
     // Its own session, so it outlives the engine's provider process group.
+    const { pid } = launch(host, spec, stateDir, seconds, false);
+    host.writeFile(path.join(stateDir, PID_FILE), `${pid}\n`, { mode: 0o644, owned: false });
+    return pid;
+}
+
+/** Starts the shipper's loop detached (`once`: a single run of the pull loop, for a cutover). */
+function launch(host: ReturnType<typeof hostFor>, spec: ShipperSpec, stateDir: string, seconds: string, once: boolean) {
     const pull = spec.pull;
-    const { pid } = host.startDetached(
+    return host.startDetached(
         "sh",
         pull === undefined
             ? ["-c", SHIPPER_SCRIPT, "stagewise-shipper", spec.from, spec.to, seconds, stateDir]
-            : ["-c", PULL_SCRIPT, "stagewise-shipper", spec.from, spec.to, seconds, stateDir, path.posix.join(pull.binDir, "psql")],
+            : ["-c", PULL_SCRIPT, "stagewise-shipper", spec.from, spec.to, seconds, stateDir, path.posix.join(pull.binDir, "psql"), ...(once ? ["once"] : [])],
         {
             cwd: stateDir,
             logFile: path.join(stateDir, "shipper.log"),
@@ -196,8 +204,26 @@ export function startShipper(spec: ShipperSpec): number {
             },
         },
     );
-    host.writeFile(path.join(stateDir, PID_FILE), `${pid}\n`, { mode: 0o644, owned: false });
-    return pid;
+}
+
+/**
+ * One pull of what the archive on the primary's machine holds and the receiver lacks, waited for (a
+ * cutover's last shipment, with the shipper stopped). Returns the run's status; throws its error.
+ */
+export async function pullOnce(spec: ShipperSpec & { pull: NonNullable<ShipperSpec["pull"]> }, timeoutMs = 300_000): Promise<ShipperStatus> {
+    const stateDir = path.resolve(spec.stateDir);
+    const host = hostFor(spec.osUser, spec.machine);
+    for (const dir of [spec.to, path.join(stateDir, "shipped")]) {
+        host.makeFolder(dir);
+    }
+    host.writeFile(path.join(stateDir, PGPASS_FILE), pgpassLine(spec.pull.primary), { mode: 0o600 });
+    const run = launch(host, spec, stateDir, "1", true);
+    await waitUntil(() => !host.isAlive(run), { timeoutMs, intervalMs: 200, failure: `the last shipment from ${spec.from} did not finish within ${Math.round(timeoutMs / 1000)} s` });
+    const status = shipperStatus(stateDir, spec.machine);
+    if (status.lastError !== null) {
+        throw new Error(status.lastError);
+    }
+    return status;
 }
 
 /** What the shipper of `stateDir` (on `machine`) last recorded, and whether it runs. */
