@@ -35,8 +35,8 @@ export const membersNameDeclaredHosts: CrossCheck = {
 const REMOTE_NOT_YET = "with members on hosts: not available on SSH hosts yet (keep this stage's members on the deploying machine for it)";
 
 export const remoteMembersAreServersAndHotStandbys: CrossCheck = {
-    name: "members on hosts are servers and hot and warm standbys, with copies, backups, shipping and DR sites (for now)",
-    needs: ["servers", "standbys", "hosts", "platform", "backups", "engine", "promotion"],
+    name: "members on hosts are servers and hot and warm standbys, with copies, backups, shipping, promotion and DR sites (for now)",
+    needs: ["servers", "standbys", "hosts", "platform", "backups", "engine"],
     check(config) {
         const remote = membersOnHosts(config);
         if (remote.length === 0) {
@@ -50,7 +50,7 @@ export const remoteMembersAreServersAndHotStandbys: CrossCheck = {
         // PostgreSQL, which a server on this machine's loopback does not offer to other machines.
         const serverOnHost = remote.some((m) => m.key === "servers");
         for (const m of remote.filter((m) => m.key === "standbys" && config.standbys[m.name].tier !== "hot" && !(serverOnHost && config.standbys[m.name].tier === "warm"))) {
-            problems.push({ path: ["standbys", m.name, "host"], message: `a ${config.standbys[m.name].tier} standby on another host is not available yet (keep it on the deploying machine, or make it a hot standby)` });
+            problems.push({ path: ["standbys", m.name, "host"], message: "names a host while the server is on this machine's loopback, which no other machine reaches for shipped WAL (put the server on a host too, or keep this standby here)" });
         }
         for (const [name, standby] of Object.entries(config.standbys)) {
             if (serverOnHost && standby.tier !== "hot" && !remote.some((m) => m.key === "standbys" && m.name === name)) {
@@ -61,14 +61,6 @@ export const remoteMembersAreServersAndHotStandbys: CrossCheck = {
                             ? "a warm standby of a server on another host runs on a host too (name one of hosts)"
                             : "a cold standby of a server on another host is not available yet (its base backups and shipped WAL would come from that host; make it a warm standby on a host)",
                 });
-            }
-        }
-        const unavailable: [keyof typeof config, unknown][] = [
-            ["promotion", config.promotion],
-        ];
-        for (const [key, value] of unavailable) {
-            if (value !== undefined) {
-                problems.push({ path: [key], message: REMOTE_NOT_YET });
             }
         }
         // The backup sets live beside the servers: on their one host.

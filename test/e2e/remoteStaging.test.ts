@@ -17,7 +17,7 @@ describeWithTestHosts("a staging stage on another host than production", () => {
     const stacks: Record<"prod" | "test", Stack> = {} as Record<"prod" | "test", Stack>;
     let root: string;
 
-    const url = async (stack: Stack, database: "business" | "config") => ((await stageOutputs(stack)).connectionStrings as Record<string, string>)[database];
+    const url = async (stack: Stack, database: "business" | "config" | "work") => ((await stageOutputs(stack)).connectionStrings as Record<string, string>)[database];
     const identityRows = async (stack: Stack) =>
         queryUrl<{ r: string }>(await url(stack, "config"), `SELECT s."ServerName" || ' ' || l."LicenseKey" AS r FROM "Server"."Server" s JOIN "HostServer"."LicenseKey" l USING ("ServerName")`);
 
@@ -31,6 +31,7 @@ describeWithTestHosts("a staging stage on another host than production", () => {
         stacks.prod = await workspace.createStack("prod", {
             "stagewise:stage": "production",
             "stagewise:servers": JSON.stringify({ "prod-db": { port: await freePort(), host: "a" } }),
+            "stagewise:promotion": JSON.stringify({ from: "organization/stagewise/test" }),
         });
         stacks.test = await workspace.createStack("test", {
             "stagewise:stage": "test",
@@ -79,6 +80,18 @@ describeWithTestHosts("a staging stage on another host than production", () => {
         expect(hosts.ssh("b", `ls -A ${root}/test-db`).trim().split("\n").filter((n) => !n.startsWith(".s.PGSQL.")).sort()).toEqual(["pgdata", "server.log", "stagewise-server.json"]);
         expect(hosts.ssh("a", `ls ${root}/test-db 2>&1 || true`)).toMatch(/No such file/);
         expect(fs.existsSync(root)).toBe(false);
+    });
+
+    test("production on a applies exactly the admin objects test verified on b", async () => {
+        const onTest = (await stageOutputs(stacks.test)).adminObjects;
+        expect(onTest).toMatchObject({ verified: true });
+        expect(Object.keys(onTest.objects).length).toBeGreaterThan(0);
+        await stacks.prod.up({ color: "never" });
+        const onProd = (await stageOutputs(stacks.prod)).adminObjects;
+        expect(onProd).toMatchObject({ hash: onTest.hash, objects: onTest.objects });
+        expect(onProd.held).toBeUndefined();
+        const names = await queryUrl<{ r: string }>(await url(stacks.prod, "work"), `SELECT "Name" AS r FROM "Work"."ProcessDefinition" ORDER BY 1`);
+        expect(names.map((n) => `process/${n.r}`)).toEqual(Object.keys(onTest.objects).filter((k) => k.startsWith("process/")).sort());
     });
 
     test("another preview of test finds nothing to do", async () => {
