@@ -1,7 +1,7 @@
 // Log shipping between two machines (namespace hosts, test/harness/testHosts.ts): production's
 // primary on host a archives into its own folder there; a shipper on host b reads that archive
 // through PostgreSQL (no SSH between the hosts) into b's incoming folder, each file once, checked
-// for size; with the primary gone it reports the error and ships again once it is back.
+// for size; with the primary gone, or a's link cut, it reports the error and catches up afterwards.
 import * as fs from "fs";
 import { bootstrap, connect, startCluster, stopCluster, writeSettings, ClusterLocation } from "../../components/postgres/cluster";
 import { findPostgresBinDir, hostOf } from "../../components/platform/local";
@@ -107,5 +107,22 @@ describeWithTestHosts("log shipping from host a's archive to host b", () => {
         expect(incomingOnB()).toContain(closed);
         expect(shipperStatus(spec.stateDir, machineB)).toMatchObject({ running: true });
         expect((await waitForShippingRun(spec.stateDir, 30_000, machineB)).lastError).toBeNull();
+    });
+
+    test("a partition between the hosts (a's link cut): the shipper on b says why; with the link back it catches up", async () => {
+        hosts.cutLink("a");
+        let during;
+        try {
+            during = await waitForShippingRun(spec.stateDir, 60_000, machineB); // a run that began after the cut
+        } finally {
+            hosts.restoreLink("a");
+        }
+        expect(during.lastError).toMatch(/^reading the archive .*wal-archive on the primary failed: .*(timeout|timed out)/);
+        const closed = await switchWal();
+        const deadline = Date.now() + 30_000;
+        while (!incomingOnB().includes(closed) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+        expect(incomingOnB()).toContain(closed);
+        // Every file of a's archive has been shipped once (the one removed in the first test included).
+        expect(hosts.ssh("b", `ls ${spec.stateDir}/shipped`).trim().split("\n")).toEqual(archivedOnA());
     });
 });
