@@ -3,10 +3,9 @@
 // primary's own, on host a; a closed segment lands there, never on this machine; the logShipping
 // outputs read the archiver; a warm standby on host b is fed by a shipper on b reading a's archive
 // through the primary's PostgreSQL, and applies a commit made on a.
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import * as childProcess from "child_process";
+import { Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
-import { freePort, stageOutputs, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
+import { destroyProtected, freePort, stageOutputs, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
 import { queryUrl } from "../harness/postgres";
 import { describeWithTestHosts, startTestHosts, TestHosts } from "../harness/testHosts";
 
@@ -44,15 +43,7 @@ describeWithTestHosts("production's WAL archive on its server's host", () => {
         });
     });
     afterAll(async () => {
-        if (stack) {
-            const ws = stack.workspace as LocalWorkspace;
-            try {
-                childProcess.execFileSync("pulumi", ["state", "unprotect", "--all", "--yes", "--stack", "prod"], { cwd: ws.workDir, env: { ...process.env, ...ws.envVars }, timeout: 60_000 });
-            } catch {
-                // nothing was made
-            }
-            await stack.destroy({ color: "never" }).catch(() => undefined);
-        }
+        await destroyProtected(stack);
         workspace?.dispose();
         await hosts?.stop();
     });

@@ -3,10 +3,9 @@
 // WAL shipped by a shipper on b reading a's archive through production's server, and a warm server
 // replaying it; a cutover to the latest WAL on b promotes it with production's data and the DR site's
 // own licence rows. Nothing of the site is on this machine or on a.
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import * as childProcess from "child_process";
+import { Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
-import { freePort, stageOutputs, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
+import { destroyProtected, freePort, stageOutputs, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
 import { queryUrl } from "../harness/postgres";
 import { describeWithTestHosts, startTestHosts, TestHosts } from "../harness/testHosts";
 
@@ -22,17 +21,6 @@ describeWithTestHosts("a DR site on host b of a production on host a", () => {
     let drPort: number;
     let root: string;
     let prodUrls: Record<string, string>;
-
-    const unprotectAndDestroy = async (stack: Stack | undefined, name: string) => {
-        if (!stack) return;
-        const ws = stack.workspace as LocalWorkspace;
-        try {
-            childProcess.execFileSync("pulumi", ["state", "unprotect", "--all", "--yes", "--stack", name], { cwd: ws.workDir, env: { ...process.env, ...ws.envVars }, timeout: 60_000 });
-        } catch {
-            // nothing to unprotect
-        }
-        await stack.destroy({ color: "never" }).catch(() => undefined);
-    };
 
     beforeAll(async () => {
         hosts = await startTestHosts(2);
@@ -63,8 +51,8 @@ describeWithTestHosts("a DR site on host b of a production on host a", () => {
     });
 
     afterAll(async () => {
-        await unprotectAndDestroy(dr, "dr");
-        await unprotectAndDestroy(prod, "prod");
+        await destroyProtected(dr);
+        await destroyProtected(prod);
         workspace?.dispose();
         await hosts?.stop(); // every process in the hosts ends with them
     });

@@ -2,12 +2,10 @@
 // private data folder, test/harness/testHosts.ts), through the real engine: the data lives on that
 // host only, clients reach it at the host's address, the private key stays a secret in the state,
 // and a host that is not the pinned one is refused at preview before anything changes.
-import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { fingerprintOf } from "../../components/platform/sshConnection";
-import { freePort, stageOutputs, throwawayProject, ThrowawayProject } from "../harness/engine";
+import { destroyProtected, freePort, stageOutputs, throwawayProject, ThrowawayProject, unprotectAll } from "../harness/engine";
 import { queryUrl } from "../harness/postgres";
 import { missingCountSql, startWriters, waitForCommits } from "../harness/writers";
 import { startTestHosts, describeWithTestHosts, TestHosts } from "../harness/testHosts";
@@ -97,8 +95,7 @@ describeWithTestHosts("a production server on a remote host", () => {
     });
 
     test("destroy (protection lifted) stops the server and removes its folder on host a", async () => {
-        const workspace = project.stack.workspace as LocalWorkspace;
-        childProcess.execFileSync("pulumi", ["state", "unprotect", "--all", "--yes", "--stack", "prod"], { cwd: workspace.workDir, env: { ...process.env, ...workspace.envVars }, timeout: 60_000 });
+        unprotectAll(project.stack);
         await project.stack.destroy({ color: "never" });
         expect(hosts.ssh("a", `ls -A ${hosts.hosts[0].dataFolder}`).trim()).toBe("");
         expect(hosts.ssh("a", `pgrep -f '[p]ostgres -D ${root}' || true`).trim()).toBe("");
@@ -123,11 +120,7 @@ describeWithTestHosts("a production server on a remote host", () => {
             await group.stack.setConfig("stagewise:hosts", { value: JSON.stringify(both), secret: true });
         });
         afterAll(async () => {
-            const workspace = group?.stack.workspace as LocalWorkspace | undefined;
-            if (workspace) {
-                childProcess.execFileSync("pulumi", ["state", "unprotect", "--all", "--yes", "--stack", "grp"], { cwd: workspace.workDir, env: { ...process.env, ...workspace.envVars }, timeout: 60_000 });
-            }
-            await group?.stack.destroy({ color: "never" }).catch(() => undefined);
+            await destroyProtected(group?.stack);
             await group?.dispose().catch(() => undefined);
         });
 

@@ -2,10 +2,9 @@
 // on host b (namespace hosts with their own sshd and private data folder, test/harness/testHosts.ts).
 // The copy is declared in test's stack as on one machine; it runs on b, streaming from a, under
 // production's copy lock, and test keeps its identity.
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import * as childProcess from "child_process";
+import { Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
-import { freePort, stageOutputs, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
+import { destroyProtected, freePort, stageOutputs, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
 import { queryUrl } from "../harness/postgres";
 import { describeWithTestHosts, startTestHosts, TestHosts } from "../harness/testHosts";
 
@@ -51,15 +50,7 @@ describeWithTestHosts("a staging stage on another host than production", () => {
 
     afterAll(async () => {
         await stacks.test?.destroy({ color: "never" }).catch(() => undefined);
-        if (stacks.prod) {
-            const ws = stacks.prod.workspace as LocalWorkspace;
-            try {
-                childProcess.execFileSync("pulumi", ["state", "unprotect", "--all", "--yes", "--stack", "prod"], { cwd: ws.workDir, env: { ...process.env, ...ws.envVars }, timeout: 60_000 });
-            } catch {
-                // a production that never came up has nothing to unprotect
-            }
-            await stacks.prod.destroy({ color: "never" }).catch(() => undefined);
-        }
+        await destroyProtected(stacks.prod);
         workspace?.dispose();
         await hosts?.stop(); // every process in the hosts ends with them
     });

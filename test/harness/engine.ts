@@ -176,6 +176,25 @@ export async function stageStack(workspace: ThrowawayWorkspace, name: string, st
     return workspace.createStack(name, config);
 }
 
+/** Lifts the protection of every resource of `stack` (a production's), as `npm run down` does; throws when the CLI fails. */
+export function unprotectAll(stack: Stack): void {
+    const workspace = stack.workspace as LocalWorkspace;
+    childProcess.execFileSync("pulumi", ["state", "unprotect", "--all", "--yes", "--stack", stack.name], { cwd: workspace.workDir, env: { ...process.env, ...workspace.envVars }, timeout: 60_000 });
+}
+
+/** A test file's end for a protected stack that may never have come up: protection lifted, then destroyed; failures left to dispose. */
+export async function destroyProtected(stack: Stack | undefined): Promise<void> {
+    if (stack === undefined) {
+        return;
+    }
+    try {
+        unprotectAll(stack);
+    } catch {
+        // a stack that never came up has nothing to unprotect
+    }
+    await stack.destroy({ color: "never" }).catch(() => undefined);
+}
+
 /** A test file's end: destroys `stack` (a failed destroy is left to dispose) and removes `workspace`; either may never have been made. */
 export async function destroyAndDispose(stack: Stack | undefined, workspace: ThrowawayWorkspace | undefined): Promise<void> {
     await stack?.destroy({ color: "never" }).catch(() => undefined);
