@@ -35,7 +35,7 @@ export const membersNameDeclaredHosts: CrossCheck = {
 const REMOTE_NOT_YET = "with members on hosts: not available on SSH hosts yet (keep this stage's members on the deploying machine for it)";
 
 export const remoteMembersAreServersAndHotStandbys: CrossCheck = {
-    name: "members on hosts are servers and hot and warm standbys, with copies, backups, shipping, promotion and DR sites (for now)",
+    name: "members on hosts are servers and standbys, with copies, backups, shipping, promotion and DR sites (for now)",
     needs: ["servers", "standbys", "hosts", "platform", "backups", "engine"],
     check(config) {
         const remote = membersOnHosts(config);
@@ -49,18 +49,12 @@ export const remoteMembersAreServersAndHotStandbys: CrossCheck = {
         // Shipping's archive is the primary's own: a warm standby on a host reads it from the primary's
         // PostgreSQL, which a server on this machine's loopback does not offer to other machines.
         const serverOnHost = remote.some((m) => m.key === "servers");
-        for (const m of remote.filter((m) => m.key === "standbys" && config.standbys[m.name].tier !== "hot" && !(serverOnHost && config.standbys[m.name].tier === "warm"))) {
-            problems.push({ path: ["standbys", m.name, "host"], message: "names a host while the server is on this machine's loopback, which no other machine reaches for shipped WAL (put the server on a host too, or keep this standby here)" });
+        for (const m of remote.filter((m) => m.key === "standbys" && config.standbys[m.name].tier !== "hot" && !serverOnHost)) {
+            problems.push({ path: ["standbys", m.name, "host"], message: "names a host while the server is on this machine's loopback, which no other machine reaches (put the server on a host too, or keep this standby here)" });
         }
         for (const [name, standby] of Object.entries(config.standbys)) {
             if (serverOnHost && standby.tier !== "hot" && !remote.some((m) => m.key === "standbys" && m.name === name)) {
-                problems.push({
-                    path: ["standbys", name, standby.tier === "warm" ? "host" : "tier"],
-                    message:
-                        standby.tier === "warm"
-                            ? "a warm standby of a server on another host runs on a host too (name one of hosts)"
-                            : "a cold standby of a server on another host is not available yet (its base backups and shipped WAL would come from that host; make it a warm standby on a host)",
-                });
+                problems.push({ path: ["standbys", name, "host"], message: `a ${standby.tier} standby of a server on another host is kept on a host too (name one of hosts)` });
             }
         }
         // The backup sets live beside the servers: on their one host.

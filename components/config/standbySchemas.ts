@@ -21,6 +21,8 @@ const warmStandby = strictObject({
 /** A cold standby: scheduled base backups plus production's archived WAL; no server until cutover. */
 const coldStandby = strictObject({
     tier: z.literal("cold"),
+    /** The machine keeping its base backups: a name under `hosts`. @default this machine */
+    host: memberHost.optional(),
     /** A new base backup when the newest is older than this (checked on every up). @default "24h" */
     baseBackupInterval: duration.default("24h"),
     /** How many base backups to keep. @default 2 */

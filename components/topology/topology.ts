@@ -140,7 +140,7 @@ export function resolveStage(declaredConfig: StageConfig, stack: string, paths: 
             name,
             tier: standby.tier,
             ...served,
-            ...place(declaredStandby.tier === "cold" ? undefined : declaredStandby.host, name),
+            ...place(declaredStandby.host, name), // a cold standby's: where its base backups are kept
             synchronous: standby.tier === "hot" && standby.synchronous === true,
             databases: [],
             retain: false,

@@ -2,7 +2,8 @@
 // (namespace hosts, test/harness/testHosts.ts), through the real engine: the archive is the
 // primary's own, on host a; a closed segment lands there, never on this machine; the logShipping
 // outputs read the archiver; a warm standby on host b is fed by a shipper on b reading a's archive
-// through the primary's PostgreSQL, and applies a commit made on a.
+// through the primary's PostgreSQL, and applies a commit made on a; a cold standby's base backups
+// are kept on b.
 import { Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import { destroyProtected, freePort, stageOutputs, throwawayWorkspace, ThrowawayWorkspace } from "../harness/engine";
@@ -91,6 +92,20 @@ describeWithTestHosts("production's WAL archive on its server's host", () => {
         expect(hosts.ssh("a", `ls ${root}/shipping 2>&1 || true`)).toMatch(/No such file/);
         expect(fs.existsSync(`${root}/shipping`)).toBe(false);
         expect((await stageOutputs(stack)).logShipping).toMatchObject({ archiveFailing: false });
+        expect((await stack.preview({ color: "never", expectNoChanges: true })).changeSummary.update ?? 0).toBe(0);
+    });
+
+    test("a cold standby kept on host b: its verified base backup taken there, from a", async () => {
+        await stack.setConfig("stagewise:standbys", {
+            value: JSON.stringify({ "prod-warm": { tier: "warm", port: warmPort, host: "b" }, "prod-cold": { tier: "cold", host: "b", keepBaseBackups: 1 } }),
+        });
+        await stack.up({ color: "never" });
+        const cold = (await stageOutputs(stack)).coldStandbys!["prod-cold"];
+        expect(cold).toMatchObject({ tier: "cold", archive: `${root}/wal-archive` });
+        expect(cold.baseBackups.map((b) => b.verified)).toEqual([true]);
+        expect(hosts.ssh("b", `ls ${root}/prod-cold/base-backups`).trim()).toBe(cold.baseBackups[0].id);
+        expect(hosts.ssh("b", `cat ${root}/prod-cold/base-backups/${cold.baseBackups[0].id}/pgdata/PG_VERSION`).trim()).toMatch(/^\d+$/);
+        expect(hosts.ssh("a", `ls ${root}/prod-cold 2>&1 || true`)).toMatch(/No such file/);
         expect((await stack.preview({ color: "never", expectNoChanges: true })).changeSummary.update ?? 0).toBe(0);
     });
 });

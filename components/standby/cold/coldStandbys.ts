@@ -7,6 +7,7 @@ import { parseDuration } from "../../config/config";
 import { membersOf } from "../../topology/topology";
 import { BaseBackups, BaseBackupSummary } from "../../backup/baseBackups";
 import { Stage } from "../../server/stage";
+import { machineInput } from "../../server/location";
 
 export interface ColdStandbysArgs {
     /** Production's stage: its one server is backed up, its WAL archive is the standby's log. */
@@ -38,8 +39,9 @@ export class ColdStandbys extends pulumi.ComponentResource {
                 {
                     source: pulumi.all([primary.host, primary.port, primary.superuserPassword]).apply(([host, port, superuserPassword]) => ({ host, port, superuserPassword })),
                     folder: path.join(member.serverDir!, "base-backups"),
-                    binDir: stage.postgresBinDir,
-                    osUser: stage.osUser,
+                    binDir: member.binDir,
+                    osUser: member.osUser,
+                    ...machineInput(member), // on its host, pg_basebackup runs there
                     intervalSeconds: Math.round(parseDuration(member.baseBackups!.interval)! / 1000),
                     keep: member.baseBackups!.keep,
                 },

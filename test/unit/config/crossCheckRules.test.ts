@@ -92,17 +92,17 @@ const CASES: [string, Record<string, unknown>, { path: (string | number)[]; mess
     ["a replication group is on hosts or on this machine, not both", { ...base, hosts: { a: HOST_A }, servers: { "prod-db": { port: 15432, host: "a" } }, standbys: { h: { tier: "hot", port: 15433 } } }, [
         { path: ["standbys", "h", "host"], message: "is on this machine while servers.prod-db is on host a: members on hosts cannot reach a loopback address (put this standby on a host too)" },
     ]],
-    ["members on hosts are servers and hot and warm standbys, with copies, backups, shipping, promotion and DR sites (for now)", {
+    ["members on hosts are servers and standbys, with copies, backups, shipping, promotion and DR sites (for now)", {
         ...base, hosts: { a: HOST_A }, servers: { "prod-db": { port: 15432, host: "a" } }, shipping: {},
         standbys: { w: { tier: "warm", port: 15434, host: "a" }, here: { tier: "warm", port: 15435 }, c: { tier: "cold" } },
     }, [
-        { path: ["standbys", "here", "host"], message: "a warm standby of a server on another host runs on a host too (name one of hosts)" },
-        { path: ["standbys", "c", "tier"], message: "a cold standby of a server on another host is not available yet (its base backups and shipped WAL would come from that host; make it a warm standby on a host)" },
+        { path: ["standbys", "here", "host"], message: "a warm standby of a server on another host is kept on a host too (name one of hosts)" },
+        { path: ["standbys", "c", "host"], message: "a cold standby of a server on another host is kept on a host too (name one of hosts)" },
     ]],
-    ["members on hosts are servers and hot and warm standbys, with copies, backups, shipping, promotion and DR sites (for now)", {
+    ["members on hosts are servers and standbys, with copies, backups, shipping, promotion and DR sites (for now)", {
         ...base, hosts: { a: HOST_A }, servers: { "prod-db": { port: 15432 } }, shipping: {}, standbys: { w: { tier: "warm", port: 15434, host: "a" } },
-    }, [{ path: ["standbys", "w", "host"], message: "names a host while the server is on this machine's loopback, which no other machine reaches for shipped WAL (put the server on a host too, or keep this standby here)" }]],
-    ["members on hosts are servers and hot and warm standbys, with copies, backups, shipping, promotion and DR sites (for now)", {
+    }, [{ path: ["standbys", "w", "host"], message: "names a host while the server is on this machine's loopback, which no other machine reaches (put the server on a host too, or keep this standby here)" }]],
+    ["members on hosts are servers and standbys, with copies, backups, shipping, promotion and DR sites (for now)", {
         stage: "development", hosts: { a: HOST_A }, backups: { interval: "1d", keep: 2 },
         servers: { "dev-db": { port: 15432, host: "a", databases: ["work"] }, "dev-config": { port: 15433, databases: ["business", "config"] } },
     }, [{ path: ["backups"], message: "with servers on several machines (a, this machine): not available yet (keep the stage's servers on one host for backups)" }]],

@@ -200,7 +200,7 @@ describe("parseStageConfig", () => {
             "stagewise:shipping": "{}",
             "stagewise:standbys": JSON.stringify({ dr: { tier: "cold", port: 55433 }, x: { tier: "lukewarm", port: 55434 } }),
         }, [
-            "standbys.dr.port: unknown key (allowed: tier, baseBackupInterval, keepBaseBackups)",
+            "standbys.dr.port: unknown key (allowed: tier, host, baseBackupInterval, keepBaseBackups)",
             'standbys.x.tier: "lukewarm" is not a standby tier (use one of: cold, warm, hot)',
         ]],
         ["a cold standby without shipping", {
