@@ -118,7 +118,13 @@ describeWithTestHosts("log shipping from host a's archive to host b", () => {
             hosts.restoreLink("a");
         }
         expect(during.lastError).toMatch(/^reading the archive .*wal-archive on the primary failed: .*(timeout|timed out)/);
-        const closed = await switchWal();
+        // A link just brought up takes a moment before a is reachable again (neighbour discovery).
+        const reachable = Date.now() + 30_000;
+        let closed = "";
+        while (closed === "" && Date.now() < reachable) {
+            closed = await switchWal().catch(() => "");
+            if (closed === "") await new Promise((r) => setTimeout(r, 250));
+        }
         const deadline = Date.now() + 30_000;
         while (!incomingOnB().includes(closed) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
         expect(incomingOnB()).toContain(closed);
