@@ -197,7 +197,7 @@ interface RestoreJournal {
 }
 
 /** The host of the sets folder, where only files are touched (no program runs). */
-const setsHost = (machine: RemoteMachine | undefined) => hostOf({ binDir: "", ...(machine ? { machine } : {}) });
+const setsHost = (machine: RemoteMachine | undefined) => hostOf({ binDir: "", machine });
 
 const asideOf = (loc: ClusterLocation) => path.join(loc.serverDir, "pgdata.before-restore");
 

@@ -84,7 +84,7 @@ const baseBackupsMethods: CrudMethods<BackupsInputs, BackupsOutputs> = {
         return { outs: await takeIfDue(news) };
     },
     async delete(id, props) {
-        hostOf({ binDir: props.binDir, osUser: props.osUser, ...(props.machine ? { machine: props.machine } : {}) }).remove(id);
+        hostOf({ binDir: props.binDir, osUser: props.osUser, machine: props.machine }).remove(id);
     },
 };
 

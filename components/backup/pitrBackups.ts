@@ -98,7 +98,7 @@ function systemIdentifierOf(loc: ClusterLocation, dataDir: string): string {
 
 /** The backups folder's host (a listing needs no program folder): this machine, or `machine`. */
 function filesHost(machine: RemoteMachine | undefined) {
-    return hostOf({ binDir: "", ...(machine ? { machine } : {}) });
+    return hostOf({ binDir: "", machine });
 }
 
 /** The complete backups in `backupsDir` (on `machine`), oldest first (backups still being taken are left out). */

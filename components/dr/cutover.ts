@@ -82,7 +82,7 @@ function switchSignal(loc: ClusterLocation, from: "standby.signal" | "recovery.s
 /** The report of a cutover already made on this server (on `machine`), if any. */
 export function previousCutover(serverDir: string, machine?: RemoteMachine): CutoverReport | undefined {
     try {
-        return JSON.parse(hostOf({ binDir: "", ...(machine ? { machine } : {}) }).readText(path.join(serverDir, CUTOVER_RECORD))) as CutoverReport;
+        return JSON.parse(hostOf({ binDir: "", machine }).readText(path.join(serverDir, CUTOVER_RECORD))) as CutoverReport;
     } catch {
         return undefined;
     }

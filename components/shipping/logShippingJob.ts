@@ -136,7 +136,7 @@ async function removeReceiver(props: JobInputs, name: string): Promise<void> {
     const spec = shipperSpec(props, name);
     await shipping.stopShipper(spec.stateDir, spec.machine);
     const place = props.receiverPlaces?.[name];
-    hostOf({ binDir: "", osUser: spec.osUser, ...(spec.machine ? { machine: spec.machine } : {}) }).remove(path.join(place?.receiversDir ?? props.receiversDir, name));
+    hostOf({ binDir: "", osUser: spec.osUser, machine: spec.machine }).remove(path.join(place?.receiversDir ?? props.receiversDir, name));
 }
 
 const logShippingJobMethods: CrudMethods<JobInputs, JobOutputs> = {

@@ -133,7 +133,7 @@ const STATUS_FILE = "status.json";
 
 /** The shipper's host (this machine unless `machine`), its files the servers' OS user's. */
 function hostFor(osUser: string | undefined, machine?: RemoteMachine, binDir = "") {
-    return hostOf({ binDir, osUser, ...(machine ? { machine } : {}) });
+    return hostOf({ binDir, osUser, machine });
 }
 
 /** Creates `dir` and any missing parents, giving each folder it creates to `osUser`. */
@@ -163,8 +163,7 @@ export function startShipper(spec: ShipperSpec): number {
     const host = hostFor(spec.osUser, spec.machine);
     if (spec.pull !== undefined) {
         // Written each time: a running shipper's next psql reads a changed password from it.
-        host.makeFolder(stateDir);
-        host.writeFile(path.join(stateDir, PGPASS_FILE), pgpassLine(spec.pull.primary), { mode: 0o600 });
+        writePgpass(host, stateDir, spec.pull);
     }
     const running = livePid(stateDir, spec.machine);
     if (running !== null) {
@@ -173,14 +172,25 @@ export function startShipper(spec: ShipperSpec): number {
     if (spec.pull === undefined && !host.exists(spec.from)) {
         throw new Error(`the archive folder ${spec.from} does not exist (nothing to ship from)`);
     }
-    for (const dir of [spec.to, path.join(stateDir, "shipped")]) {
-        host.makeFolder(dir);
-    }
+    makeShipperFolders(host, spec, stateDir);
     const seconds = String(Math.max(1, Math.round(spec.intervalMs / 1000)));
     // Its own session, so it outlives the engine's provider process group.
     const { pid } = launch(host, spec, stateDir, seconds, false);
     host.writeFile(path.join(stateDir, PID_FILE), `${pid}\n`, { mode: 0o644, owned: false });
     return pid;
+}
+
+/** The receiving folder and the markers' folder, made for the servers' OS user. */
+function makeShipperFolders(host: ReturnType<typeof hostFor>, spec: ShipperSpec, stateDir: string): void {
+    for (const dir of [spec.to, path.join(stateDir, "shipped")]) {
+        host.makeFolder(dir);
+    }
+}
+
+/** The primary's password for a pulling shipper: a 0600 PGPASSFILE in its state folder. */
+function writePgpass(host: ReturnType<typeof hostFor>, stateDir: string, pull: NonNullable<ShipperSpec["pull"]>): void {
+    host.makeFolder(stateDir);
+    host.writeFile(path.join(stateDir, PGPASS_FILE), pgpassLine(pull.primary), { mode: 0o600 });
 }
 
 /** Starts the shipper's loop detached (`once`: a single run of the pull loop, for a cutover). */
@@ -213,10 +223,8 @@ function launch(host: ReturnType<typeof hostFor>, spec: ShipperSpec, stateDir: s
 export async function pullOnce(spec: ShipperSpec & { pull: NonNullable<ShipperSpec["pull"]> }, timeoutMs = 300_000): Promise<ShipperStatus> {
     const stateDir = path.resolve(spec.stateDir);
     const host = hostFor(spec.osUser, spec.machine);
-    for (const dir of [spec.to, path.join(stateDir, "shipped")]) {
-        host.makeFolder(dir);
-    }
-    host.writeFile(path.join(stateDir, PGPASS_FILE), pgpassLine(spec.pull.primary), { mode: 0o600 });
+    writePgpass(host, stateDir, spec.pull);
+    makeShipperFolders(host, spec, stateDir);
     const run = launch(host, spec, stateDir, "1", true);
     await waitUntil(() => !host.isAlive(run), { timeoutMs, intervalMs: 200, failure: `the last shipment from ${spec.from} did not finish within ${Math.round(timeoutMs / 1000)} s` });
     const status = shipperStatus(stateDir, spec.machine);

@@ -25,7 +25,7 @@ export interface ArchiveInputs {
 }
 
 /** The archive's host (no PostgreSQL program runs there for it). */
-const hostFor = (props: Pick<ArchiveInputs, "osUser" | "machine">) => hostOf({ binDir: "", osUser: props.osUser, ...(props.machine ? { machine: props.machine } : {}) });
+const hostFor = (props: Pick<ArchiveInputs, "osUser" | "machine">) => hostOf({ binDir: "", osUser: props.osUser, machine: props.machine });
 
 const walArchiveMethods: CrudMethods<ArchiveInputs, ArchiveInputs> = {
     async create(inputs) {
