@@ -32,7 +32,7 @@ export interface CheckedConfig extends Members {
     stage: string;
     servers: Record<string, Members["servers"][string] & { host?: string }>;
     /** The other machines members run on, by name. */
-    hosts?: Record<string, object>;
+    hosts?: Record<string, { lost?: boolean }>;
     platform: { kind: string };
     engine: { databases: Record<string, string>; units: Record<string, unknown>; primary?: string };
     rpo: string;

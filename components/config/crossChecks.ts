@@ -4,7 +4,7 @@
 // elsewhere. A key given to the wrong shape of stage (schema.ts) is refused by a rule, saying why.
 // The order is the order problems are reported in. No Pulumi here.
 import type { CrossCheck } from "./checkTypes";
-import { membersNameDeclaredHosts, remoteMembersAreServersAndHotStandbys, replicationGroupIsOnHostsOrHere } from "./hostRules";
+import { membersNameDeclaredHosts, primaryIsNotOnALostHost, remoteMembersAreServersAndHotStandbys, replicationGroupIsOnHostsOrHere } from "./hostRules";
 import { coldStandbysNeedShipping, cutoverNamesOnePastInstant, drSiteIsOneServerProduction } from "./drRules";
 import { copyLandsOnTheOnlyServer, dockerBuildsServersOnly, eachDatabaseHasItsOwnName, eachDatabaseOnOneServer, eachServerHasItsOwnPort, enginePrimaryNamesAUnit, everyMemberHasItsOwnPortAndName, onlineBackupNeedsOneServer, restoreNeedsBackups, standbysFollowTheOnlyServer, warmStandbysNeedShipping, zeroRpoIsMet } from "./memberRules";
 import { copyIsForBoundStaging, declaredPrimaryIsServerOrHot, productionBindsToNoStage, promotionIsProductions, shippingIsProductionsAndMeetsRpo, stagingLocksAreOnProduction, standbysAreForProduction } from "./shapeRules";
@@ -37,4 +37,5 @@ export const CROSS_CHECKS: readonly CrossCheck[] = [
     membersNameDeclaredHosts,
     remoteMembersAreServersAndHotStandbys,
     replicationGroupIsOnHostsOrHere,
+    primaryIsNotOnALostHost,
 ];

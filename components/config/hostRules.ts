@@ -7,7 +7,8 @@ import { isHostName } from "./primitives";
 interface Placed {
     servers: Record<string, { host?: string }>;
     standbys: Record<string, { tier: string; host?: string }>;
-    hosts?: Record<string, object>;
+    hosts?: Record<string, { lost?: boolean }>;
+    primary?: string;
 }
 
 /** The members (servers, then standbys) whose `host` names one of `hosts`, with the path of that `host`. */
@@ -89,5 +90,26 @@ export const replicationGroupIsOnHostsOrHere: CrossCheck = {
                     ? `is on this machine while servers.${servers[0]} is on host ${config.servers[servers[0]].host}: members on hosts cannot reach a loopback address (put this standby on a host too)`
                     : `names a host while servers.${servers[0]} is on this machine's loopback, which no other host can reach (put the server on a host too, or this standby here)`,
             }));
+    },
+};
+
+export const primaryIsNotOnALostHost: CrossCheck = {
+    name: "the declared primary is not on a host declared lost",
+    needs: ["servers", "standbys", "hosts", "primary"],
+    check(config) {
+        const primary = config.primary ?? Object.keys(config.servers)[0];
+        const onHost = membersOnHosts(config).find((m) => m.name === primary);
+        if (onHost === undefined || config.hosts?.[onHost.host]?.lost !== true) {
+            return [];
+        }
+        const others = Object.entries(config.standbys ?? {}).filter(([name, s]) => s.tier === "hot" && name !== primary).map(([name]) => name);
+        return [
+            {
+                path: config.primary === undefined ? ["hosts", onHost.host, "lost"] : ["primary"],
+                message:
+                    `${primary} is the primary and its host ${onHost.host} is declared lost: declare another member the primary to fail over` +
+                    (others.length > 0 ? ` (e.g. pulumi config set primary ${others[0]})` : " (this stage has no hot standby to take over)"),
+            },
+        ];
     },
 };

@@ -46,6 +46,12 @@ export const hostSchema = strictObject({
             }
         })
         .optional(),
+    /**
+     * The host is gone or cut off, declared by the operator failing over: stagewise does not contact it.
+     * Its members are left as recorded (never changed, fenced or deleted over SSH) and cannot be the
+     * primary; remove it once the host is back, and `up` rejoins its former primary as a standby. @default false
+     */
+    lost: z.boolean({ error: expect("true or false", "set it to true while the host is gone or cut off, and remove it once it is back") }).optional(),
 });
 export type HostConfig = z.output<typeof hostSchema>;
 

@@ -81,6 +81,8 @@ export interface RemoteMachine {
     readonly privateKey: string;
     /** The pinned public host key: "ssh-ed25519 AAAA..." (a comment after it is ignored). */
     readonly hostKey: string;
+    /** Declared gone or cut off (hosts.<name>.lost): nothing connects to it. Present only when true. */
+    readonly lost?: true;
 }
 
 /** Where on a platform a server's programs run. */

@@ -204,6 +204,13 @@ function ensureMaster(machine: RemoteMachine, options: string[]): void {
     }
 }
 
+/** A host declared lost is never contacted: whatever asks it fails at once, saying so. */
+function refuseLost(machine: RemoteMachine): void {
+    if (machine.lost) {
+        throw new Error(`${describeMachine(machine)} is declared lost (hosts.${machine.name}.lost): stagewise does not contact it; remove hosts.${machine.name}.lost once it is back`);
+    }
+}
+
 export interface RemoteRun {
     stdin?: string | Buffer;
     timeoutMs?: number;
@@ -214,6 +221,7 @@ export interface RemoteRun {
  * stdout, throws a RemoteCommandError (remoteCommandError) with the command's exit code, or the connection problem.
  */
 export function runRemote(machine: RemoteMachine, command: string, options: RemoteRun = {}): Buffer {
+    refuseLost(machine);
     const sshArgs = sshOptions(machine);
     ensureMaster(machine, sshArgs);
     const result = childProcess.spawnSync("ssh", [...sshArgs, "-o", "ControlMaster=no", machine.address, "--", command], {
@@ -236,6 +244,7 @@ export function runRemote(machine: RemoteMachine, command: string, options: Remo
 
 /** Starts `command` on `machine` as a child ssh process (streams open), over the master connection. */
 export function spawnRemote(machine: RemoteMachine, command: string, stdio: childProcess.StdioOptions): childProcess.ChildProcess {
+    refuseLost(machine);
     const sshArgs = sshOptions(machine);
     ensureMaster(machine, sshArgs);
     return childProcess.spawn("ssh", [...sshArgs, "-o", "ControlMaster=no", machine.address, "--", command], { stdio });

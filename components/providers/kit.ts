@@ -123,7 +123,15 @@ export function compareInputs<In extends object, Out extends In>(spec: ResourceS
     return { changed, replaced: (spec.replaces ?? []).filter((key) => changed.includes(key)) };
 }
 
+/** Whether the inputs place the resource on a host declared lost (hosts.<name>.lost). */
+function onLostHost(inputs: object | undefined): boolean {
+    return (inputs as { machine?: { lost?: boolean } } | undefined)?.machine?.lost === true;
+}
+
 export async function diffInputs<In extends object, Out extends In>(spec: ResourceSpec<In, Out>, olds: Out, news: In): Promise<pulumi.dynamic.DiffResult> {
+    if (onLostHost(news)) {
+        return { changes: false }; // nothing is asked of a lost host, not even its drift
+    }
     const found = compareInputs(spec, olds, news);
     const more = spec.diffRules ? await spec.diffRules(olds, news, found) : {};
     const changed = [...new Set([...found.changed, ...(more.changed ?? [])])];
@@ -137,6 +145,8 @@ export function defineResource<In extends object, Out extends In>(spec: Resource
         check: (olds, news) => checkInputs(spec, olds, news),
         diff: (_id, olds, news) => diffInputs(spec, olds, news),
         ...methods,
+        // A refresh leaves what a lost host's resources record.
+        ...(methods.read ? { read: (id, props) => (onLostHost(props) ? Promise.resolve({ id, props }) : methods.read!(id, props)) } : {}),
     };
     return {
         module: spec.module,
@@ -162,11 +172,32 @@ export function defineResource<In extends object, Out extends In>(spec: Resource
     };
 }
 
+/** The machines given as `machine` inputs, by the secret wrapping each (a resource reads `lost` before inputs resolve). */
+const machinesGiven = new WeakMap<object, { lost?: true }>();
+
+/** A member's machine as a secret input (it holds the private key); a resource given it knows whether the host is lost. */
+export function secretMachine<M extends { lost?: true }>(machine: M): pulumi.Output<pulumi.Unwrap<M>> {
+    const input = pulumi.secret(machine);
+    machinesGiven.set(input, machine);
+    return input;
+}
+
+/**
+ * The options of a resource on a lost host: every input but `machine` stays as recorded, so nothing
+ * changes there and the host's real values come back unchanged once it is back (its diff, above, asks nothing).
+ */
+function leftAsRecorded(opts: pulumi.CustomResourceOptions | undefined, props: pulumi.Inputs): pulumi.CustomResourceOptions {
+    return { ...opts, ignoreChanges: [...(opts?.ignoreChanges ?? []), ...Object.keys(props).filter((key) => key !== "machine")] };
+}
+
 /** A resource declared with `defineResource`: subclasses give their args type and output properties. */
 export abstract class DeclaredResource extends pulumi.dynamic.Resource {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any resource's definition
     protected constructor(definition: ResourceDefinition<any, any>, name: string, args: object, opts?: pulumi.CustomResourceOptions) {
-        super(definition.provider, name, definition.propsOf(args), definition.optionsOf(opts), definition.module, definition.type);
+        const props = definition.propsOf(args);
+        const given = (args as { machine?: unknown }).machine;
+        const lost = typeof given === "object" && given !== null && machinesGiven.get(given)?.lost === true;
+        super(definition.provider, name, props, definition.optionsOf(lost ? leftAsRecorded(opts, props) : opts), definition.module, definition.type);
     }
 }
 

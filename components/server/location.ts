@@ -2,6 +2,7 @@
 // (primary, standby, copy target, DR server) takes, matching postgres/cluster.ts's ClusterLocation.
 import * as pulumi from "@pulumi/pulumi";
 import type { RemoteMachine } from "../platform/platform";
+import { secretMachine } from "../providers/kit";
 
 export interface ServerLocationArgs {
     /** Folder of the PostgreSQL programs. */
@@ -18,5 +19,5 @@ export interface ServerLocationArgs {
 
 /** A secret input of a member's machine (it holds the private key), or nothing on this machine. */
 export function machineInput(member: { machine?: RemoteMachine }): { machine?: pulumi.Output<RemoteMachine> } {
-    return member.machine === undefined ? {} : { machine: pulumi.secret(member.machine) };
+    return member.machine === undefined ? {} : { machine: secretMachine(member.machine) };
 }

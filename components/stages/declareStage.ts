@@ -12,7 +12,7 @@ import { ephemeralPortWarnings } from "../platform/ports";
 import { referenceProduction, verifiedOnTest } from "../references";
 import { Stage, writesAfter } from "../server/stage";
 import { LocalPlaces, stagePlaces } from "../topology/hostPaths";
-import { membersOf, resolveStage, Tier } from "../topology/topology";
+import { membersOf, resolveStage, StageTopology, Tier } from "../topology/topology";
 import { LogShipping } from "../shipping/logShipping";
 import { ColdStandbys } from "../standby/cold/coldStandbys";
 import { actingPrimaryProblem, isStandbyNow, MemberFiles } from "../standby/hot/actingPrimary";
@@ -38,6 +38,9 @@ export async function declareStage(parent: pulumi.ComponentResource, name: strin
 
     const paths = placesOf(parent, config);
     const topology = resolveStage(config, pulumi.getStack(), paths);
+    for (const warning of lostHostWarnings(topology)) {
+        pulumi.log.warn(warning);
+    }
     const stage = new Stage(name, { topology, dataRootMoved: paths.moved, superuserPassword: config.superuserPassword, applicationPassword: config.applicationPassword }, part());
     await refuseFencedPrimary(config, hostOf(topology.paths), stage.dataRootPath);
     const has = (tier: Tier) => membersOf(topology, tier).length > 0;
@@ -79,6 +82,18 @@ async function refuseFencedPrimary(config: StageConfig, host: MemberFiles, dataR
     if (problem !== undefined) {
         throw new pulumi.RunError(problem);
     }
+}
+
+/** What `preview` and `up` say while hosts are declared lost: which members are left as they are. */
+export function lostHostWarnings(topology: StageTopology): string[] {
+    const lostHosts = [...new Set(Object.values(topology.members).flatMap((m) => (m.machine?.lost ? [m.machine.name] : [])))];
+    return lostHosts.map((host) => {
+        const members = Object.values(topology.members).filter((m) => m.machine?.name === host).map((m) => `${m.name} (${m.tier})`);
+        return (
+            `host ${host} is declared lost (hosts.${host}.lost): ${members.join(", ")} ${members.length > 1 ? "are" : "is"} not contacted and left as recorded; ` +
+            `remove hosts.${host}.lost once the host is back, and up rejoins ${members.length > 1 ? "them" : "it"}`
+        );
+    });
 }
 
 /** The stage's places on this machine; a missing PostgreSQL is the stage's error. */

@@ -37,12 +37,32 @@ export const remoteDataRoot = (stack: string) => `/var/lib/stagewise/${stack}`;
  */
 export function remotePlaces(config: Pick<StageConfig, "hosts" | "servers" | "standbys">, stack: string): Record<string, RemotePlaces> {
     const named = [...new Set(membersOnHosts(config).map((m) => m.host))];
-    return Object.fromEntries(named.map((name) => [name, placesOn(name, config.hosts[name], stack)]));
+    return Object.fromEntries(named.map((name) => [name, withLostHint(name, () => placesOn(name, config.hosts[name], stack))]));
+}
+
+/** An unreachable host's error, with the way to fail over without it. */
+function withLostHint<T>(name: string, ask: () => T): T {
+    try {
+        return ask();
+    } catch (err) {
+        const message = (err as Error).message;
+        if (!/ is unreachable: /.test(message)) {
+            throw err;
+        }
+        throw new Error(
+            `${message}; if the host is gone or cut off, declare it lost to go on without it (pulumi config set --path hosts.${name}.lost true): ` +
+                "its members are then left as they are, and a member on another host can be declared the primary",
+        );
+    }
 }
 
 function placesOn(name: string, host: StageConfig["hosts"][string], stack: string): RemotePlaces {
-    const machine: RemoteMachine = { name, address: host.address, port: host.port, user: host.user, privateKey: host.privateKey, hostKey: host.hostKey };
+    const machine: RemoteMachine = { name, address: host.address, port: host.port, user: host.user, privateKey: host.privateKey, hostKey: host.hostKey, ...(host.lost ? { lost: true as const } : {}) };
     const osUser = host.osUser ?? (host.user === "root" ? "postgres" : host.user);
+    if (machine.lost) {
+        // Not asked: the members there keep what their state records (the kit ignores their new inputs).
+        return { machine, binDir: host.binDir ?? NOT_ASKED, osUser, dataRoot: host.dataRoot ?? remoteDataRoot(stack), postgresVersion: NOT_ASKED };
+    }
     const probe = new SshHost({ binDir: "", osUser, machine });
     const binDir = host.binDir ?? newestBinDir(probe, machine);
     const present = new Set(probe.list(binDir)); // one round trip for all the programs
@@ -56,6 +76,9 @@ function placesOn(name: string, host: StageConfig["hosts"][string], stack: strin
     const postgresVersion = new SshHost({ binDir, osUser, machine }).run("postgres", ["--version"]).trim();
     return { machine, binDir, osUser, dataRoot: host.dataRoot ?? remoteDataRoot(stack), postgresVersion };
 }
+
+/** What a lost host was not asked (its programs' folder, their version). */
+export const NOT_ASKED = "(not asked: the host is declared lost)";
 
 /** The newest Debian-style program folder on the host; throws naming the host when there is none. */
 function newestBinDir(probe: SshHost, machine: RemoteMachine): string {

@@ -58,19 +58,54 @@ function memberOf(inputs: RoleInputs, name: string): switchover.Member {
     return { name, loc };
 }
 
-/** The member that accepts writes now, if any. */
-async function writableMember(inputs: RoleInputs): Promise<string | undefined> {
-    const roles = await Promise.all(inputs.members.map((m) => switchover.roleOf(memberOf(inputs, m.name).loc, inputs.superuserPassword)));
-    return inputs.members.find((_, i) => roles[i] === "primary")?.name;
+/** The members that accept writes now (a member on a lost host is not asked). */
+async function writableMembers(inputs: RoleInputs): Promise<string[]> {
+    const roles = await Promise.all(
+        inputs.members.map((m) => {
+            const member = memberOf(inputs, m.name);
+            return switchover.isOnLostHost(member) ? "down" : switchover.roleOf(member.loc, inputs.superuserPassword);
+        }),
+    );
+    return inputs.members.filter((_, i) => roles[i] === "primary").map((m) => m.name);
 }
 
-/** Makes the declared member the primary (when it is not), applies synchronous_standby_names, and observes. */
-async function converge(inputs: RoleInputs, recordedPrimary: string | undefined, previous: RoleOutputs["lastChange"]): Promise<RoleOutputs> {
+/** The members whose host is declared lost in these places. */
+export function lostMembers(places: RoleInputs["places"]): string[] {
+    return Object.entries(places ?? {})
+        .filter(([, place]) => place.machine.lost === true)
+        .map(([name]) => name)
+        .sort();
+}
+
+/**
+ * Makes the declared member the primary (when it is not), applies synchronous_standby_names, and
+ * observes. `wereLost` were on lost hosts at the last up: one writable again beside the declared
+ * primary is a former primary left as it was when its host was lost, and is rejoined as a standby.
+ */
+async function converge(inputs: RoleInputs, recordedPrimary: string | undefined, previous: RoleOutputs["lastChange"], wereLost: string[] = []): Promise<RoleOutputs> {
     const log = (line: string) => console.log(`primary: ${line}`);
-    const writable = await writableMember(inputs);
+    const lost = lostMembers(inputs.places);
+    let writableNow = await writableMembers(inputs);
+    if (recordedPrimary === inputs.declared && writableNow.includes(inputs.declared)) {
+        for (const stale of writableNow.filter((name) => name !== inputs.declared && wereLost.includes(name))) {
+            log(`${stale} accepts writes again now that its host is back: it is a former primary left as it was; rejoining it as a standby of ${inputs.declared} (pg_rewind discards anything written to it after the failover)`);
+            await switchover.rejoinAsStandby(memberOf(inputs, stale), memberOf(inputs, inputs.declared).loc, inputs.superuserPassword, {
+                rewind: true,
+                onProgress: log,
+                staleSlots: inputs.members.map((m) => m.name),
+            });
+        }
+        writableNow = await writableMembers(inputs);
+    }
+    const writable = writableNow[0];
     // The recorded primary counts unless another member has become writable since (a change by hand).
     const current = writable ?? recordedPrimary ?? inputs.members[0].name;
     let lastChange = previous;
+    // Nothing waits on commit for a standby whose host is lost: writes would hang until it is back.
+    const synchronous = inputs.synchronous.filter((name) => !lost.includes(name));
+    for (const name of inputs.synchronous.filter((n) => lost.includes(n))) {
+        log(`${name} is on a host declared lost: the primary does not wait for it on commit until it is back`);
+    }
     if (current !== inputs.declared) {
         const others = inputs.members.filter((m) => m.name !== current && m.name !== inputs.declared).map((m) => memberOf(inputs, m.name));
         const change = await switchover.changePrimary(
@@ -78,15 +113,15 @@ async function converge(inputs: RoleInputs, recordedPrimary: string | undefined,
             memberOf(inputs, inputs.declared),
             others,
             inputs.superuserPassword,
-            inputs.synchronous,
+            synchronous,
             log,
         );
         lastChange = { ...change, at: new Date().toISOString() };
         log(`${change.kind} ${change.from} -> ${change.to} done in ${change.seconds.toFixed(1)} s` + (change.needsRebuild.length ? `; needs a rebuild: ${change.needsRebuild.join(", ")}` : ""));
     }
     const primary = memberOf(inputs, inputs.declared);
-    await switchover.applySynchronousNames(primary.loc, inputs.superuserPassword, inputs.synchronous);
-    const replication = await observe(inputs);
+    await switchover.applySynchronousNames(primary.loc, inputs.superuserPassword, synchronous);
+    const replication = await observe({ ...inputs, synchronous });
     return { ...inputs, primary: inputs.declared, lastChange, replication };
 }
 
@@ -117,7 +152,7 @@ const primaryRoleMethods: CrudMethods<RoleInputs, RoleOutputs> = {
     },
 
     async update(_id, olds, news) {
-        return { outs: await converge(news, olds.primary, olds.lastChange) };
+        return { outs: await converge(news, olds.primary, olds.lastChange, lostMembers(olds.places)) };
     },
 
     async delete(_id, props) {
@@ -148,7 +183,13 @@ export const primaryRole = defineResource<RoleInputs, RoleOutputs>(
         // Given only with members on hosts (stacks deployed before hosts existed have none in their state).
         whenGiven: ["places"],
         // `declared` differs from the acting primary after a failed role change too: `up` tries again.
-        diffRules: (olds, news, found) => ({ changed: news.declared !== olds.primary && news.declared !== UNKNOWN && !found.changed.includes("declared") ? ["declared"] : [] }),
+        diffRules: (olds, news, found) => ({
+            changed: [
+                ...(news.declared !== olds.primary && news.declared !== UNKNOWN && !found.changed.includes("declared") ? ["declared"] : []),
+                // A host declared lost, or back: its members leave or rejoin the group.
+                ...((news.places as unknown) !== UNKNOWN && lostMembers(olds.places).join() !== lostMembers(news.places).join() ? ["places"] : []),
+            ],
+        }),
         secretInputs: ["superuserPassword", "places"],
         secretOutputs: ["places"],
         outputs: ["osUser", "primary", "lastChange", "replication"],

@@ -215,8 +215,13 @@ export interface RoleChange {
     /** Members brought back as standbys of the new primary; the others (e.g. a gone primary's missing folder) need a rebuild. */
     rejoined: string[];
     needsRebuild: string[];
+    /** Members on hosts declared lost: not contacted; they rejoin once their host is back. */
+    onLostHosts: string[];
     seconds: number;
 }
+
+/** On a host declared lost (hosts.<name>.lost): never contacted, never fenced over SSH. */
+export const isOnLostHost = (member: Member): boolean => member.loc.machine?.lost === true;
 
 /**
  * Makes `to` the primary of the group. Planned switchover when `from` accepts connections (zero lost
@@ -234,7 +239,11 @@ export async function changePrimary(
     onProgress: Progress,
 ): Promise<RoleChange> {
     const started = Date.now();
-    const [toRole, fromRole] = await Promise.all([roleOf(to.loc, password), roleOf(from.loc, password)]);
+    if (isOnLostHost(to)) {
+        throw new Error(`cannot make ${to.name} the primary: its host ${to.loc.machine!.name} is declared lost`);
+    }
+    const fromLost = isOnLostHost(from);
+    const [toRole, fromRole] = await Promise.all([roleOf(to.loc, password), fromLost ? ("down" as const) : roleOf(from.loc, password)]);
     if (toRole === "down") {
         throw new Error(`cannot make ${to.name} the primary: it does not accept connections (bring it up as a standby first)`);
     }
@@ -255,8 +264,9 @@ export async function changePrimary(
             throw new Error(`switchover aborted: ${to.name} did not replay ${from.name}'s shutdown checkpoint ${checkpointLsn} within 60 s; ${from.name} was started again as the primary`);
         }
     } else {
-        onProgress(`failover ${from.name} -> ${to.name}: ${from.name} does not accept connections`);
-        const pid = livePostmaster(from.loc);
+        onProgress(`failover ${from.name} -> ${to.name}: ${fromLost ? `${from.name}'s host ${from.loc.machine!.name} is declared lost` : `${from.name} does not accept connections`}`);
+        // A lost host is fenced by whoever declared it lost (powered off, cut off): it is not reached here.
+        const pid = fromLost ? undefined : livePostmaster(from.loc);
         if (pid !== undefined) {
             onProgress(`fencing ${from.name}: its postmaster (pid ${pid}) is alive but does not answer; stopping it (immediate)`);
             cluster.hostOfServer(from.loc).signal(pid, "SIGQUIT"); // PostgreSQL's immediate shutdown
@@ -268,7 +278,7 @@ export async function changePrimary(
         }
     }
     if (!planned) {
-        const ahead = await standbyAheadOf(to, others, password);
+        const ahead = await standbyAheadOf(to, others.filter((m) => !isOnLostHost(m)), password);
         if (ahead) {
             throw new Error(
                 `failover aborted: ${ahead.name} has received the gone primary's WAL up to ${ahead.lsn}, ${ahead.bytes} bytes beyond ${to.name} (${ahead.toLsn}); ` +
@@ -283,7 +293,8 @@ export async function changePrimary(
 
     const rejoined: string[] = [];
     const needsRebuild: string[] = [];
-    for (const member of members) {
+    const onLostHosts = members.filter(isOnLostHost).map((m) => m.name);
+    for (const member of members.filter((m) => !isOnLostHost(m))) {
         if (cluster.clusterStatus(member.loc) === "missing") {
             needsRebuild.push(member.name);
             onProgress(`${member.name} has no data directory: it needs a rebuild`);
@@ -301,7 +312,10 @@ export async function changePrimary(
             stopIfAlive(member.loc);
         }
     }
-    return { kind: planned ? "switchover" : "failover", from: from.name, to: to.name, checkpointLsn, rejoined, needsRebuild, seconds: (Date.now() - started) / 1000 };
+    for (const name of onLostHosts) {
+        onProgress(`${name} is on a host declared lost: left as it is; it rejoins as a standby of ${to.name} once its host is back and no longer declared lost`);
+    }
+    return { kind: planned ? "switchover" : "failover", from: from.name, to: to.name, checkpointLsn, rejoined, needsRebuild, onLostHosts, seconds: (Date.now() - started) / 1000 };
 }
 
 /** An LSN ("16/B374D848") as a byte position. */

@@ -4,6 +4,7 @@ import { stageConfigSchema } from "../../../components/config/config";
 import { CROSS_CHECKS } from "../../../components/config/crossChecks";
 
 const HOST_A = { address: "127.77.1.2", user: "root", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE0Xz4oY5dGv1r5l2cJt7mJb2m4b0rYV1c6x0nKp8n0Q" };
+const HOST_B = { ...HOST_A, address: "127.77.1.3" };
 const prodDb = { "prod-db": { port: 15432 } };
 const base = { stage: "production", servers: prodDb };
 const dr = { ...base, licenseKey: "k", disasterRecovery: { of: "organization/stagewise/prod", tier: "warm" } };
@@ -106,6 +107,9 @@ const CASES: [string, Record<string, unknown>, { path: (string | number)[]; mess
         stage: "development", hosts: { a: HOST_A }, backups: { interval: "1d", keep: 2 },
         servers: { "dev-db": { port: 15432, host: "a", databases: ["work"] }, "dev-config": { port: 15433, databases: ["business", "config"] } },
     }, [{ path: ["backups"], message: "with servers on several machines (a, this machine): not available yet (keep the stage's servers on one host for backups)" }]],
+    ["the declared primary is not on a host declared lost", { ...base, hosts: { a: { ...HOST_A, lost: true }, b: HOST_B }, servers: { "prod-db": { port: 15432, host: "a" } }, standbys: { h: { tier: "hot", port: 15433, host: "b" } } }, [
+        { path: ["hosts", "a", "lost"], message: "prod-db is the primary and its host a is declared lost: declare another member the primary to fail over (e.g. pulumi config set primary h)" },
+    ]],
 ];
 
 test.each(CASES)("%s", (name, values, problems) => {

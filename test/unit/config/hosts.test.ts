@@ -26,7 +26,8 @@ test.each([
     ["a host key that is no key", { a: { ...good, hostKey: "AAAA" } }, ['hosts.a.hostKey: "AAAA" is not a public host key (use its line, e.g. "ssh-ed25519 AAAAC3Nza..."; ssh-keyscan -t ed25519 <address> prints it)']],
     ["root as the servers' user", { a: { ...good, osUser: "root" } }, ['hosts.a.osUser: "root" cannot run the servers (PostgreSQL refuses to run as root; use an unprivileged user such as "postgres")']],
     ["a relative data root", { a: { ...good, dataRoot: "data" } }, ['hosts.a.dataRoot: "data" is not an absolute path (a folder on that host, e.g. "/srv/stagewise")']],
-    ["an unknown key", { a: { ...good, password: "x" } }, ["hosts.a.password: unknown key (allowed: address, port, user, privateKey, hostKey, osUser, binDir, dataRoot)"]],
+    ["lost that is no boolean", { a: { ...good, lost: "yes" } }, ['hosts.a.lost: "yes" is not true or false (set it to true while the host is gone or cut off, and remove it once it is back)']],
+    ["an unknown key", { a: { ...good, password: "x" } }, ["hosts.a.password: unknown key (allowed: address, port, user, privateKey, hostKey, osUser, binDir, dataRoot, lost)"]],
     ["localhost as a name", { localhost: good }, ['hosts: "localhost" cannot name a host (it is the deploying machine; use another name)']],
 ])("refuses %s", (_name, hosts, problems) => {
     const result = parseStageConfig(stack(hosts, { port: 15432 }), secret);
