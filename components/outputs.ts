@@ -164,6 +164,8 @@ export const stageOutputsSchema = z.strictObject({
                     checkpointLsn: z.string().nullable(),
                     rejoined: z.array(z.string()),
                     needsRebuild: z.array(z.string()),
+                    /** Members on hosts declared lost at that change: left as they were, rejoined once back (absent from changes recorded before hosts.<name>.lost existed). */
+                    onLostHosts: z.array(z.string()).optional(),
                 })
                 .nullable(),
         })
