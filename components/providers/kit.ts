@@ -106,7 +106,7 @@ export async function checkInputs<In extends object, Out extends In>(spec: Resou
         inputs[key] = (news as Record<string, unknown>)[key] ?? value;
     }
     const failures = spec.schema ? schemaFailures(spec.schema((require("zod") as typeof import("zod")).z), inputs) : [];
-    if (failures.length === 0 && spec.refuse) {
+    if (failures.length === 0 && spec.refuse && !onLostHost(inputs)) {
         failures.push(...spec.refuse(olds, inputs as In));
     }
     return { inputs: inputs as In, failures };

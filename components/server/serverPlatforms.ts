@@ -132,7 +132,8 @@ function remotePostgresCheck(parent: pulumi.Resource, name: string, machine: Rem
     return new command.remote.Command(
         `${name}-postgres-version-${machine.name}`,
         { connection: pulumi.secret(connection), create: `'${binDir.replace(/'/g, `'\\''`)}/postgres' --version`, triggers: [binDir, machine.address] },
-        { parent, additionalSecretOutputs: ["connection"] },
+        // A lost host is not asked again: its check keeps what it recorded (its folder was not asked either).
+        { parent, additionalSecretOutputs: ["connection"], ...(machine.lost ? { ignoreChanges: ["connection", "create", "triggers"] } : {}) },
     );
 }
 
