@@ -195,8 +195,7 @@ export abstract class DeclaredResource extends pulumi.dynamic.Resource {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any resource's definition
     protected constructor(definition: ResourceDefinition<any, any>, name: string, args: object, opts?: pulumi.CustomResourceOptions) {
         const props = definition.propsOf(args);
-        const given = (args as { machine?: unknown }).machine;
-        const lost = typeof given === "object" && given !== null && machinesGiven.get(given)?.lost === true;
+        const lost = machinesGiven.get((args as { machine?: object }).machine as object)?.lost === true; // WeakMap.get of a non-object is undefined
         super(definition.provider, name, props, definition.optionsOf(lost ? leftAsRecorded(opts, props) : opts), definition.module, definition.type);
     }
 }

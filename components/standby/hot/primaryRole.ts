@@ -86,8 +86,9 @@ async function converge(inputs: RoleInputs, recordedPrimary: string | undefined,
     const log = (line: string) => console.log(`primary: ${line}`);
     const lost = lostMembers(inputs.places);
     let writableNow = await writableMembers(inputs);
-    if (recordedPrimary === inputs.declared && writableNow.includes(inputs.declared)) {
-        for (const stale of writableNow.filter((name) => name !== inputs.declared && wereLost.includes(name))) {
+    const stalePrimaries = recordedPrimary === inputs.declared && writableNow.includes(inputs.declared) ? writableNow.filter((name) => name !== inputs.declared && wereLost.includes(name)) : [];
+    if (stalePrimaries.length > 0) {
+        for (const stale of stalePrimaries) {
             log(`${stale} accepts writes again now that its host is back: it is a former primary left as it was; rejoining it as a standby of ${inputs.declared} (pg_rewind discards anything written to it after the failover)`);
             await switchover.rejoinAsStandby(memberOf(inputs, stale), memberOf(inputs, inputs.declared).loc, inputs.superuserPassword, {
                 rewind: true,
