@@ -110,7 +110,7 @@ export async function converge(
     if (cluster.clusterStatus(loc) !== "running") {
         return { ...outs, running: false, startedAt: previous?.startedAt ?? "", systemIdentifier: previous?.systemIdentifier ?? "", serverVersion: previous?.serverVersion ?? "" };
     }
-    if (!(await switchover.inRecovery(loc, passwords.superuser))) {
+    if (!(await switchover.inRecovery(loc, passwords.superuser)) && !(await isStaleFormerPrimary(inputs, passwords.superuser))) {
         await cluster.bootstrap(loc, passwords.superuser, {
             ownerRole: inputs.ownerRole,
             ownerPassword: passwords.application,
@@ -119,6 +119,18 @@ export async function converge(
     }
     const facts = await cluster.liveFacts(loc, passwords.superuser);
     return { ...outs, running: true, ...facts };
+}
+
+/**
+ * Whether this writable server is declared a standby of a primary that is writable too: a former
+ * primary left as it was (its host cut off during a failover), PrimaryRole's to rejoin. Nothing is
+ * written to it: a write would wait forever for the synchronous standby that has since taken over.
+ */
+async function isStaleFormerPrimary(inputs: ServerInputs, password: string): Promise<boolean> {
+    if (inputs.role !== "standby" || inputs.upstream === undefined) {
+        return false;
+    }
+    return (await switchover.roleOf(inputs.upstream, password)) === "primary";
 }
 
 /**
