@@ -130,7 +130,8 @@ async function isStaleFormerPrimary(inputs: ServerInputs, password: string): Pro
     if (inputs.role !== "standby" || inputs.upstream === undefined) {
         return false;
     }
-    return (await switchover.roleOf(inputs.upstream, password)) === "primary";
+    // When the upstream cannot be asked, the server is treated as before (bootstrapped).
+    return (await switchover.roleOf(inputs.upstream, password).catch(() => "down")) === "primary";
 }
 
 /**
