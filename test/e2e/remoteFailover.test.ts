@@ -3,6 +3,7 @@
 // host b without contacting host a, and nothing is lost of what a acknowledged; once a is back and no
 // longer declared lost, `up` ends the split brain: a's stale writable server rejoins as a standby
 // (pg_rewind) or, when its WAL since the fork is gone, is stopped and reported for a rebuild.
+import * as fs from "fs";
 import { freePort, stageOutputs, throwawayProject, ThrowawayProject } from "../harness/engine";
 import { queryUrl } from "../harness/postgres";
 import { eventually } from "../harness/wait";
@@ -46,9 +47,10 @@ describeWithTestHosts("a failover after the primary's host is lost", () => {
     });
 
     afterAll(async () => {
-        // Host a's server is still writable and declared lost: the hosts' removal ends every process in them.
-        await project?.dispose().catch(() => undefined);
+        // The servers may be anywhere between lost and rejoined: the hosts' removal ends every process in them.
+        await project?.dispose().catch(() => undefined); // refused while the stack still has resources
         await hosts?.stop();
+        if (project) fs.rmSync(project.dir, { recursive: true, force: true });
     });
 
     test("with host a cut off, preview refuses to change the primary and says how to declare a lost", async () => {
