@@ -90,17 +90,12 @@ async function converge(inputs: RoleInputs, recordedPrimary: string | undefined,
     if (stalePrimaries.length > 0) {
         for (const stale of stalePrimaries) {
             log(`${stale} accepts writes again now that its host is back: it is a former primary left as it was; rejoining it as a standby of ${inputs.declared} (pg_rewind discards anything written to it after the failover)`);
-            try {
-                await switchover.rejoinAsStandby(memberOf(inputs, stale), memberOf(inputs, inputs.declared).loc, inputs.superuserPassword, {
-                    rewind: true,
-                    onProgress: log,
-                    staleSlots: inputs.members.map((m) => m.name),
-                });
-            } catch (err) {
-                // Stopped, it takes no writes: the split brain ends either way (e.g. its WAL since the fork point was recycled).
-                log(`${stale} could not rejoin (${(err as Error).message.split("\n").slice(0, 3).join(" ")}); it stays stopped and needs a rebuild`);
-                switchover.stopIfAlive(memberOf(inputs, stale).loc);
-            }
+            // Stopped when it cannot rejoin (e.g. its WAL since the fork point recycled): the split brain ends either way.
+            await switchover.rejoinOrStop(memberOf(inputs, stale), memberOf(inputs, inputs.declared).loc, inputs.superuserPassword, {
+                rewind: true,
+                onProgress: log,
+                staleSlots: inputs.members.map((m) => m.name),
+            });
         }
         writableNow = await writableMembers(inputs);
     }

@@ -144,6 +144,18 @@ export async function waitUntilStreaming(member: Member, upstream: Upstream, pas
     });
 }
 
+/** Rejoins `member` as a standby; when it cannot, it stays stopped (it takes no writes) and is said to need a rebuild. Whether it rejoined. */
+export async function rejoinOrStop(member: Member, upstream: Upstream, password: string, opts: Parameters<typeof rejoinAsStandby>[3]): Promise<boolean> {
+    try {
+        await rejoinAsStandby(member, upstream, password, opts);
+        return true;
+    } catch (err) {
+        opts.onProgress(`${member.name} could not rejoin (${(err as Error).message.split("\n").slice(0, 3).join(" ")}); it stays stopped and needs a rebuild`);
+        stopIfAlive(member.loc);
+        return false;
+    }
+}
+
 /**
  * Brings a member back as a standby of the primary at `upstream`: stopped, rewound when asked or
  * when starting without a rewind does not stream, configured, started read-only, streaming.
@@ -300,17 +312,11 @@ export async function changePrimary(
             onProgress(`${member.name} has no data directory: it needs a rebuild`);
             continue;
         }
-        try {
-            // After a clean switchover the old primary's history ends where the new one's forks: no rewind.
-            const mustRewind = !planned && member === from;
-            onProgress(`rejoining ${member.name} as a standby of ${to.name}${mustRewind ? " (pg_rewind)" : ""}`);
-            await rejoinAsStandby(member, to.loc, password, { rewind: mustRewind, onProgress, staleSlots: [to, ...members].map((m) => m.name) });
-            rejoined.push(member.name);
-        } catch (err) {
-            needsRebuild.push(member.name);
-            onProgress(`${member.name} could not rejoin (${(err as Error).message.split("\n").slice(0, 3).join(" ")}); it stays stopped and needs a rebuild`);
-            stopIfAlive(member.loc);
-        }
+        // After a clean switchover the old primary's history ends where the new one's forks: no rewind.
+        const mustRewind = !planned && member === from;
+        onProgress(`rejoining ${member.name} as a standby of ${to.name}${mustRewind ? " (pg_rewind)" : ""}`);
+        const back = await rejoinOrStop(member, to.loc, password, { rewind: mustRewind, onProgress, staleSlots: [to, ...members].map((m) => m.name) });
+        (back ? rejoined : needsRebuild).push(member.name);
     }
     for (const name of onLostHosts) {
         onProgress(`${name} is on a host declared lost: left as it is; it rejoins as a standby of ${to.name} once its host is back and no longer declared lost`);
