@@ -6,9 +6,9 @@ type DatabaseRole = (typeof DATABASE_ROLES)[number];
 
 /** The members of a stage that these facts read: servers, and standbys on production. */
 export interface Members {
-    servers: Record<string, { port: number; databases?: readonly DatabaseRole[] }>;
+    servers: Record<string, { port: number; host?: string; databases?: readonly DatabaseRole[] }>;
     /** A hot or warm standby has a port; a cold one has no server. @default {} */
-    standbys?: Record<string, { port: number } | object>;
+    standbys?: Record<string, { port: number; host?: string } | object>;
 }
 
 /** postgresql.conf settings as the text PostgreSQL reads (numbers and booleans written out). */
@@ -26,12 +26,15 @@ export function databasesOf(config: Pick<Members, "servers">, server: string): D
 }
 
 /** The stage's members that listen on a port — its servers, then its hot and warm standbys (a cold one has no server) — by their key. */
-export function portedMembers(config: Members): { key: "servers" | "standbys"; name: string; port: number }[] {
+export function portedMembers(config: Members): { key: "servers" | "standbys"; name: string; port: number; host?: string }[] {
     return [
-        ...Object.entries(config.servers).map(([name, s]) => ({ key: "servers" as const, name, port: s.port })),
-        ...Object.entries(config.standbys ?? {}).flatMap(([name, s]) => ("port" in s ? [{ key: "standbys" as const, name, port: s.port }] : [])),
+        ...Object.entries(config.servers).map(([name, s]) => ({ key: "servers" as const, name, port: s.port, host: s.host })),
+        ...Object.entries(config.standbys ?? {}).flatMap(([name, s]) => ("port" in s ? [{ key: "standbys" as const, name, port: s.port, host: s.host }] : [])),
     ];
 }
+
+/** Where a member's port must be free: the name of its host, or "" for the deploying machine (any loopback address). */
+export const machineOf = (hosts: object | undefined, member: { host?: string }) => (member.host !== undefined && hosts !== undefined && member.host in hosts ? member.host : "");
 
 /** Every port the stage declares (servers, hot and warm standbys), by its key. */
 export function declaredPorts(config: Members): { key: string; port: number }[] {

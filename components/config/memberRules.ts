@@ -3,22 +3,26 @@
 import { DATABASE_ROLES } from "../engine/referenceSchema";
 import type { CrossCheck, PathProblem } from "./checkTypes";
 import { parseDuration } from "./duration";
-import { databasesOf, declared, portedMembers } from "./helpers";
+import { databasesOf, declared, machineOf, portedMembers } from "./helpers";
 import { Feature, PlatformKind, refusals } from "../platform/platform";
+
+type Hosts = object | undefined;
+const portOnMachine = (hosts: Hosts, port: number, member: { host?: string }) => `${machineOf(hosts, member)}:${port}`;
+const onHost = (hosts: Hosts, member: { host?: string }) => (machineOf(hosts, member) === "" ? "" : ` on host ${member.host}`);
 
 export const eachServerHasItsOwnPort: CrossCheck = {
     name: "each server has its own port",
     needs: ["servers"],
     check(config) {
-        // Two servers of one stage on one port cannot both start.
-        const byPort = new Map<number, string>();
+        // Two servers of one stage on one port of one machine cannot both start; on two machines they can.
+        const byPort = new Map<string, string>();
         const problems: PathProblem[] = [];
         for (const [name, server] of Object.entries(config.servers)) {
-            const other = byPort.get(server.port);
+            const other = byPort.get(portOnMachine(config.hosts, server.port, server));
             if (other !== undefined) {
-                problems.push({ path: ["servers", name, "port"], message: `${server.port} is already the port of servers.${other} (give each server its own port)` });
+                problems.push({ path: ["servers", name, "port"], message: `${server.port} is already the port of servers.${other}${onHost(config.hosts, server)} (give each server its own port)` });
             }
-            byPort.set(server.port, name);
+            byPort.set(portOnMachine(config.hosts, server.port, server), name);
         }
         return problems;
     },
@@ -60,15 +64,15 @@ export const everyMemberHasItsOwnPortAndName: CrossCheck = {
     needs: ["standbys", "servers"],
     check(config) {
         const problems: PathProblem[] = [];
-        const byPort = new Map<number, string>();
+        const byPort = new Map<string, string>();
         for (const member of portedMembers(config)) {
-            const other = byPort.get(member.port);
+            const other = byPort.get(portOnMachine(config.hosts, member.port, member));
             // Two servers on one port are reported by the servers' own rule.
             if (other !== undefined && member.key === "standbys") {
-                problems.push({ path: [member.key, member.name, "port"], message: `${member.port} is already the port of ${other} (give each server its own port)` });
+                problems.push({ path: [member.key, member.name, "port"], message: `${member.port} is already the port of ${other}${onHost(config.hosts, member)} (give each server its own port)` });
             }
             if (other === undefined) {
-                byPort.set(member.port, `${member.key}.${member.name}`);
+                byPort.set(portOnMachine(config.hosts, member.port, member), `${member.key}.${member.name}`);
             }
         }
         for (const name of Object.keys(config.standbys)) {

@@ -14,6 +14,13 @@ const CASES: [string, Record<string, unknown>, { path: (string | number)[]; mess
     ["each server has its own port", { ...base, servers: { a: { port: 15432, databases: ["work", "business", "config"] }, b: { port: 15432, databases: [] } } }, [
         { path: ["servers", "b", "port"], message: "15432 is already the port of servers.a (give each server its own port)" },
     ]],
+    ["each server has its own port", {
+        ...base, hosts: { a: HOST_A, b: HOST_B },
+        servers: { x: { port: 5432, host: "a", databases: ["work", "business", "config"] }, y: { port: 5432, host: "b", databases: [] }, z: { port: 5432, host: "a", databases: [] } },
+    }, [
+        // One port on two machines is two ports; twice on one machine, it is refused.
+        { path: ["servers", "z", "port"], message: "5432 is already the port of servers.x on host a (give each server its own port)" },
+    ]],
     ["each engine database has its own name", { ...base, engine: { databases: { work: "w", business: "w", config: "c" } } }, [
         { path: ["engine", "databases", "business"], message: '"w" is already the name of another engine database (give each its own name)' },
     ]],
@@ -41,6 +48,12 @@ const CASES: [string, Record<string, unknown>, { path: (string | number)[]; mess
     ["every server and standby has its own port and name", { ...base, standbys: { "prod-db": { tier: "hot", port: 15432 } } }, [
         { path: ["standbys", "prod-db", "port"], message: "15432 is already the port of servers.prod-db (give each server its own port)" },
         { path: ["standbys", "prod-db"], message: "has the name of a server (give the standby its own name)" },
+    ]],
+    ["every server and standby has its own port and name", {
+        ...base, hosts: { a: HOST_A, b: HOST_B }, servers: { "prod-db": { port: 5432, host: "a" } },
+        standbys: { "on-b": { tier: "hot", port: 5432, host: "b" }, "on-a": { tier: "hot", port: 5432, host: "a" } },
+    }, [
+        { path: ["standbys", "on-a", "port"], message: "5432 is already the port of servers.prod-db on host a (give each server its own port)" },
     ]],
     ["an online backup needs every engine database on one server", {
         ...base, servers: { a: { port: 15432, databases: ["work", "config"] }, b: { port: 15434, databases: ["business"] } }, backups: { mode: "online" },
