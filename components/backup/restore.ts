@@ -107,7 +107,7 @@ export async function restoreToInstant(req: RestoreRequest): Promise<RestoreResu
     progress(`restoring base backup ${plan.backup.id} (complete at ${plan.backup.finishedAt}), then WAL up to ${describeTarget(req.target)}`);
     try {
         copyBackup(req.loc, req.backupsDir, plan.backup.id);
-        cluster.writeSettings(req.loc, { ...req.settings, archive_mode: "off", hot_standby: "on", ...recoverySettings(req.target, req.walFolders) });
+        cluster.writeCopySettings(req.loc, { ...req.settings, archive_mode: "off", hot_standby: "on", ...recoverySettings(req.target, req.walFolders) });
         writeSignal(req.loc, "recovery.signal");
         cluster.startCluster(req.loc);
         const promotedAt = await waitUntilPromoted(req.loc, req.superuserPassword, req.timeoutMs ?? 30 * 60_000);
@@ -151,7 +151,7 @@ export function createWarmServer(req: WarmServerRequest): BaseBackup {
         mode: 0o644,
         owned: false,
     });
-    cluster.writeSettings(req.loc, warmSettings(req));
+    cluster.writeCopySettings(req.loc, warmSettings(req));
     writeSignal(req.loc, "standby.signal");
     cluster.startCluster(req.loc);
     return plan.backup;

@@ -199,7 +199,7 @@ export async function cutOver(req: CutoverRequest): Promise<CutoverReport> {
 function standByAgain(req: CutoverRequest): void {
     cluster.hostOfServer(req.loc).remove(path.join(cluster.dataDirOf(req.loc), "recovery.signal"));
     if (req.standingBy) {
-        cluster.writeSettings(req.loc, warmSettings(req.standingBy));
+        cluster.writeCopySettings(req.loc, warmSettings(req.standingBy));
         switchSignal(req.loc, "recovery.signal", "standby.signal");
     }
     cluster.startCluster(req.loc);
@@ -257,7 +257,7 @@ async function recoverInPlace(req: CutoverRequest, progress: (line: string) => v
     progress(`the warm server has applied nothing past the target: replaying the rest in place`);
     cluster.stopCluster(req.loc);
     cluster.hostOfServer(req.loc).remove(path.join(cluster.dataDirOf(req.loc), "standby.signal"));
-    cluster.writeSettings(req.loc, { ...req.settings, archive_mode: "off", hot_standby: "on", ...recoverySettings(req.target, [req.incoming, req.tailFolder]) });
+    cluster.writeCopySettings(req.loc, { ...req.settings, archive_mode: "off", hot_standby: "on", ...recoverySettings(req.target, [req.incoming, req.tailFolder]) });
     switchSignal(req.loc, "standby.signal", "recovery.signal");
     try {
         cluster.startCluster(req.loc);
@@ -277,7 +277,7 @@ async function recoverInPlace(req: CutoverRequest, progress: (line: string) => v
         }
         // Put it back as a standby (stopped); the base-backup path sets it aside.
         switchSignal(req.loc, "recovery.signal", "standby.signal");
-        cluster.writeSettings(req.loc, warmSettings(req.standingBy!));
+        cluster.writeCopySettings(req.loc, warmSettings(req.standingBy!));
         return undefined;
     }
 }

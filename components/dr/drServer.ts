@@ -128,7 +128,7 @@ const drServerMethods: CrudMethods<DrInputs, DrOutputs> = {
             return { outs: await observed(news, await cutOver(news)) };
         }
         if (done === undefined && news.tier === "warm" && olds.applyDelaySeconds !== news.applyDelaySeconds) {
-            cluster.writeSettings(loc, warmSettings(warmRequest(news)));
+            cluster.writeCopySettings(loc, warmSettings(warmRequest(news)));
             cluster.stopCluster(loc); // recovery settings need a restart
         }
         if ((done !== undefined || news.tier === "warm") && cluster.clusterStatus(loc) !== "running") {

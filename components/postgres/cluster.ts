@@ -172,6 +172,25 @@ export function writeSettings(loc: ClusterLocation, settings: Record<string, str
     writeOwnedFile(loc, path.join(dataDirOf(loc), "stagewise.conf"), settingsFileText(loc, settings));
 }
 
+/**
+ * writeSettings for a server made from a copy of another (a base backup, a restore): the copy's
+ * postgresql.auto.conf also carries the source primary's ALTER SYSTEM synchronous_standby_names,
+ * which would make the copy's first commit once promoted wait forever for standbys it does not have.
+ */
+export function writeCopySettings(loc: ClusterLocation, settings: Record<string, string>): void {
+    writeSettings(loc, settings);
+    const autoConf = path.join(dataDirOf(loc), "postgresql.auto.conf");
+    const host = hostOf(loc);
+    if (!host.exists(autoConf)) {
+        return;
+    }
+    const lines = host.readText(autoConf).split("\n");
+    const kept = lines.filter((l) => !/^\s*synchronous_standby_names\s*=/.test(l));
+    if (kept.length !== lines.length) {
+        writeOwnedFile(loc, autoConf, kept.join("\n"));
+    }
+}
+
 export type ServerStatus = "running" | "stopped" | "missing";
 
 /** The server accepts connections on its port (pg_isready: no password needed). */

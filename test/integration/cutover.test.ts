@@ -42,7 +42,10 @@ beforeAll(async () => {
         ownerPassword: "app",
         databases: ["work", "business"].map((name) => ({ name, schemaSql: "CREATE TABLE IF NOT EXISTS marker (n int PRIMARY KEY)" })),
     });
+    // A primary with a synchronous standby: its ALTER SYSTEM setting travels in the base backup (never reloaded here).
+    await sql(prod, "postgres", `ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 ("prod-hot")'`);
     await takeBaseBackup(backupsLocation(prod.binDir, folders.backups, prod.osUser), { host: prod.host, port: prod.port, superuserPassword: PASSWORD });
+    await sql(prod, "postgres", "ALTER SYSTEM RESET synchronous_standby_names");
     for (const folder of [folders.incoming, folders.incomingBehind]) {
         fs.mkdirSync(folder, { mode: 0o700 });
         own(folder);
@@ -139,6 +142,8 @@ test("cutover to an instant the warm server has passed: exactly markers 1 and 2 
         expect(await sql(warm, db, "SELECT n FROM marker ORDER BY n")).toEqual([{ n: 1 }, { n: 2 }]);
     }
     expect(await sql(warm, "postgres", "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: false }]);
+    // It waits for no standby of production's on commit (it would wait forever).
+    expect(await sql(warm, "postgres", "SELECT current_setting('synchronous_standby_names') AS s")).toEqual([{ s: "" }]);
     // The warm folder set aside is gone once the recovered one has been promoted.
     expect(fs.readdirSync(warm.serverDir).filter((f) => !f.startsWith(".s.PGSQL")).sort()).toEqual(["cutover.json", "pgdata", "server.log", "standing-by.json"]);
     stopCluster(warm);
@@ -154,5 +159,6 @@ test("cutover of a warm server that has not passed the target: it replays the re
         expect(await sql(behind, db, "SELECT n FROM marker ORDER BY n")).toEqual([{ n: 1 }, { n: 2 }]);
     }
     expect(await sql(behind, "postgres", "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: false }]);
+    expect(await sql(behind, "postgres", "SELECT current_setting('synchronous_standby_names') AS s")).toEqual([{ s: "" }]);
     stopCluster(behind);
 });

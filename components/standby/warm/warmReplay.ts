@@ -36,7 +36,7 @@ export async function createWarmStandby(spec: WarmStandbySpec, onProgress: (line
         cluster.assertServerUserCanReach(loc, loc.serverDir);
         await host.baseBackup(primary, { dataDir, workDir: loc.serverDir, onProgress });
         // The copy carries the primary's own settings file (its port, its archiving): replaced whole.
-        cluster.writeSettings(loc, warmSettings(spec.settings));
+        cluster.writeCopySettings(loc, warmSettings(spec.settings));
         cluster.writeOwnedFile(loc, path.join(dataDir, "standby.signal"), "");
         cluster.startCluster(loc);
     } catch (err) {

@@ -54,7 +54,7 @@ const warmStandbyMethods: CrudMethods<WarmInputs, WarmOutputs> = {
     async update(_id, olds, news) {
         const spec = specOf(news);
         if (cluster.clusterStatus(spec.loc) !== "running") {
-            cluster.writeSettings(spec.loc, warm.warmSettings(news.settings));
+            cluster.writeCopySettings(spec.loc, warm.warmSettings(news.settings));
             cluster.startCluster(spec.loc);
         } else if (!sameData(olds.settings, news.settings)) {
             await cluster.applySettings(spec.loc, news.primary.superuserPassword, warm.warmSettings(news.settings));
