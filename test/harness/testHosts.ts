@@ -53,6 +53,17 @@ function onPath(cmd: string): boolean {
         .some((dir) => dir !== "" && fs.existsSync(path.join(dir, cmd)));
 }
 
+/**
+ * The `hosts` config entries for test hosts: each name of `names` ("a", "b", ...) declared as that test
+ * host with the run's client key, its pinned key and `dataRoot`; `extra` adds fields (e.g. `lost`) per name.
+ */
+export function hostsConfig(hosts: TestHosts, names: string[], dataRoot: string, extra: Record<string, Record<string, unknown>> = {}): Record<string, Record<string, unknown>> {
+    return Object.fromEntries(names.map((name) => {
+        const h = hosts.host(name);
+        return [name, { address: h.address, port: h.port, user: h.user, privateKey: hosts.clientKey, hostKey: h.hostKey, dataRoot, ...extra[name] }];
+    }));
+}
+
 /** Why this machine cannot make test hosts, or undefined when it can. */
 export function testHostsAvailable(): string | undefined {
     if (process.platform !== "linux") return "test hosts need Linux network namespaces";
