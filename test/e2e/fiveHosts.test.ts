@@ -4,8 +4,9 @@
 // a synchronous hot standby on b, a warm standby on c fed by shipped WAL; the test stage on d, bound to
 // production and copied from it; the DR site on e standing by. Then, each through `pulumi up` and each
 // checked by reading the rows on the hosts: a DR cutover on e to a named restore point, a planned
-// switchover a to b (and back) with writes running and no acknowledged commit lost, and a failover
-// after a's network is cut.
+// switchover a to b (and back) with writes running and no acknowledged commit lost, a failover after
+// a's network is cut (refused by preview until a is declared lost), and a's return: its stale writable
+// server rejoins as a standby (pg_rewind) or, when its WAL since the fork is gone, is stopped for a rebuild.
 import { Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as path from "path";
@@ -117,23 +118,54 @@ describeWithTestHosts("the five-host example topology (examples/hosts)", () => {
             await waitForCommits(writers, 200);
             await stacks.prod.up({ color: "never" });
             const acked = await writers.stop();
-            expect((await stageOutputs(stacks.prod)).primary).toMatchObject({ name: to, lastChange: { kind: "switchover", from, to, rejoined: [from] } });
+            expect((await stageOutputs(stacks.prod)).primary).toMatchObject({ name: to, endpoint: `${hosts.host(primaryHost).address}:${PORT}`, lastChange: { kind: "switchover", from, to, rejoined: [from] } });
             expect(await queryUrl(on(primaryHost), missingCountSql("acks").replace("$1", `'{${acked.join(",")}}'`))).toEqual([{ missing: 0 }]);
             expect(await inRecovery(primaryHost)).toBe(false);
             expect(await inRecovery(standbyHost)).toBe(true);
         }
     });
 
-    test("a failover after a's network is cut: b promoted without contacting a, every acknowledged row there", async () => {
+    test("with a's link cut, preview refuses to fail over and says how to declare a lost", async () => {
         await queryUrl(on("a"), "INSERT INTO marker VALUES (5)");
         hosts.cutLink("a");
         await stacks.prod.setConfig("stagewise:primary", { value: "prod-hot" });
+        await expect(stacks.prod.preview({ color: "never" })).rejects.toThrow(
+            /host a \(127\.77\.\d+\.\d+:22\) is unreachable: .*declare it lost to go on without it \(pulumi config set --path hosts\.a\.lost true\)/,
+        );
+    });
+
+    test("a declared lost: up promotes b without contacting a, every acknowledged row there, and warns what it left", async () => {
         await declareTestHosts(stacks.prod, { a: { lost: true } });
         const up = await stacks.prod.up({ color: "never" });
         expect(up.stdout).toContain("host a is declared lost (hosts.a.lost): prod-db (server) is not contacted and left as recorded");
-        expect((await stageOutputs(stacks.prod)).primary).toMatchObject({ name: "prod-hot", lastChange: { kind: "failover", from: "prod-db", to: "prod-hot", onLostHosts: ["prod-db"] } });
-        expect(await markers("b")).toEqual([1, 2, 3, 4, 5]);
+        expect((await stageOutputs(stacks.prod)).primary).toEqual({
+            name: "prod-hot",
+            endpoint: `${hosts.host("b").address}:${PORT}`,
+            lastChange: expect.objectContaining({ kind: "failover", from: "prod-db", to: "prod-hot", rejoined: [], needsRebuild: [], onLostHosts: ["prod-db"] }),
+        });
+        expect(await markers("b")).toEqual([1, 2, 3, 4, 5]); // synchronous: what a acknowledged is on b
         await queryUrl(on("b"), "INSERT INTO marker VALUES (6)");
+        expect((await stacks.prod.preview({ color: "never", expectNoChanges: true })).changeSummary.update).toBeUndefined();
+    });
+
+    test("a back and no longer lost: up ends the split brain, rejoining a's stale writable server or stopping it", async () => {
+        hosts.restoreLink("a");
+        await eventually("host a answering ssh after its link came back", async () => hosts.ssh("a", "true"), 60_000, 500);
+        expect(await inRecovery("a")).toBe(false); // cut off, it never learnt of the failover
+        await declareTestHosts(stacks.prod);
+        const up = await stacks.prod.up({ color: "never" });
+        expect(up.stdout).toContain("prod-db accepts writes again now that its host is back: it is a former primary left as it was; rejoining it as a standby of prod-hot");
+        if (up.stdout.includes("prod-db could not rejoin")) {
+            // pg_rewind needs a's WAL back to the fork point; a checkpoint on a may have recycled it.
+            console.info("fiveHosts: prod-db could not rejoin (pg_rewind); checked that it is stopped");
+            expect(up.stdout).toMatch(/prod-db could not rejoin \(pg_rewind failed on host a .*\); it stays stopped and needs a rebuild/);
+            expect(hosts.ssh("a", `ss -Hltn 'sport = :${PORT}'`).trim()).toBe(""); // nothing listens on host a any more
+        } else {
+            console.info("fiveHosts: prod-db rejoined through pg_rewind; checking its rows");
+            expect(await inRecovery("a")).toBe(true);
+            await eventually("marker 6, written on prod-hot, replayed on prod-db", async () => ((await markers("a")).length === 6 ? true : undefined), 30_000, 200);
+            expect(await markers("a")).toEqual([1, 2, 3, 4, 5, 6]);
+        }
         expect(await inRecovery("b")).toBe(false);
     });
 });

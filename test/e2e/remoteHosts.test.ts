@@ -5,9 +5,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { fingerprintOf } from "../../components/platform/sshConnection";
-import { destroyProtected, freePort, stageOutputs, throwawayProject, ThrowawayProject, unprotectAll } from "../harness/engine";
+import { freePort, stageOutputs, throwawayProject, ThrowawayProject, unprotectAll } from "../harness/engine";
 import { queryUrl } from "../harness/postgres";
-import { missingCountSql, startWriters, waitForCommits } from "../harness/writers";
 import { startTestHosts, describeWithTestHosts, TestHosts } from "../harness/testHosts";
 
 jest.setTimeout(300_000);
@@ -101,55 +100,5 @@ describeWithTestHosts("a production server on a remote host", () => {
         expect(hosts.ssh("a", `pgrep -f '[p]ostgres -D ${root}' || true`).trim()).toBe("");
     });
 
-    describe("a replication group across hosts a and b", () => {
-        let group: ThrowawayProject;
-        let serverPort: number;
-        let standbyPort: number;
-        const at = (url: string, i: number, p: number) => url.replace(/@([^/]+)\//, `@${hosts.hosts[i].address}:${p}/`);
-
-        beforeAll(async () => {
-            serverPort = await freePort();
-            standbyPort = await freePort();
-            group = await throwawayProject("grp", {
-                "stagewise:stage": "production",
-                "stagewise:servers": JSON.stringify({ "grp-db": { port: serverPort, host: "a" } }),
-                "stagewise:standbys": JSON.stringify({ "grp-hot": { tier: "hot", port: standbyPort, host: "b", synchronous: true } }),
-            });
-            const b = hosts.hosts[1];
-            const both = { ...hostsConfig(), b: { address: b.address, port: b.port, user: b.user, privateKey: hosts.clientKey, hostKey: b.hostKey, dataRoot: root } };
-            await group.stack.setConfig("stagewise:hosts", { value: JSON.stringify(both), secret: true });
-        });
-        afterAll(async () => {
-            await destroyProtected(group?.stack);
-            await group?.dispose().catch(() => undefined);
-        });
-
-        test("the standby on host b is made there by a base backup from host a, and streams synchronously", async () => {
-            await group.stack.up({ color: "never" });
-            const out = await stageOutputs(group.stack);
-            expect(out.standbys?.["grp-hot"]).toMatchObject({ synchronous: true, syncState: "sync", role: "standby", running: true, streaming: true });
-            const business = (out.connectionStrings as Record<string, string>).business;
-            await queryUrl(business, "CREATE TABLE acks (id bigint PRIMARY KEY); INSERT INTO acks VALUES (1)");
-            // Synchronous: the row is on b as soon as the insert returned.
-            expect(await queryUrl(at(business, 1, standbyPort), "SELECT id::int FROM acks")).toEqual([{ id: 1 }]);
-            expect(hosts.ssh("b", `cat ${root}/grp-hot/pgdata/standby.signal >/dev/null && echo standby`).trim()).toBe("standby");
-            expect(fs.existsSync(`${root}/grp-hot`)).toBe(false);
-        });
-
-        test("a planned switchover a to b through up, with writes running, loses no acknowledged commit", async () => {
-            const business = ((await stageOutputs(group.stack)).connectionStrings as Record<string, string>).business;
-            await group.stack.setConfig("stagewise:primary", { value: "grp-hot" });
-            const writers = startWriters({ connectionString: business }, "acks", 4, 1000);
-            await waitForCommits(writers, 200);
-            await group.stack.up({ color: "never" });
-            const acked = await writers.stop();
-            const out = await stageOutputs(group.stack);
-            expect(out.primary).toMatchObject({ name: "grp-hot", endpoint: `${hosts.hosts[1].address}:${standbyPort}`, lastChange: { kind: "switchover", from: "grp-db", to: "grp-hot", rejoined: ["grp-db"] } });
-            const onB = at(business, 1, standbyPort);
-            expect(await queryUrl(onB, missingCountSql("acks").replace("$1", `'{${acked.join(",")}}'`))).toEqual([{ missing: 0 }]);
-            expect(await queryUrl<{ r: boolean }>(onB, "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: false }]);
-            expect(await queryUrl<{ r: boolean }>(at(business, 0, serverPort), "SELECT pg_is_in_recovery() AS r")).toEqual([{ r: true }]);
-            expect((await group.stack.preview({ color: "never", expectNoChanges: true })).changeSummary.update).toBeUndefined();
-        });
-    });
+    // A replication group across hosts (hot standby, switchover, failover): test/e2e/fiveHosts.test.ts.
 });
