@@ -8,7 +8,7 @@ import { referenceSchemaSql } from "../engine/referenceSchema";
 import { DockerServer } from "../platform/dockerServer";
 import type { PlatformKind, RemoteMachine } from "../platform/platform";
 import { WalArchive } from "../shipping/walArchive";
-import type { Member, StageTopology } from "../topology/topology";
+import { membersOf, type Member, type StageTopology } from "../topology/topology";
 import { DataRoot } from "./dataRoot";
 import { machineInput } from "./location";
 import { PostgresServer } from "./postgresServer";
@@ -94,6 +94,17 @@ export function localServers(parent: pulumi.Resource, name: string, topology: St
               ),
           }
         : undefined;
+    // archive_command is one setting, the same path wherever it runs: a hot standby on another host
+    // archives there once promoted, so the folder is made on its host too (else its archiver fails).
+    const serverMachine = serverMembers[0]?.machine?.name ?? "";
+    const hotElsewhere = shipping ? membersOf(topology, "hot").filter((m) => m.machine !== undefined && m.machine.name !== serverMachine) : [];
+    for (const member of hotElsewhere.filter((m, i) => hotElsewhere.findIndex((o) => o.machine?.name === m.machine?.name) === i)) {
+        new WalArchive(
+            `${name}-wal-archive-${member.machine!.name}`,
+            { path: shipping!.archive, osUser: member.osUser, ...machineInput(member), retain: false },
+            { parent, dependsOn: [dataRoots[member.machine!.name]], protect },
+        );
+    }
     const servers: Record<string, StageServer> = {};
     for (const member of serverMembers) {
         servers[member.name] = new PostgresServer(
