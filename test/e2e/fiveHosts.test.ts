@@ -46,7 +46,8 @@ describeWithTestHosts("the five-host example topology (examples/hosts)", () => {
         workspace = throwawayWorkspace();
         for (const name of ["prod", "test", "dr"] as const) {
             fs.copyFileSync(path.join(EXAMPLE, `Pulumi.${name}.yaml`), path.join(workspace.projectDir, `Pulumi.${name}.yaml`));
-            stacks[name] = await workspace.createStack(name, {});
+            // This machine's own folder of the stage (always claimed) in the throwaway workspace, not the checkout's .stagewise.
+            stacks[name] = await workspace.createStack(name, { "stagewise:platform": JSON.stringify({ kind: "local", dataRoot: path.join(workspace.dir, "data", name) }) });
             await declareTestHosts(stacks[name]);
         }
         // The runbook's hours (archive hourly, apply after 3h) in seconds, so a commit is seen within the test.
@@ -145,6 +146,12 @@ describeWithTestHosts("the five-host example topology (examples/hosts)", () => {
         });
         expect(await markers("b")).toEqual([1, 2, 3, 4, 5]); // synchronous: what a acknowledged is on b
         await queryUrl(on("b"), "INSERT INTO marker VALUES (6)");
+        // Promoted, b archives into the same folder path on its own host (made there for it).
+        const archive = (await stageOutputs(stacks.prod)).logShipping!.archive;
+        const segment = (await queryUrl<{ s: string }>(on("b", "postgres"), "SELECT pg_walfile_name(pg_switch_wal()) AS s"))[0].s;
+        await eventually(`${segment} archived on b`, async () => ((await queryUrl<{ w: string | null }>(on("b", "postgres"), "SELECT last_archived_wal AS w FROM pg_stat_archiver"))[0].w === segment ? true : undefined), 30_000, 200);
+        expect(await queryUrl(on("b", "postgres"), "SELECT failed_count::int AS n FROM pg_stat_archiver")).toEqual([{ n: 0 }]);
+        expect(hosts.ssh("b", `ls ${archive}`).split("\n")).toContain(segment);
         expect((await stacks.prod.preview({ color: "never", expectNoChanges: true })).changeSummary.update).toBeUndefined();
     });
 
