@@ -96,14 +96,13 @@ export function localServers(parent: pulumi.Resource, name: string, topology: St
         : undefined;
     // archive_command is one setting, the same path wherever it runs: a hot standby on another host
     // archives there once promoted, so the folder is made on its host too (else its archiver fails).
-    const serverMachine = serverMembers[0]?.machine?.name ?? "";
-    const hotElsewhere = shipping ? membersOf(topology, "hot").filter((m) => m.machine !== undefined && m.machine.name !== serverMachine) : [];
-    for (const member of hotElsewhere.filter((m, i) => hotElsewhere.findIndex((o) => o.machine?.name === m.machine?.name) === i)) {
-        new WalArchive(
-            `${name}-wal-archive-${member.machine!.name}`,
-            { path: shipping!.archive, osUser: member.osUser, ...machineInput(member), retain: false },
-            { parent, dependsOn: [dataRoots[member.machine!.name]], protect },
-        );
+    if (shipping) {
+        const serverMachine = serverMembers[0]?.machine?.name;
+        // One folder per host (its hot standbys share its machine and OS user).
+        const hotHosts = new Map(membersOf(topology, "hot").flatMap((m) => (m.machine && m.machine.name !== serverMachine ? [[m.machine.name, m] as const] : [])));
+        for (const [hostName, member] of hotHosts) {
+            new WalArchive(`${name}-wal-archive-${hostName}`, { path: shipping.archive, osUser: member.osUser, ...machineInput(member), retain: false }, { parent, dependsOn: [dataRoots[hostName]], protect });
+        }
     }
     const servers: Record<string, StageServer> = {};
     for (const member of serverMembers) {
