@@ -18,11 +18,12 @@ export const eachServerHasItsOwnPort: CrossCheck = {
         const byPort = new Map<string, string>();
         const problems: PathProblem[] = [];
         for (const [name, server] of Object.entries(config.servers)) {
-            const other = byPort.get(portOnMachine(config.hosts, server.port, server));
+            const key = portOnMachine(config.hosts, server.port, server);
+            const other = byPort.get(key);
             if (other !== undefined) {
                 problems.push({ path: ["servers", name, "port"], message: `${server.port} is already the port of servers.${other}${onHost(config.hosts, server)} (give each server its own port)` });
             }
-            byPort.set(portOnMachine(config.hosts, server.port, server), name);
+            byPort.set(key, name);
         }
         return problems;
     },
@@ -66,13 +67,14 @@ export const everyMemberHasItsOwnPortAndName: CrossCheck = {
         const problems: PathProblem[] = [];
         const byPort = new Map<string, string>();
         for (const member of portedMembers(config)) {
-            const other = byPort.get(portOnMachine(config.hosts, member.port, member));
+            const key = portOnMachine(config.hosts, member.port, member);
+            const other = byPort.get(key);
             // Two servers on one port are reported by the servers' own rule.
             if (other !== undefined && member.key === "standbys") {
                 problems.push({ path: [member.key, member.name, "port"], message: `${member.port} is already the port of ${other}${onHost(config.hosts, member)} (give each server its own port)` });
             }
             if (other === undefined) {
-                byPort.set(portOnMachine(config.hosts, member.port, member), `${member.key}.${member.name}`);
+                byPort.set(key, `${member.key}.${member.name}`);
             }
         }
         for (const name of Object.keys(config.standbys)) {
