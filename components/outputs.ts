@@ -146,6 +146,8 @@ export const stageOutputsSchema = z.strictObject({
             archiveFailing: z.boolean(),
             /** The failing WAL file, since when, and what to check; null while archiving works. */
             lastArchiveError: z.string().nullable(),
+            /** Members on several machines: each archives into `archive` on its host; shippers read the one that accepts writes (the declared primary first). */
+            archiveSources: z.array(z.strictObject({ host: z.string(), port: z.number().int() })).optional(),
         })
         .optional(),
     /** Production only, with hot standbys: the member that is the primary, and the last switchover or failover. */

@@ -11,7 +11,7 @@ import { BaseBackup, listBaseBackups, SourceServer } from "../backup/pitrBackups
 import { withClient } from "../postgres/pg";
 import { hostOf } from "../platform/local";
 import type { RemoteMachine } from "../platform/platform";
-import { pullOnce } from "../shipping/shipper";
+import { ArchiveSource, pullOnce } from "../shipping/shipper";
 import {
     describeTarget,
     planRestore,
@@ -49,7 +49,7 @@ export interface CutoverRequest {
      * A DR server on another machine than production's archive: its shipper's state folder and the
      * PostgreSQL programs there, for the last shipment read through production's server. @default the archive is a folder here
      */
-    pulledFrom?: { stateDir: string; binDir: string };
+    pulledFrom?: { stateDir: string; binDir: string; sources?: ArchiveSource[] };
     onProgress?: (line: string) => void;
 }
 
@@ -139,7 +139,7 @@ export async function cutOver(req: CutoverRequest): Promise<CutoverReport> {
         try {
             const status = await pullOnce({
                 from: req.archive, to: req.incoming, stateDir: req.pulledFrom.stateDir, intervalMs: 1_000, osUser: req.loc.osUser, machine: req.loc.machine,
-                pull: { primary: req.production, binDir: req.pulledFrom.binDir },
+                pull: { primary: req.production, binDir: req.pulledFrom.binDir, ...(req.pulledFrom.sources ? { sources: req.pulledFrom.sources } : {}) },
             });
             progress(`last shipment from production's archive: newest ${status.newestShipped ?? "none"}`);
         } catch (err) {

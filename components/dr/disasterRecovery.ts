@@ -16,6 +16,7 @@ import type { Host, RemoteMachine } from "../platform/platform";
 import { machineInput } from "../server/location";
 import type { RecoveryTarget } from "../backup/restore";
 import { SourceServer } from "../backup/pitrBackups";
+import type { ArchiveSource } from "../shipping/shipper";
 import { cutoverRefusal, previousCutover } from "./cutover";
 import { BaseBackups } from "../backup/baseBackups";
 import { DataRoot } from "../server/dataRoot";
@@ -33,6 +34,8 @@ interface ProductionFacts {
     serverNames: string[];
     dataRoot: string;
     archive: string;
+    /** Production's members on several machines, each archiving on its host (logShipping.archiveSources). */
+    archiveSources: ArchiveSource[] | undefined;
     source: pulumi.Output<SourceServer>;
     connectionStrings: pulumi.Output<Record<DatabaseRole, string>>;
 }
@@ -52,7 +55,7 @@ async function readProduction(of: string, productionHost: Pick<Host, "exists"> |
         throw new pulumi.RunError(`disasterRecovery.of: ${of} is ${stage === "production" ? "a DR site" : `a ${stage} stage`}, not production`);
     }
     const dataRoot = (await value("dataRoot")) as string;
-    const logShipping = (await value("logShipping")) as { archive?: string } | undefined;
+    const logShipping = (await value("logShipping")) as { archive?: string; archiveSources?: ArchiveSource[] } | undefined;
     const archive = logShipping?.archive ?? path.join(dataRoot, "wal-archive");
     if (productionHost === undefined && logShipping === undefined) {
         throw new pulumi.RunError(`disasterRecovery.of: production ${of} archives no WAL (it has no logShipping output): set shipping on production and bring it up first`);
@@ -68,6 +71,7 @@ async function readProduction(of: string, productionHost: Pick<Host, "exists"> |
         serverNames: Object.keys(((await value("servers")) ?? {}) as Record<string, unknown>),
         dataRoot,
         archive,
+        archiveSources: logShipping?.archiveSources,
         source: pulumi.secret(ref.getOutput("copySource") as pulumi.Output<SourceServer>),
         connectionStrings: pulumi.secret(ref.getOutput("connectionStrings") as pulumi.Output<Record<DatabaseRole, string>>),
     };
@@ -175,7 +179,9 @@ function declareSiteParts(site: pulumi.ComponentResource, name: string, config: 
     const { machine } = plan;
     const dataRoot = new DataRoot(`${name}-data`, { path: plan.root, owner: `${pulumi.getProject()}/${pulumi.getStack()}`, stage: "production", osUser, ...machineInput(plan) }, { parent: site });
     // On another machine the shipper reads production's archive through production's server.
-    const remote = machine ? { remote: pulumi.secret(production.source.apply((source) => ({ machine, binDir, production: source }))) } : {};
+    // With production's members on several machines, the one accepting writes (after a failover, not the server).
+    const sources = production.archiveSources ? { sources: production.archiveSources } : {};
+    const remote = machine ? { remote: pulumi.secret(production.source.apply((source) => ({ machine, binDir, production: source, ...sources }))) } : {};
     const shipping = new DrLogShipping(
         `${name}-shipping`,
         { from: production.archive, to: folders.incoming, stateDir: folders.shipper, intervalSeconds: seconds(dr.shipInterval), osUser, stopped: target !== null, ...remote },
@@ -197,7 +203,7 @@ function declareSiteParts(site: pulumi.ComponentResource, name: string, config: 
             port: server.port,
             osUser,
             ...machineInput(plan),
-            ...(machine ? { shipperDir: folders.shipper } : {}),
+            ...(machine ? { shipperDir: folders.shipper, ...(production.archiveSources ? { archiveSources: production.archiveSources } : {}) } : {}),
             backupsDir: folders.backups,
             incoming: folders.incoming,
             tailFolder: folders.tail,

@@ -10,6 +10,7 @@ import { SourceServer } from "../backup/pitrBackups";
 import { RecoveryTarget, WarmServerRequest, createWarmServer, warmSettings } from "../backup/restore";
 import * as cutover from "./cutover";
 import type { CutoverReport } from "./cutover";
+import type { ArchiveSource } from "../shipping/shipper";
 import { machineMoved, sameData } from "../providers/diffs";
 import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 import type { ServerLocationArgs } from "../server/location";
@@ -40,6 +41,8 @@ export interface DrInputs extends cluster.ClusterLocation {
     cutover: RecoveryTarget | null;
     /** On another machine than production's archive: the site's shipper state folder, for the cutover's last shipment. @default "" (the archive is a folder here) */
     shipperDir?: string;
+    /** Production's members on several machines: the cutover's last shipment reads the one accepting writes. @default production */
+    archiveSources?: ArchiveSource[];
     providerVersion: string;
 }
 
@@ -93,7 +96,7 @@ async function cutOver(props: DrInputs): Promise<CutoverReport> {
         loc: locOf(props),
         superuserPassword: props.production.superuserPassword,
         standingBy: props.tier === "warm" ? warmRequest(props) : undefined,
-        ...(props.machine && props.shipperDir ? { pulledFrom: { stateDir: props.shipperDir, binDir: props.binDir } } : {}),
+        ...(props.machine && props.shipperDir ? { pulledFrom: { stateDir: props.shipperDir, binDir: props.binDir, ...(props.archiveSources ? { sources: props.archiveSources } : {}) } } : {}),
         onProgress: (line) => console.log(`cutover of ${props.serverName}: ${line}`),
     });
 }

@@ -3,7 +3,7 @@
 // stopped: production's archive is no longer followed once the DR server has been promoted.
 import { hostOf } from "../platform/local";
 import type { RemoteMachine } from "../platform/platform";
-import { machineMoved } from "../providers/diffs";
+import { machineMoved, sameData } from "../providers/diffs";
 import * as shipping from "../shipping/shipper";
 import { ArgsOf, CrudMethods, declaredClass, defineResource } from "../providers/kit";
 
@@ -27,7 +27,13 @@ export interface ShippingInputs {
      * private key), its PostgreSQL programs, and production's server, through which the archive is
      * read. @default the archive is a folder here
      */
-    remote?: { machine: RemoteMachine; binDir: string; production: { host: string; port: number; superuserPassword: string } };
+    remote?: {
+        machine: RemoteMachine;
+        binDir: string;
+        production: { host: string; port: number; superuserPassword: string };
+        /** Production's members on several machines: the one accepting writes is read (logShipping.archiveSources). */
+        sources?: shipping.ArchiveSource[];
+    };
     providerVersion: string;
 }
 
@@ -42,7 +48,7 @@ function specOf(inputs: ShippingInputs): shipping.ShipperSpec {
     const { remote } = inputs;
     return {
         from: inputs.from, to: inputs.to, intervalMs: inputs.intervalSeconds * 1000, osUser: inputs.osUser, stateDir: inputs.stateDir,
-        ...(remote ? { machine: remote.machine, pull: { primary: remote.production, binDir: remote.binDir } } : {}),
+        ...(remote ? { machine: remote.machine, pull: { primary: remote.production, binDir: remote.binDir, ...(remote.sources ? { sources: remote.sources } : {}) } } : {}),
     };
 }
 
@@ -71,7 +77,8 @@ const drShippingMethods: CrudMethods<ShippingInputs, ShippingOutputs> = {
         return props === undefined ? {} : { id, props: observed(props) };
     },
     async update(_id, olds, news) {
-        return { outs: await converge(news, olds.from !== news.from || olds.intervalSeconds !== news.intervalSeconds) };
+        // The loop gets its archive, interval and sources as arguments: a new one starts it again.
+        return { outs: await converge(news, olds.from !== news.from || olds.intervalSeconds !== news.intervalSeconds || !sameData(olds.remote?.sources, news.remote?.sources)) };
     },
     async delete(_id, props) {
         await shipping.stopShipper(props.stateDir, props.remote?.machine);

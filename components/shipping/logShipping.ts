@@ -7,8 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { formatDuration } from "../config/duration";
-import { SUPERUSER } from "../postgres/cluster";
-import { archiverStatus, ArchiverStatus, shipperStatus } from "./shipper";
+import { actingArchiverStatus, ArchiverStatus, shipperStatus } from "./shipper";
 import { LogShippingJob, newestShippedAge, receiverFolders, ReceiverPlace } from "./logShippingJob";
 import type { Stage } from "../server/stage";
 import { ShippingPlan } from "./schedule";
@@ -29,6 +28,8 @@ export interface LogShippingState {
     newestShippedLogAgeSeconds: number | null;
     archiveFailing: boolean;
     lastArchiveError: string | null;
+    /** Members on several machines: the members whose archive shippers read, in turn. */
+    archiveSources?: { host: string; port: number }[];
 }
 
 export class LogShipping extends pulumi.ComponentResource {
@@ -63,6 +64,7 @@ export class LogShipping extends pulumi.ComponentResource {
         }
         this.receiverPlaces = receiverPlaces;
         const primary = Object.values(stage.servers)[0];
+        const sources = stage.topology.shipping?.archiveSources?.map((s) => ({ host: s.host, port: s.port }));
         const endpoint = pulumi.secret(
             pulumi.all([primary.host, primary.port, primary.superuserPassword]).apply(([host, port, superuserPassword]) => ({ host, port, superuserPassword })),
         );
@@ -77,6 +79,7 @@ export class LogShipping extends pulumi.ComponentResource {
                 primary: endpoint,
                 osUser: stage.osUser,
                 ...(Object.keys(receiverPlaces).length > 0 ? { receiverPlaces: pulumi.secret(receiverPlaces) } : {}),
+                ...(sources ? { archiveSources: sources } : {}),
             },
             { parent: this, dependsOn: [primary, stage.walArchive.resource] },
         );
@@ -85,9 +88,7 @@ export class LogShipping extends pulumi.ComponentResource {
         // names the failing file, and the outputs carry what was seen now rather than at the job's last change.
         // (No secret in the result: unsecret it, so the output stays readable without --show-secrets.)
         const live = pulumi.unsecret(pulumi.all([endpoint, this.job.id]).apply(async ([p]) => {
-            const archiver = await archiverStatus({ host: p.host, port: p.port, user: SUPERUSER, password: p.superuserPassword, database: "postgres", connectionTimeoutMillis: 5_000 }).catch(
-                () => undefined,
-            );
+            const archiver = await actingArchiverStatus(sources ?? [p], p.superuserPassword);
             if (archiver?.failing) {
                 await pulumi.log.warn(`production's WAL archiving is failing: ${archiver.lastError}`, this);
             }
@@ -102,7 +103,10 @@ export class LogShipping extends pulumi.ComponentResource {
         const plan = this.plan;
         this.state = pulumi
             .all([live, this.job.archiveFailing, this.job.lastArchiveError, this.job.newestShippedLogAgeSeconds])
-            .apply(([seen, jobFailing, jobError, jobAge]) => stateOf(this.archive, plan, seen.archiver, jobFailing, jobError, seen.newestShippedLogAgeSeconds ?? jobAge));
+            .apply(([seen, jobFailing, jobError, jobAge]) => ({
+                ...stateOf(this.archive, plan, seen.archiver, jobFailing, jobError, seen.newestShippedLogAgeSeconds ?? jobAge),
+                ...(sources ? { archiveSources: sources } : {}),
+            }));
         this.registerOutputs({ state: this.state });
     }
 

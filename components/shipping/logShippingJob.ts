@@ -5,7 +5,6 @@
 // shows a failing archive command. Drift: a dead shipper shows in preview, and `up` starts it again.
 // Delete stops the shippers and removes the receivers' folders, never production's archive.
 import * as path from "path";
-import * as cluster from "../postgres/cluster";
 import * as shipping from "./shipper";
 import type { PrimaryEndpoint } from "../standby/hot/replication";
 import { hostOf } from "../platform/local";
@@ -37,6 +36,12 @@ export interface JobInputs {
      * primary's PostgreSQL. @default none
      */
     receiverPlaces?: Record<string, ReceiverPlace>;
+    /**
+     * Production's members on other machines that may act as the primary, the declared one first: each
+     * archives into `archive` on its own host, and the shippers and the archiver's check follow
+     * whichever accepts writes. @default only `primary`
+     */
+    archiveSources?: shipping.ArchiveSource[];
     providerVersion: string;
 }
 
@@ -78,7 +83,7 @@ function shipperSpec(props: JobInputs, name: string): shipping.ShipperSpec & { a
     const common = { from: props.archive, to: folders.incoming, applied: folders.applied, intervalMs: props.shipIntervalMs, stateDir: folders.state };
     return place === undefined
         ? { ...common, osUser: props.osUser }
-        : { ...common, osUser: place.osUser, machine: place.machine, pull: { primary: props.primary, binDir: place.binDir } };
+        : { ...common, osUser: place.osUser, machine: place.machine, pull: { primary: props.primary, binDir: place.binDir, ...(props.archiveSources ? { sources: props.archiveSources } : {}) } };
 }
 
 /** Age of the newest log every receiver has (the worst receiver's), in whole seconds. */
@@ -98,16 +103,7 @@ async function observed(props: JobInputs, previous?: JobOutputs): Promise<JobOut
         }),
     );
     // An unreachable primary says nothing about its archiver: keep what was last seen.
-    const archiver = await shipping
-        .archiverStatus({
-            host: props.primary.host,
-            port: props.primary.port,
-            user: cluster.SUPERUSER,
-            password: props.primary.superuserPassword,
-            database: "postgres",
-            connectionTimeoutMillis: 5_000,
-        })
-        .catch(() => undefined);
+    const archiver = await shipping.actingArchiverStatus(props.archiveSources ?? [props.primary], props.primary.superuserPassword);
     return {
         ...props,
         archiveFailing: archiver?.failing ?? previous?.archiveFailing ?? false,
@@ -160,8 +156,8 @@ const logShippingJobMethods: CrudMethods<JobInputs, JobOutputs> = {
         for (const name of olds.receivers.filter((n) => !news.receivers.includes(n) || placeOf(olds, n) !== placeOf(news, n))) {
             await removeReceiver(olds, name);
         }
-        // A new archive, interval or user: the shippers start again with it (their markers stay).
-        if (changedKnown(olds, news, ["archive", "shipIntervalMs", "osUser"] as const).length > 0) {
+        // A new archive, interval, user or set of sources: the shippers start again with it (their markers stay).
+        if (changedKnown(olds, news, ["archive", "shipIntervalMs", "osUser", "archiveSources"] as const).length > 0) {
             for (const name of olds.receivers) {
                 const spec = shipperSpec(olds, name);
                 await shipping.stopShipper(spec.stateDir, spec.machine);
@@ -195,7 +191,7 @@ export const logShippingJob = defineResource<JobInputs, JobOutputs>(
             }),
         replaces: ["receiversDir"],
         // A new superuser password in `primary`: the state must carry it, or reads of the archiver stop working.
-        updates: ["archive", "shipIntervalMs", "osUser", "receivers", "primary", "receiverPlaces"],
+        updates: ["archive", "shipIntervalMs", "osUser", "receivers", "primary", "receiverPlaces", "archiveSources"],
         // Drift: a shipper that died shows in every preview; `up` starts it again.
         diffRules: (olds) => ({
             changed: olds.receivers

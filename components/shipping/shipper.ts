@@ -32,8 +32,17 @@ export interface ShipperSpec {
      * When `from` is on another machine than the shipper (the primary's host): the primary, whose
      * archive files the shipper reads through PostgreSQL (pg_ls_dir, pg_read_binary_file, as its
      * superuser, the password in a 0600 PGPASSFILE of the state folder), and the receiving host's psql.
+     * With `sources` (every member that may be the primary, the declared one first; each archives into
+     * the same folder on its host), each run reads the one that accepts writes, so shipping follows a
+     * switchover or failover; should none accept writes, the first that answers.
      */
-    pull?: { primary: { host: string; port: number; superuserPassword: string }; binDir: string };
+    pull?: { primary: { host: string; port: number; superuserPassword: string }; binDir: string; sources?: ArchiveSource[] };
+}
+
+/** A member whose host keeps an archive of production's WAL, the same folder on each. */
+export interface ArchiveSource {
+    host: string;
+    port: number;
 }
 
 export interface ShipperStatus {
@@ -84,17 +93,28 @@ while :; do
 done
 `;
 
-// The same loop for an archive on another machine: $5 is psql; PGHOST, PGPORT, PGUSER, PGPASSFILE name
-// the primary. Each file is read whole as base64, decoded, its size checked against the primary's
+// The same loop for an archive on another machine: $5 is psql, $6 the sources ("host,port host,port",
+// or empty: PGHOST and PGPORT name the primary); PGUSER and PGPASSFILE say who reads. Each file is read whole as base64, decoded, its size checked against the primary's
 // pg_stat_file, then linked into place as above.
 const PULL_SCRIPT = `
 set -u
-from=$1 to=$2 interval=$3 state=$4 psql=$5
+from=$1 to=$2 interval=$3 state=$4 psql=$5 sources=$6
 from_sql=$(printf '%s' "$from" | sed "s/'/''/g")
 q() { "$psql" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
 mkdir -p "$state/shipped"
+cur=""
 while :; do
   err=""
+  if [ -n "$sources" ]; then
+    order=$cur pick=""
+    for s in $sources; do [ "$s" = "$cur" ] || order="$order $s"; done
+    for s in $order; do
+      r=$(PGHOST=\${s%,*} PGPORT=\${s##*,} "$psql" -XAtq -c "SELECT pg_is_in_recovery()" 2>/dev/null) || continue
+      [ -n "$pick" ] || pick=$s
+      if [ "$r" = f ]; then pick=$s; break; fi
+    done
+    if [ -n "$pick" ]; then cur=$pick; export PGHOST=\${pick%,*} PGPORT=\${pick##*,}; fi
+  fi
   if ! names=$(q "SELECT f FROM pg_ls_dir('$from_sql') AS f WHERE f !~ '^[.]' ORDER BY 1" 2>&1); then
     err="reading the archive $from on the primary failed: $names"; names=""
   fi
@@ -122,7 +142,7 @@ while :; do
   [ -n "$newest" ] && newest="\\"$newest\\"" || newest=null
   printf '{"lastRunAt":%s,"newestShipped":%s,"newestShippedArchivedAt":%s,"lastError":%s}\\n' "$(date +%s)" "$newest" "$archived" "$err" > "$state/status.json.tmp"
   mv -f "$state/status.json.tmp" "$state/status.json"
-  [ $# -lt 6 ] || break # a sixth argument: one run only (a cutover's last shipment)
+  [ $# -lt 7 ] || break # a seventh argument: one run only (a cutover's last shipment)
   sleep "$interval"
 done
 `;
@@ -190,7 +210,14 @@ function makeShipperFolders(host: ReturnType<typeof hostFor>, spec: ShipperSpec,
 /** The primary's password for a pulling shipper: a 0600 PGPASSFILE in its state folder. */
 function writePgpass(host: ReturnType<typeof hostFor>, stateDir: string, pull: NonNullable<ShipperSpec["pull"]>): void {
     host.makeFolder(stateDir);
-    host.writeFile(path.join(stateDir, PGPASS_FILE), pgpassLine(pull.primary), { mode: 0o600 });
+    const password = pull.primary.superuserPassword;
+    const lines = [pull.primary, ...(pull.sources ?? [])].map((s) => pgpassLine({ host: s.host, port: s.port, superuserPassword: password }));
+    host.writeFile(path.join(stateDir, PGPASS_FILE), [...new Set(lines)].join(""), { mode: 0o600 });
+}
+
+/** The pull loop's sources: "host,port host,port" (hosts hold no comma or blank), or empty. */
+function sourcesArgument(sources: ArchiveSource[] | undefined): string {
+    return (sources ?? []).map((s) => `${s.host},${s.port}`).join(" ");
 }
 
 /** Starts the shipper's loop detached (`once`: a single run of the pull loop, for a cutover). */
@@ -200,7 +227,7 @@ function launch(host: ReturnType<typeof hostFor>, spec: ShipperSpec, stateDir: s
         "sh",
         pull === undefined
             ? ["-c", SHIPPER_SCRIPT, "stagewise-shipper", spec.from, spec.to, seconds, stateDir]
-            : ["-c", PULL_SCRIPT, "stagewise-shipper", spec.from, spec.to, seconds, stateDir, path.posix.join(pull.binDir, "psql"), ...(once ? ["once"] : [])],
+            : ["-c", PULL_SCRIPT, "stagewise-shipper", spec.from, spec.to, seconds, stateDir, path.posix.join(pull.binDir, "psql"), sourcesArgument(pull.sources), ...(once ? ["once"] : [])],
         {
             cwd: stateDir,
             logFile: path.join(stateDir, "shipper.log"),
@@ -319,6 +346,21 @@ export async function archiverStatus(connection: ClientConfig | string): Promise
         failedCount: row.failed_count,
         lastError: failing ? archiveFailureMessage(row.last_failed_wal, iso(row.last_failed_time), iso(row.last_archived_time)) : null,
     };
+}
+
+/**
+ * The archiver of the member that accepts writes among `sources` (tried in order; after a role change
+ * the primary is another member, archiving on its own host), or undefined when none does.
+ */
+export async function actingArchiverStatus(sources: ArchiveSource[], superuserPassword: string, connectionTimeoutMillis = 5_000): Promise<ArchiverStatus | undefined> {
+    for (const source of sources) {
+        const connection = { host: source.host, port: source.port, user: "postgres", password: superuserPassword, database: "postgres", connectionTimeoutMillis };
+        const writable = await withClient(connection, async (c) => (await c.query("SELECT NOT pg_is_in_recovery() AS writable")).rows[0].writable as boolean).catch(() => false);
+        if (writable) {
+            return archiverStatus(connection).catch(() => undefined);
+        }
+    }
+    return undefined;
 }
 
 /** The words of the warning: which file, since when, and what to check. */

@@ -80,6 +80,12 @@ export interface Shipping {
     readonly applyDelay: string;
     readonly archive: string;
     readonly archiving: Readonly<Record<string, string>>;
+    /**
+     * With members of the replication group on more than one machine, each has its own `archive`
+     * folder: the members that may act as the primary (the declared one first, lost hosts left out),
+     * which shippers on other machines read in turn. Absent otherwise (one archive, or one member).
+     */
+    readonly archiveSources?: readonly { readonly host: string; readonly port: number }[];
 }
 
 export interface StageTopology {
@@ -173,9 +179,23 @@ export function resolveStage(declaredConfig: StageConfig, stack: string, paths: 
             tables: { server: parseQualifiedName(config.engine.tables.server)!, licenseKey: parseQualifiedName(config.engine.tables.licenseKey)! },
             schema: config.engine.schema,
         },
-        shipping: planned?.ok ? { plan: planned.plan, applyDelay: config.shipping!.applyDelay, archive, archiving: archiveSettings(planned.plan, archive) } : undefined,
+        shipping: planned?.ok ? shippingOf(planned.plan, config.shipping!.applyDelay, archive, failoverOrder(config).map((m) => members[m.name])) : undefined,
         protect: config.stage === "production",
     };
+}
+
+/**
+ * Production's shipping. A replication group on several machines archives on each (archive_mode
+ * always): a standby's archive then holds the WAL it received, so after a failover the new primary's
+ * archive has every segment the lost one archived or sent, and the shippers lose nothing.
+ */
+function shippingOf(plan: ShippingPlan, applyDelay: string, archive: string, group: Member[]): Shipping {
+    const machines = new Set(group.map((m) => m.machine?.name ?? ""));
+    if (machines.size < 2) {
+        return { plan, applyDelay, archive, archiving: archiveSettings(plan, archive) };
+    }
+    const archiveSources = group.filter((m) => m.machine?.lost !== true).map((m) => ({ host: m.host, port: m.port! }));
+    return { plan, applyDelay, archive, archiving: { ...archiveSettings(plan, archive), archive_mode: "always" }, archiveSources };
 }
 
 /** The configuration with each member's `host` that names one of `hosts` replaced by that machine's address. */

@@ -70,6 +70,9 @@ describeWithTestHosts("the five-host example topology (examples/hosts)", () => {
         expect(prod.servers["prod-db"]).toMatchObject({ host: hosts.host("a").address, port: PORT, running: true });
         expect(prod.standbys?.["prod-hot"]).toMatchObject({ synchronous: true, syncState: "sync", role: "standby", running: true, streaming: true });
         expect(prod.standbys?.["prod-warm"]).toMatchObject({ tier: "warm", running: true });
+        // The group on two machines: each archives on its own host (a standby what it receives), read in turn.
+        expect(prod.logShipping?.archiveSources).toEqual([{ host: hosts.host("a").address, port: PORT }, { host: hosts.host("b").address, port: PORT }]);
+        expect(await queryUrl(on("b", "postgres"), "SELECT current_setting('archive_mode') AS m")).toEqual([{ m: "always" }]);
         // As the engine's owner, so that the test stage's own owner reads it on d after the copy.
         await queryUrl(await business(stacks.prod), "CREATE TABLE marker (n int PRIMARY KEY); INSERT INTO marker VALUES (1)");
         await queryUrl(on("a", "config"), `INSERT INTO "Server"."Server" VALUES ('prod-db', 'prod-host:5432'); INSERT INTO "HostServer"."LicenseKey" VALUES ('prod-db', 'LIC-PROD', NULL)`);
@@ -152,6 +155,10 @@ describeWithTestHosts("the five-host example topology (examples/hosts)", () => {
         await eventually(`${segment} archived on b`, async () => ((await queryUrl<{ w: string | null }>(on("b", "postgres"), "SELECT last_archived_wal AS w FROM pg_stat_archiver"))[0].w === segment ? true : undefined), 30_000, 200);
         expect(await queryUrl(on("b", "postgres"), "SELECT failed_count::int AS n FROM pg_stat_archiver")).toEqual([{ n: 0 }]);
         expect(hosts.ssh("b", `ls ${archive}`).split("\n")).toContain(segment);
+        // The warm standby on c follows: its shipper reads b's archive now (the lost a is no source).
+        expect((await stageOutputs(stacks.prod)).logShipping?.archiveSources).toEqual([{ host: hosts.host("b").address, port: PORT }]);
+        await eventually("marker 6, written on b after the failover, replayed on the warm standby c", async () => ((await markers("c")).length === 6 ? true : undefined), 60_000, 500);
+        expect(await markers("c")).toEqual([1, 2, 3, 4, 5, 6]);
         expect((await stacks.prod.preview({ color: "never", expectNoChanges: true })).changeSummary.update).toBeUndefined();
     });
 

@@ -106,7 +106,8 @@ export class Standbys extends pulumi.ComponentResource {
                     port: spec.port!,
                     osUser: spec.osUser,
                     ...machineInput(spec),
-                    // A standby does not archive (archive_mode=on, not always); promoted, it archives where the server did.
+                    // On one machine a standby does not archive (archive_mode=on); promoted, it archives where the server did.
+                    // On several, each member archives on its own host what it receives (always): see topology's shippingOf.
                     // The managed archiving settings come last: they win over the user's (which the schema keeps apart anyway).
                     settings: { ...spec.settings, ...stage.archiving },
                 },

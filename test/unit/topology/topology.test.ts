@@ -115,4 +115,18 @@ test("members on hosts: their machine's address, programs, user and folder; ever
     const shipping = resolveStage(configOf({ ...config, shipping: { logBackupInterval: "5m", shipInterval: "5m", applyDelay: "0s" }, standbys: {} }), "prod", { ...PATHS, hosts });
     expect(shipping.shipping?.archive).toBe("/data/sw/wal-archive");
     expect(shipping.shipping?.archiving.archive_command).toContain("/data/sw/wal-archive/%f");
+    expect(shipping.shipping?.archiving.archive_mode).toBe("on"); // one member, one archive
+    expect(shipping.shipping?.archiveSources).toBeUndefined();
+
+    // A group on two machines: each member archives on its host, and shippers read the one that accepts writes.
+    const shipped = { ...config, shipping: { logBackupInterval: "5m", shipInterval: "5m", applyDelay: "0s" } };
+    const spread = resolveStage(configOf(shipped), "prod", { ...PATHS, hosts });
+    expect(spread.shipping?.archiving.archive_mode).toBe("always");
+    expect(spread.shipping?.archiveSources).toEqual([{ host: "127.77.1.2", port: 55432 }, { host: "127.77.1.3", port: 55433 }]);
+    // After a failover away from a lost host: the declared primary first, the lost host left out.
+    const lostA = { ...hosts, a: { ...hosts.a, machine: { ...machine, lost: true as const } } };
+    const failedOver = resolveStage(configOf({ ...shipped, primary: "prod-hot" }), "prod", { ...PATHS, hosts: lostA });
+    expect(failedOver.shipping?.archiveSources).toEqual([{ host: "127.77.1.3", port: 55433 }]);
+    const declaredB = resolveStage(configOf({ ...shipped, primary: "prod-hot" }), "prod", { ...PATHS, hosts });
+    expect(declaredB.shipping?.archiveSources).toEqual([{ host: "127.77.1.3", port: 55433 }, { host: "127.77.1.2", port: 55432 }]);
 });
