@@ -101,11 +101,18 @@ function serversOutput(stage: Stage, standbys: Standbys | undefined) {
     );
 }
 
-/** Production's server holding every engine database is what staging stages copy from (a secret: pg_basebackup and the copy's checks need its superuser). */
+/**
+ * Production's server holding every engine database is what staging stages copy from and the DR site
+ * backs up (a secret: pg_basebackup and the copy's checks need its superuser). With hot standbys, the
+ * declared primary: after a failover from a lost host, the member that took over.
+ */
 function copySourceOutput(config: StageConfig, stage: Stage) {
     const placements = Object.values(stage.databases);
     const source = placements.every((p) => p.server === placements[0].server) ? stage.servers[placements[0].server] : undefined;
-    return config.stage === "production" && source
-        ? pulumi.secret(pulumi.all([source.host, source.port, source.superuserPassword]).apply(([host, port, superuserPassword]) => ({ host, port, superuserPassword })))
-        : undefined;
+    if (config.stage !== "production" || source === undefined) {
+        return undefined;
+    }
+    const primary = stage.topology.members[stage.topology.primary];
+    const endpoint = primary.tier === "hot" ? { host: pulumi.output(primary.host), port: pulumi.output(primary.port!) } : { host: source.host, port: source.port };
+    return pulumi.secret(pulumi.all([endpoint.host, endpoint.port, source.superuserPassword]).apply(([host, port, superuserPassword]) => ({ host, port, superuserPassword })));
 }

@@ -156,7 +156,10 @@ describeWithTestHosts("the five-host example topology (examples/hosts)", () => {
         expect(await queryUrl(on("b", "postgres"), "SELECT failed_count::int AS n FROM pg_stat_archiver")).toEqual([{ n: 0 }]);
         expect(hosts.ssh("b", `ls ${archive}`).split("\n")).toContain(segment);
         // The warm standby on c follows: its shipper reads b's archive now (the lost a is no source).
-        expect((await stageOutputs(stacks.prod)).logShipping?.archiveSources).toEqual([{ host: hosts.host("b").address, port: PORT }]);
+        const prod = await stageOutputs(stacks.prod);
+        expect(prod.logShipping?.archiveSources).toEqual([{ host: hosts.host("b").address, port: PORT }]);
+        // Staging copies and the DR site's base backups come from b now, not from the lost a.
+        expect(prod.copySource).toEqual({ host: hosts.host("b").address, port: PORT, superuserPassword });
         await eventually("marker 6, written on b after the failover, replayed on the warm standby c", async () => ((await markers("c")).length === 6 ? true : undefined), 60_000, 500);
         expect(await markers("c")).toEqual([1, 2, 3, 4, 5, 6]);
         expect((await stacks.prod.preview({ color: "never", expectNoChanges: true })).changeSummary.update).toBeUndefined();
