@@ -139,7 +139,7 @@ export async function cutOver(req: CutoverRequest): Promise<CutoverReport> {
         try {
             const status = await pullOnce({
                 from: req.archive, to: req.incoming, stateDir: req.pulledFrom.stateDir, intervalMs: 1_000, osUser: req.loc.osUser, machine: req.loc.machine,
-                pull: { primary: req.production, binDir: req.pulledFrom.binDir, ...(req.pulledFrom.sources ? { sources: req.pulledFrom.sources } : {}) },
+                pull: { primary: req.production, binDir: req.pulledFrom.binDir, sources: req.pulledFrom.sources },
             });
             progress(`last shipment from production's archive: newest ${status.newestShipped ?? "none"}`);
         } catch (err) {

@@ -96,7 +96,7 @@ async function cutOver(props: DrInputs): Promise<CutoverReport> {
         loc: locOf(props),
         superuserPassword: props.production.superuserPassword,
         standingBy: props.tier === "warm" ? warmRequest(props) : undefined,
-        ...(props.machine && props.shipperDir ? { pulledFrom: { stateDir: props.shipperDir, binDir: props.binDir, ...(props.archiveSources ? { sources: props.archiveSources } : {}) } } : {}),
+        ...(props.machine && props.shipperDir ? { pulledFrom: { stateDir: props.shipperDir, binDir: props.binDir, sources: props.archiveSources } } : {}),
         onProgress: (line) => console.log(`cutover of ${props.serverName}: ${line}`),
     });
 }

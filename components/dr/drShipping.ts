@@ -48,7 +48,7 @@ function specOf(inputs: ShippingInputs): shipping.ShipperSpec {
     const { remote } = inputs;
     return {
         from: inputs.from, to: inputs.to, intervalMs: inputs.intervalSeconds * 1000, osUser: inputs.osUser, stateDir: inputs.stateDir,
-        ...(remote ? { machine: remote.machine, pull: { primary: remote.production, binDir: remote.binDir, ...(remote.sources ? { sources: remote.sources } : {}) } } : {}),
+        ...(remote ? { machine: remote.machine, pull: { primary: remote.production, binDir: remote.binDir, sources: remote.sources } } : {}),
     };
 }
 

@@ -83,7 +83,7 @@ function shipperSpec(props: JobInputs, name: string): shipping.ShipperSpec & { a
     const common = { from: props.archive, to: folders.incoming, applied: folders.applied, intervalMs: props.shipIntervalMs, stateDir: folders.state };
     return place === undefined
         ? { ...common, osUser: props.osUser }
-        : { ...common, osUser: place.osUser, machine: place.machine, pull: { primary: props.primary, binDir: place.binDir, ...(props.archiveSources ? { sources: props.archiveSources } : {}) } };
+        : { ...common, osUser: place.osUser, machine: place.machine, pull: { primary: props.primary, binDir: place.binDir, sources: props.archiveSources } };
 }
 
 /** Age of the newest log every receiver has (the worst receiver's), in whole seconds. */

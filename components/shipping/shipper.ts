@@ -11,8 +11,8 @@ import * as path from "path";
 import { hostOf } from "../platform/local";
 import type { RemoteMachine } from "../platform/platform";
 import { pgpassLine } from "../postgres/baseBackup";
-import type { ClientConfig } from "pg";
-import { withClient } from "../postgres/pg";
+import type { Client, ClientConfig } from "pg";
+import { SUPERUSER, withClient } from "../postgres/pg";
 import { waitUntil } from "../postgres/poll";
 
 export interface ShipperSpec {
@@ -94,8 +94,9 @@ done
 `;
 
 // The same loop for an archive on another machine: $5 is psql, $6 the sources ("host,port host,port",
-// or empty: PGHOST and PGPORT name the primary); PGUSER and PGPASSFILE say who reads. Each file is read whole as base64, decoded, its size checked against the primary's
-// pg_stat_file, then linked into place as above.
+// or empty: PGHOST and PGPORT name the primary); PGUSER and PGPASSFILE say who reads. Each file is
+// read whole as base64, decoded, its size checked against the primary's pg_stat_file, then linked
+// into place as above.
 const PULL_SCRIPT = `
 set -u
 from=$1 to=$2 interval=$3 state=$4 psql=$5 sources=$6
@@ -320,32 +321,7 @@ export interface ArchiverStatus {
 
 /** The primary's archiver as pg_stat_archiver reports it. */
 export async function archiverStatus(connection: ClientConfig | string): Promise<ArchiverStatus> {
-    const row = await withClient(connection, async (c) => {
-        const { rows } = await c.query(
-            `SELECT last_archived_wal, last_archived_time, last_failed_wal, last_failed_time, failed_count::int AS failed_count,
-                    current_setting('archive_command') AS archive_command
-               FROM pg_stat_archiver`,
-        );
-        return rows[0] as {
-            last_archived_wal: string | null;
-            last_archived_time: Date | null;
-            last_failed_wal: string | null;
-            last_failed_time: Date | null;
-            failed_count: number;
-            archive_command: string;
-        };
-    });
-    const failing = row.last_failed_time !== null && (row.last_archived_time === null || row.last_failed_time > row.last_archived_time);
-    const iso = (d: Date | null) => (d === null ? null : d.toISOString());
-    return {
-        failing,
-        lastArchivedWal: row.last_archived_wal,
-        lastArchivedAt: iso(row.last_archived_time),
-        lastFailedWal: row.last_failed_wal,
-        lastFailedAt: iso(row.last_failed_time),
-        failedCount: row.failed_count,
-        lastError: failing ? archiveFailureMessage(row.last_failed_wal, iso(row.last_failed_time), iso(row.last_archived_time)) : null,
-    };
+    return (await withClient(connection, readArchiver)).status;
 }
 
 /**
@@ -354,13 +330,43 @@ export async function archiverStatus(connection: ClientConfig | string): Promise
  */
 export async function actingArchiverStatus(sources: ArchiveSource[], superuserPassword: string, connectionTimeoutMillis = 5_000): Promise<ArchiverStatus | undefined> {
     for (const source of sources) {
-        const connection = { host: source.host, port: source.port, user: "postgres", password: superuserPassword, database: "postgres", connectionTimeoutMillis };
-        const writable = await withClient(connection, async (c) => (await c.query("SELECT NOT pg_is_in_recovery() AS writable")).rows[0].writable as boolean).catch(() => false);
-        if (writable) {
-            return archiverStatus(connection).catch(() => undefined);
+        const connection = { host: source.host, port: source.port, user: SUPERUSER, password: superuserPassword, database: "postgres", connectionTimeoutMillis };
+        const seen = await withClient(connection, readArchiver).catch(() => undefined);
+        if (seen !== undefined && !seen.inRecovery) {
+            return seen.status;
         }
     }
     return undefined;
+}
+
+/** pg_stat_archiver over an open connection, and whether the server is a standby (one query). */
+async function readArchiver(c: Client): Promise<{ status: ArchiverStatus; inRecovery: boolean }> {
+    const { rows } = await c.query(
+        `SELECT last_archived_wal, last_archived_time, last_failed_wal, last_failed_time, failed_count::int AS failed_count,
+                current_setting('archive_command') AS archive_command, pg_is_in_recovery() AS in_recovery
+           FROM pg_stat_archiver`,
+    );
+    const row = rows[0] as {
+        last_archived_wal: string | null;
+        last_archived_time: Date | null;
+        last_failed_wal: string | null;
+        last_failed_time: Date | null;
+        failed_count: number;
+        archive_command: string;
+        in_recovery: boolean;
+    };
+    const failing = row.last_failed_time !== null && (row.last_archived_time === null || row.last_failed_time > row.last_archived_time);
+    const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+    const status = {
+        failing,
+        lastArchivedWal: row.last_archived_wal,
+        lastArchivedAt: iso(row.last_archived_time),
+        lastFailedWal: row.last_failed_wal,
+        lastFailedAt: iso(row.last_failed_time),
+        failedCount: row.failed_count,
+        lastError: failing ? archiveFailureMessage(row.last_failed_wal, iso(row.last_failed_time), iso(row.last_archived_time)) : null,
+    };
+    return { status, inRecovery: row.in_recovery };
 }
 
 /** The words of the warning: which file, since when, and what to check. */

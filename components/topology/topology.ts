@@ -161,6 +161,7 @@ export function resolveStage(declaredConfig: StageConfig, stack: string, paths: 
     const serverPlaces = serverHost === undefined ? undefined : paths.hosts?.[serverHost];
     const archive = serverPlaces !== undefined ? path.posix.join(serverPlaces.dataRoot, "wal-archive") : root === undefined ? "" : path.join(root, "wal-archive");
     const roles = Object.fromEntries(Object.keys(config.servers).map((name) => [name, serverRole(config, name)]));
+    const group = failoverOrder(config);
     return {
         stack,
         kind: config.stage,
@@ -169,7 +170,7 @@ export function resolveStage(declaredConfig: StageConfig, stack: string, paths: 
         members,
         primary: declaredPrimary(config),
         synchronous: synchronousMembers(config),
-        failoverOrder: failoverOrder(config),
+        failoverOrder: group,
         roles,
         placements: placementsOf(config, roles),
         engine: {
@@ -179,7 +180,7 @@ export function resolveStage(declaredConfig: StageConfig, stack: string, paths: 
             tables: { server: parseQualifiedName(config.engine.tables.server)!, licenseKey: parseQualifiedName(config.engine.tables.licenseKey)! },
             schema: config.engine.schema,
         },
-        shipping: planned?.ok ? shippingOf(planned.plan, config.shipping!.applyDelay, archive, failoverOrder(config).map((m) => members[m.name])) : undefined,
+        shipping: planned?.ok ? shippingOf(planned.plan, config.shipping!.applyDelay, archive, group.map((m) => members[m.name])) : undefined,
         protect: config.stage === "production",
     };
 }
