@@ -2,7 +2,7 @@
 # Real "remote hosts" for tests: each host is a network namespace with its own 127.x address and its
 # own sshd, whose data folder is a private tmpfs, so a deployment over ssh meets real separate hosts.
 #
-#   bash scripts/test-hosts.sh up <stateDir> <N> [<M>]   # N hosts on subnet 1, M on subnet 2; writes <stateDir>/hosts.json
+#   bash scripts/test-hosts.sh up <stateDir> <N> [<M>]   # N hosts on subnet 1, M on subnet 2 (routed to 1); writes <stateDir>/hosts.json
 #   bash scripts/test-hosts.sh down <stateDir>           # removes everything `up` recorded in <stateDir>/state
 #
 # Every namespace and interface is recorded in <stateDir>/state just before it is made (each sshd just
@@ -144,6 +144,30 @@ make_bridge() { # <name> <prefix>
 flock -u 9
 exec 9>&-
 
+# Two subnets route to each other through a router of their own: a namespace with a leg on each
+# bridge at .254, forwarding (only inside it: this machine's own forwarding is left as it is).
+ROUTER_OCTET=254
+if [ "$n1" -gt 0 ] && [ "$n2" -gt 0 ]; then
+    router="$run-r"
+    record ns "$router"
+    ip netns add "$router"
+    in_router() { ip netns exec "$router" "$@"; }
+    in_router sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.route_localnet=1
+    for subnet in 1 2; do
+        leg="$run-r$subnet"
+        record link "$leg"
+        ip link add "$leg" type veth peer name "$leg-p"
+        ip link set "$leg" master "$run-b$subnet"
+        sysctl -qw "net.ipv4.conf.$leg.route_localnet=1"
+        ip link set "$leg" up
+        ip link set "$leg-p" netns "$router"
+        in_router ip link set "$leg-p" name "eth$subnet"
+        in_router sysctl -qw "net.ipv4.conf.eth$subnet.route_localnet=1"
+        in_router ip addr add "${subnets[$((subnet - 1))]}.$ROUTER_OCTET/24" dev "eth$subnet"
+        in_router ip link set "eth$subnet" up
+    done
+fi
+
 names=(a b c d e f g h i j k l m n o p q r s t u v w x y z)
 hosts_json=()
 addrs=()
@@ -174,6 +198,11 @@ for subnet in 1 2; do
         in_ns ip addr add "$addr/24" dev eth0
         in_ns ip link set eth0 up
         in_ns ip route add "$prefix.0/24" dev eth0 table local
+        if [ -n "${router:-}" ]; then
+            other="${subnets[$((2 - subnet))]}"
+            # A 127.x address has host scope: without `src` the kernel picks 0.0.0.0, a martian to the router.
+            in_ns ip route add "$other.0/24" via "$prefix.$ROUTER_OCTET" dev eth0 src "$addr" table local
+        fi
 
         ssh-keygen -q -t ed25519 -N '' -C "stagewise-test-host-$name" -f "$dir/host_key"
         cat >"$dir/sshd_config" <<EOF

@@ -1,12 +1,22 @@
 // `hosts`: the other machines a stage's members run on, reached over SSH with a pinned host key. A
 // member's `host` is a loopback address of the deploying machine or the name of one of these
 // (hostRules.ts checks which). No Pulumi here.
+import { isIP } from "net";
 import { z } from "zod";
 import { dataRootProblem, programFolder } from "./paths";
 import { CONTROL, expect, HOST_NAME, OS_USER_NAME, secret, serverOsUserName, show, strictObject } from "./primitives";
 
 /** An IPv4 or IPv6 address, or a DNS name. */
 const ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|[0-9A-Fa-f:]+|[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*)$/;
+/** A network pg_hba.conf accepts as an address: an IP address, or an IP network with its prefix length. */
+export function networkProblem(text: string): string | undefined {
+    const [address, prefix, ...rest] = text.split("/");
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    return family !== 0 && prefixOk && rest.length === 0 ? undefined : `${show(text)} is not an IP address or network (use e.g. "10.0.2.0/24" or "10.0.2.7")`;
+}
+
 /** A public key line as ssh-keyscan and /etc/ssh/ssh_host_*_key.pub print it (a comment after it is allowed). */
 const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]{32,}={0,3}( [^\n]*)?$/;
 
@@ -45,6 +55,22 @@ export const hostSchema = strictObject({
                 ctx.addIssue({ code: "custom", message: problem, input: text });
             }
         })
+        .optional(),
+    /**
+     * Addresses or networks beyond the host's own subnets whose password (SCRAM) logins its servers
+     * accept: the deploying machine, a DR site or staging hosts on other subnets. The stack's own
+     * members on other subnets are admitted without it. @default []
+     */
+    admit: z
+        .array(
+            z.string({ error: expect("an address or network", 'use e.g. "10.0.2.0/24"') }).superRefine((text, ctx) => {
+                const problem = networkProblem(text);
+                if (problem !== undefined) {
+                    ctx.addIssue({ code: "custom", message: problem, input: text });
+                }
+            }),
+            { error: expect("a list of addresses or networks", 'use e.g. ["10.0.2.0/24"]') },
+        )
         .optional(),
     /**
      * The host is gone or cut off, declared by the operator failing over: stagewise does not contact it.

@@ -81,6 +81,8 @@ export interface RemoteMachine {
     readonly privateKey: string;
     /** The pinned public host key: "ssh-ed25519 AAAA..." (a comment after it is ignored). */
     readonly hostKey: string;
+    /** Addresses or networks beyond its own subnets that its servers admit (pg_hba.conf). Present only when some are. */
+    readonly admit?: readonly string[];
     /** Declared gone or cut off (hosts.<name>.lost): nothing connects to it. Present only when true. */
     readonly lost?: true;
 }

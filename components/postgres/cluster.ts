@@ -139,7 +139,7 @@ export function initCluster(loc: ClusterLocation, superuserPassword: string): vo
 /** What every new cluster gets after initdb, wherever initdb ran: our pg_hba.conf and the settings include. */
 export function configureNewCluster(loc: ClusterLocation): void {
     const dataDir = dataDirOf(loc);
-    writeOwnedFile(loc, path.join(dataDir, "pg_hba.conf"), loc.machine ? HBA + SAME_NET : HBA);
+    writeHba(loc);
     hostOf(loc).appendText(path.join(dataDir, "postgresql.conf"), "\n# Managed by stagewise:\ninclude_if_exists = 'stagewise.conf'\n");
 }
 
@@ -162,6 +162,45 @@ const SAME_NET = [
     "",
 ].join("\n");
 
+/** Networks a host admits beyond its own subnets, one pair of lines each (an address alone is one host). */
+function admitted(networks: readonly string[]): string {
+    if (networks.length === 0) {
+        return "";
+    }
+    const cidr = (n: string) => (n.includes("/") ? n : `${n}/${n.includes(":") ? 128 : 32}`);
+    const lines = networks.flatMap((n) => [`host    all          all  ${cidr(n)}  scram-sha-256`, `host    replication  all  ${cidr(n)}  scram-sha-256`]);
+    return ["# Beyond its subnets: hosts.<name>.admit and the stack's members on other subnets.", ...lines, ""].join("\n");
+}
+
+/** The pg_hba.conf of a server at `loc`: loopback here; on another machine its subnets and the networks its host admits. */
+export function hbaText(loc: Pick<ClusterLocation, "machine">): string {
+    return loc.machine ? HBA + SAME_NET + admitted(loc.machine.admit ?? []) : HBA;
+}
+
+function writeHba(loc: ClusterLocation): void {
+    writeOwnedFile(loc, path.join(dataDirOf(loc), "pg_hba.conf"), hbaText(loc));
+}
+
+/**
+ * Brings the server's pg_hba.conf to what its place admits (the host's `admit` changed, or the
+ * stack's members moved subnets) and has a running server read it. Returns whether it changed.
+ */
+export function ensureHba(loc: ClusterLocation): boolean {
+    if (loc.machine === undefined) {
+        return false; // here it stays as initdb left it: loopback only, nothing to admit
+    }
+    const file = path.join(dataDirOf(loc), "pg_hba.conf");
+    const host = hostOf(loc);
+    if (!host.exists(file) || host.readText(file) === hbaText(loc)) {
+        return false;
+    }
+    writeHba(loc);
+    if (clusterStatus(loc) === "running") {
+        runProgram(loc, "pg_ctl", ["reload", "--pgdata", dataDirOf(loc), "--silent"]);
+    }
+    return true;
+}
+
 /** Writes a file of the server's whole (temporary file, then rename), mode 0600, and gives it to the server's OS user. */
 export function writeOwnedFile(loc: Pick<ClusterLocation, "binDir" | "osUser">, file: string, content: string | Buffer): void {
     hostOf(loc).writeFile(file, content, { mode: 0o600, owned: true });
@@ -173,12 +212,14 @@ export function writeSettings(loc: ClusterLocation, settings: Record<string, str
 }
 
 /**
- * writeSettings for a server made from a copy of another (a base backup, a restore): the copy's
- * postgresql.auto.conf also carries the source primary's ALTER SYSTEM synchronous_standby_names,
- * which would make the copy's first commit once promoted wait forever for standbys it does not have.
+ * writeSettings for a server made from a copy of another (a base backup, a restore), with its own
+ * pg_hba.conf: the copy's postgresql.auto.conf also carries the source primary's ALTER SYSTEM
+ * synchronous_standby_names, which would make the copy's first commit once promoted wait forever
+ * for standbys it does not have.
  */
 export function writeCopySettings(loc: ClusterLocation, settings: Record<string, string>): void {
     writeSettings(loc, settings);
+    writeHba(loc); // the source's admits its own peers, not this server's
     const autoConf = path.join(dataDirOf(loc), "postgresql.auto.conf");
     const host = hostOf(loc);
     if (!host.exists(autoConf)) {

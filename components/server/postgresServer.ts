@@ -163,6 +163,7 @@ const serverMethods: CrudMethods<ServerInputs, ServerOutputs> = {
     async update(_id, olds, news) {
         const loc = cluster.locationOf(news);
         await recoverInterruptedCopy(loc);
+        cluster.ensureHba(loc); // its host's admitted networks may have changed
         const passwords = {
             superuser: olds.superuserPassword,
             application: news.applicationPassword ?? olds.applicationPassword,

@@ -2,6 +2,7 @@
 // OS user and the data root (the configured one, or the default, moved under SHARED_DATA_BASE when
 // that user cannot enter the project's folder); on each of `hosts` a member names, the same asked
 // over SSH. Asked once, before the topology is resolved.
+import { isIP } from "net";
 import * as path from "path";
 import type { StageConfig } from "../config/config";
 import { membersOnHosts } from "../config/hostRules";
@@ -9,6 +10,7 @@ import { findPostgresBinDir, POSTGRES_PROGRAMS, resolveDataRoot, serverOsUser, S
 import type { RemoteMachine } from "../platform/platform";
 import { describeMachine, shellWord } from "../platform/sshConnection";
 import { SshHost } from "../platform/sshHost";
+import { sameSubnet } from "../standby/hot/redirection";
 import { HostPaths, RemotePlaces, resolveStage, StageTopology } from "./topology";
 
 export interface LocalPlaces extends HostPaths {
@@ -37,7 +39,19 @@ export const remoteDataRoot = (stack: string) => `/var/lib/stagewise/${stack}`;
  */
 export function remotePlaces(config: Pick<StageConfig, "hosts" | "servers" | "standbys">, stack: string): Record<string, RemotePlaces> {
     const named = [...new Set(membersOnHosts(config).map((m) => m.host))];
-    return Object.fromEntries(named.map((name) => [name, withLostHint(name, () => placesOn(name, config.hosts[name], stack))]));
+    const admitted = (name: string) => [...(config.hosts[name].admit ?? []), ...peersOnOtherSubnets(name, named, config.hosts)];
+    return Object.fromEntries(named.map((name) => [name, withLostHint(name, () => placesOn(name, config.hosts[name], stack, admitted(name)))]));
+}
+
+/**
+ * The addresses of the stage's other hosts that `samenet` in pg_hba.conf does not cover: members
+ * there replicate from, ship from or fail over to servers on this one. Only IP addresses: a DNS name
+ * is admitted through hosts.<name>.admit.
+ */
+export function peersOnOtherSubnets(name: string, named: readonly string[], hosts: StageConfig["hosts"]): string[] {
+    const own = hosts[name].address;
+    const peers = named.filter((n) => n !== name).map((n) => hosts[n].address);
+    return [...new Set(peers.filter((a) => isIP(a) !== 0 && isIP(own) !== 0 && !sameSubnet([own, a])))];
 }
 
 /** An unreachable host's error, with the way to fail over without it. */
@@ -56,8 +70,12 @@ function withLostHint<T>(name: string, ask: () => T): T {
     }
 }
 
-function placesOn(name: string, host: StageConfig["hosts"][string], stack: string): RemotePlaces {
-    const machine: RemoteMachine = { name, address: host.address, port: host.port, user: host.user, privateKey: host.privateKey, hostKey: host.hostKey, ...(host.lost ? { lost: true as const } : {}) };
+function placesOn(name: string, host: StageConfig["hosts"][string], stack: string, admit: string[]): RemotePlaces {
+    const machine: RemoteMachine = {
+        name, address: host.address, port: host.port, user: host.user, privateKey: host.privateKey, hostKey: host.hostKey,
+        ...(admit.length > 0 ? { admit } : {}),
+        ...(host.lost ? { lost: true as const } : {}),
+    };
     const osUser = host.osUser ?? (host.user === "root" ? "postgres" : host.user);
     if (machine.lost) {
         // Not asked: the members there keep what their state records (the kit ignores their new inputs).

@@ -53,13 +53,27 @@ describeWithTestHosts("test hosts", () => {
         expect(hosts.ssh("b", probe)).toBe("open\n");
     });
 
+    test("host c on subnet 2 reaches host a on subnet 1 through the subnets' router, from its own address", () => {
+        const a = hosts.host("a");
+        const c = hosts.host("c");
+        expect(c.address.split(".").slice(0, 3)).not.toEqual(a.address.split(".").slice(0, 3));
+        const probe = `timeout 3 bash -c 'exec 3<>/dev/tcp/${a.address}/22 && head -c 8 <&3' || echo closed`;
+        expect(hosts.ssh("c", probe)).toBe("SSH-2.0-");
+        // The connection comes from c's own address (not the router's): what a's pg_hba.conf sees.
+        const seenFile = path.posix.join(a.dataFolder, `peer-${process.pid}`);
+        const listener = `import socket; s = socket.socket(); s.bind(("${a.address}", 9777)); s.listen(); s.settimeout(10); c, peer = s.accept(); open("${seenFile}.tmp", "w").write(peer[0]); __import__("os").rename("${seenFile}.tmp", "${seenFile}")`;
+        hosts.ssh("a", `(timeout 12 python3 -c '${listener}' >/dev/null 2>&1 &)`);
+        hosts.ssh("c", `for i in $(seq 50); do timeout 1 bash -c 'exec 3<>/dev/tcp/${a.address}/9777' 2>/dev/null && break; sleep 0.1; done`);
+        expect(hosts.ssh("a", `for i in $(seq 50); do [ -s ${seenFile} ] && break; sleep 0.1; done; cat ${seenFile}; rm -f ${seenFile}`)).toBe(c.address);
+    });
+
     test("stop() removes every namespace, interface and sshd, and a second stop() is harmless", async () => {
         const namespaces = hosts.hosts.map((h) => h.namespace);
         const prefix = namespaces[0].replace(/-a$/, "");
         await hosts.stop();
         await hosts.stop();
         const netns = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
-        for (const ns of namespaces) expect(netns).not.toContain(ns);
+        expect(netns).not.toContain(prefix); // the hosts' and the subnets' router's
         expect(execFileSync("ip", ["-o", "link"], { encoding: "utf8" })).not.toContain(prefix);
         for (const h of hosts.hosts) expect(fs.existsSync(`/proc/${h.sshdPid}`)).toBe(false);
         expect(fs.existsSync(hosts.stateDir)).toBe(false);

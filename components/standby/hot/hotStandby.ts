@@ -147,6 +147,7 @@ const hotStandbyMethods: CrudMethods<StandbyInputs, StandbyOutputs> = {
     },
     async update(_id, olds, news) {
         const spec = specOf(news);
+        cluster.ensureHba(spec.loc); // its host's admitted networks may have changed
         if (news.role === "primary") {
             if (cluster.clusterStatus(spec.loc) !== "running") {
                 cluster.writeSettings(spec.loc, standbySettings(news));

@@ -69,6 +69,7 @@ export async function createHotStandby(spec: HotStandbySpec, onProgress: (line: 
         configureStandby({ name: spec.name, loc }, primary, primary.superuserPassword);
         // The copy carries the primary's own settings file: the standby listens on its own port.
         cluster.writeSettings(loc, { ...spec.settings, hot_standby: "on", hot_standby_feedback: "on" });
+        cluster.ensureHba(loc); // and admits its own host's peers, not the primary's
         cluster.startCluster(loc);
         await waitUntilStreaming(spec);
     } catch (err) {

@@ -27,11 +27,20 @@ test.each([
     ["root as the servers' user", { a: { ...good, osUser: "root" } }, ['hosts.a.osUser: "root" cannot run the servers (PostgreSQL refuses to run as root; use an unprivileged user such as "postgres")']],
     ["a relative data root", { a: { ...good, dataRoot: "data" } }, ['hosts.a.dataRoot: "data" is not an absolute path (a folder on that host, e.g. "/srv/stagewise")']],
     ["lost that is no boolean", { a: { ...good, lost: "yes" } }, ['hosts.a.lost: "yes" is not true or false (set it to true while the host is gone or cut off, and remove it once it is back)']],
-    ["an unknown key", { a: { ...good, password: "x" } }, ["hosts.a.password: unknown key (allowed: address, port, user, privateKey, hostKey, osUser, binDir, dataRoot, lost)"]],
+    ["an admitted network with a prefix too long", { a: { ...good, admit: ["10.0.2.0/33"] } }, ['hosts.a.admit[0]: "10.0.2.0/33" is not an IP address or network (use e.g. "10.0.2.0/24" or "10.0.2.7")']],
+    ["an admitted host name", { a: { ...good, admit: ["10.0.2.7", "dr.example.com"] } }, ['hosts.a.admit[1]: "dr.example.com" is not an IP address or network (use e.g. "10.0.2.0/24" or "10.0.2.7")']],
+    ["admit that is no list", { a: { ...good, admit: "10.0.2.0/24" } }, ['hosts.a.admit: "10.0.2.0/24" is not a list of addresses or networks (use e.g. ["10.0.2.0/24"])']],
+    ["an unknown key", { a: { ...good, password: "x" } }, ["hosts.a.password: unknown key (allowed: address, port, user, privateKey, hostKey, osUser, binDir, dataRoot, admit, lost)"]],
     ["localhost as a name", { localhost: good }, ['hosts: "localhost" cannot name a host (it is the deploying machine; use another name)']],
 ])("refuses %s", (_name, hosts, problems) => {
     const result = parseStageConfig(stack(hosts, { port: 15432 }), secret);
     expect(result).toEqual({ ok: false, problems });
+});
+
+test("admitted addresses and networks, IPv4 and IPv6, are kept as given", () => {
+    const admit = ["10.0.2.0/24", "10.0.3.7", "fd00::/64", "fd00::7"];
+    const result = parseStageConfig(stack({ a: { ...good, admit } }), secret);
+    expect(result.ok && result.config.hosts.a.admit).toEqual(admit);
 });
 
 test("private keys in plain text are refused, and no message quotes one", () => {

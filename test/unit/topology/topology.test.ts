@@ -2,6 +2,8 @@
 // placements and the shipping plan. Pure: no Pulumi, no file system.
 import { parseStageConfig, StageConfig } from "../../../components/config/config";
 import { HostPaths, membersOf, resolveStage } from "../../../components/topology/topology";
+import { peersOnOtherSubnets } from "../../../components/topology/hostPaths";
+import { hbaText } from "../../../components/postgres/cluster";
 
 const PATHS: HostPaths = { binDir: "/usr/lib/postgresql/15/bin", dataRoot: "/srv/prod", osUser: "postgres" };
 
@@ -129,4 +131,29 @@ test("members on hosts: their machine's address, programs, user and folder; ever
     expect(failedOver.shipping?.archiveSources).toEqual([{ host: "127.77.1.3", port: 55433 }]);
     const declaredB = resolveStage(configOf({ ...shipped, primary: "prod-hot" }), "prod", { ...PATHS, hosts });
     expect(declaredB.shipping?.archiveSources).toEqual([{ host: "127.77.1.3", port: 55433 }, { host: "127.77.1.2", port: 55432 }]);
+});
+
+test("a host admits the stage's other hosts that are not on its subnet, by address only", () => {
+    const host = (address: string) => ({ address, port: 22, user: "root", privateKey: "k", hostKey: "h" });
+    const hosts = { a: host("10.0.1.2"), b: host("10.0.1.3"), c: host("10.0.2.2"), d: host("10.0.2.3"), n: host("db.example.com") };
+    expect(peersOnOtherSubnets("a", ["a", "b", "c", "d", "n"], hosts)).toEqual(["10.0.2.2", "10.0.2.3"]);
+    expect(peersOnOtherSubnets("c", ["a", "b", "c", "d", "n"], hosts)).toEqual(["10.0.1.2", "10.0.1.3"]);
+    expect(peersOnOtherSubnets("a", ["a", "b"], hosts)).toEqual([]);
+    expect(peersOnOtherSubnets("n", ["a", "n"], hosts)).toEqual([]); // a DNS name is admitted by hosts.n.admit
+});
+
+test("pg_hba.conf: loopback here; on a host its subnets and each admitted network, an address as one host", () => {
+    const machine = { name: "a", address: "10.0.1.2", port: 22, user: "root", privateKey: "k", hostKey: "h" };
+    expect(hbaText({})).not.toContain("samenet");
+    expect(hbaText({ machine })).toContain("host    replication  all  samenet        scram-sha-256");
+    expect(hbaText({ machine })).not.toContain("Beyond");
+    const admitted = hbaText({ machine: { ...machine, admit: ["10.0.2.0/24", "10.0.3.7", "fd00::7"] } }).split("\n").filter((l) => /^host .* (10\.0\.[23]|fd00)/.test(l));
+    expect(admitted).toEqual([
+        "host    all          all  10.0.2.0/24  scram-sha-256",
+        "host    replication  all  10.0.2.0/24  scram-sha-256",
+        "host    all          all  10.0.3.7/32  scram-sha-256",
+        "host    replication  all  10.0.3.7/32  scram-sha-256",
+        "host    all          all  fd00::7/128  scram-sha-256",
+        "host    replication  all  fd00::7/128  scram-sha-256",
+    ]);
 });
